@@ -1,0 +1,109 @@
+//! `POST /api/ingest/{endpoint_id}` (SPEC §5): the HTTP half of ingest —
+//! headers, the size limit enforced on Content-Length and again while
+//! streaming, request metadata — before handing over to [`crate::ingest`].
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::ClientIp;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::ingest::redact::{is_sensitive, REDACTED};
+use crate::ingest::{BodyKind, RequestMeta};
+use crate::AppState;
+
+pub const INGEST_KEY_HEADER: &str = "x-beacon-ingest-key";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest))
+}
+
+/// The JSON form of an ingest body (a `text/plain` body becomes `body`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IngestBody {
+    /// Required, non-empty.
+    body: String,
+    title: Option<String>,
+    group: Option<String>,
+    /// 1 (lowest) … 5 (critical); default 3.
+    #[schema(minimum = 1, maximum = 5)]
+    priority: Option<i64>,
+    tags: Option<Vec<String>>,
+    /// Absolute http(s) URL.
+    url: Option<String>,
+    extras: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Ingested {
+    message_id: String,
+}
+
+/// Send a message to an ingest endpoint.
+#[utoipa::path(post, path = "/api/ingest/{endpoint_id}", tag = "ingest",
+    params(("endpoint_id" = String, Path, description = "32 hex digits (dashed UUID form accepted)"),
+           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key")),
+    request_body(content((IngestBody = "application/json"), (String = "text/plain"))),
+    responses((status = 201, body = Ingested), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn ingest(
+    State(state): State<AppState>,
+    Path(endpoint_id): Path<String>,
+    ClientIp(ip): ClientIp,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<(StatusCode, Json<Ingested>)> {
+    let key = headers.get(INGEST_KEY_HEADER).and_then(|v| v.to_str().ok());
+    let endpoint = state.ingest.authorize(&endpoint_id, key).await?;
+
+    let limit = state.ingest.max_bytes;
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let kind = BodyKind::from_content_type(content_type)?;
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return Err(AppError::PayloadTooLarge { limit }),
+        Err(_) => return Err(AppError::bad_request("unreadable_body", "the request body could not be read")),
+    };
+
+    let meta = RequestMeta {
+        content_type: content_type.unwrap_or_default().to_string(),
+        remote_ip: Some(ip.to_string()),
+        user_agent: headers.get(USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        headers: stored_headers(&headers),
+        query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect(),
+        size_bytes: bytes.len(),
+    };
+    let message_id = state.ingest.accept(&endpoint, kind, &bytes, meta).await?;
+    Ok((StatusCode::CREATED, Json(Ingested { message_id })))
+}
+
+/// All request headers, repeated ones joined with ", ", secrets redacted.
+fn stored_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        let value = if is_sensitive(name.as_str()) { REDACTED.to_string() } else { String::from_utf8_lossy(value.as_bytes()).into_owned() };
+        out.entry(name.as_str().to_string()).and_modify(|existing| {
+            if existing != REDACTED {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+        }).or_insert(value);
+    }
+    out
+}

@@ -1,0 +1,84 @@
+//! The HTTP API: one route table assembled from one router per resource; the
+//! OpenAPI 3.1 document is generated from the same handlers, so a route cannot
+//! exist without its documentation.
+
+mod auth;
+mod endpoints;
+pub mod extract;
+mod ingest;
+mod messages;
+pub mod time;
+
+use std::sync::Arc;
+
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::AppError;
+use crate::AppState;
+
+pub use ingest::INGEST_KEY_HEADER;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Beacon Spear API", description = "Self-hosted event router: ingest, rules, channels, deliveries."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "ingest-endpoints", description = "Personal ingest URLs and their keys"),
+        (name = "ingest", description = "Sending messages"),
+        (name = "messages", description = "Stored messages"),
+        (name = "ops", description = "Health and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
+    }
+}
+
+fn routes() -> (Router<AppState>, OpenApiDoc) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(endpoints::router())
+        .merge(ingest::router())
+        .merge(messages::router())
+        .merge(crate::ops::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document (also served at `/api/openapi.json`).
+pub fn openapi() -> OpenApiDoc {
+    routes().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, doc) = routes();
+    let doc = Arc::new(doc);
+    router
+        .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async {
+            AppError::BadRequest { code: "method_not_allowed", message: "this method is not allowed on this path".into(), field: None }
+        })
+        .layer(
+            // Method, route template and status only: never bodies, queries or headers.
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+                tracing::info_span!("http", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,397 @@
+//! One typed configuration, read from the environment (and `.env`) once at
+//! start-up and passed explicitly to whatever needs it.
+//!
+//! [`VARIABLES`] is the single list of every variable with its default; the
+//! loader reads only through it and `docs/configuration.md` is checked
+//! against it by a test, so code and documentation cannot drift apart.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use rand::RngCore;
+
+/// One documented environment variable.
+pub struct Variable {
+    pub name: &'static str,
+    /// Default as written in the docs; empty means "unset".
+    pub default: &'static str,
+    pub description: &'static str,
+}
+
+/// Every variable Beacon Spear reads, in documentation order.
+pub const VARIABLES: &[Variable] = &[
+    Variable { name: "BEACON_LISTEN", default: "127.0.0.1:8080", description: "Address and port the HTTP server binds to." },
+    Variable { name: "BEACON_DATA_DIR", default: "./data", description: "Directory for the SQLite file, the mail outbox, generated keys and the plugin cache." },
+    Variable { name: "DATABASE_URL", default: "", description: "`sqlite://…` or `postgres://…`. Unset: `sqlite://<BEACON_DATA_DIR>/beacon.db`." },
+    Variable { name: "DATABASE_MAX_CONNECTIONS", default: "16", description: "Size of the database connection pool." },
+    Variable { name: "APP_BASE_URL", default: "", description: "Public URL of the server, used in e-mail links and shown ingest URLs. Unset: `http://<BEACON_LISTEN>`." },
+    Variable { name: "TRUSTED_PROXIES", default: "", description: "Comma-separated CIDRs of reverse proxies whose `X-Forwarded-For` is believed." },
+    Variable { name: "JWT_SIGNING_KEY", default: "", description: "HMAC key for access tokens, at least 32 characters. Unset: generated once into `<BEACON_DATA_DIR>/jwt_signing_key` (set it in production)." },
+    Variable { name: "JWT_ACCESS_TTL_SECONDS", default: "900", description: "Lifetime of an access token." },
+    Variable { name: "JWT_REFRESH_TTL_SECONDS", default: "2592000", description: "Lifetime of a refresh token (each use rotates it)." },
+    Variable { name: "JWT_REFRESH_COOKIE_NAME", default: "beacon_refresh", description: "Name of the HttpOnly refresh cookie." },
+    Variable { name: "JWT_REFRESH_COOKIE_SECURE", default: "true", description: "Mark the refresh cookie `Secure` (set `false` only for plain-HTTP local use)." },
+    Variable { name: "JWT_REFRESH_COOKIE_SAMESITE", default: "Strict", description: "`Strict`, `Lax` or `None`." },
+    Variable { name: "EMAIL_HOST", default: "", description: "SMTP server. Unset: mail is written to the log and to `<BEACON_DATA_DIR>/outbox`." },
+    Variable { name: "EMAIL_PORT", default: "587", description: "SMTP port." },
+    Variable { name: "EMAIL_HOST_USER", default: "", description: "SMTP user name (no authentication when empty)." },
+    Variable { name: "EMAIL_HOST_PASSWORD", default: "", description: "SMTP password." },
+    Variable { name: "EMAIL_USE_TLS", default: "false", description: "Use STARTTLS." },
+    Variable { name: "EMAIL_USE_SSL", default: "false", description: "Use implicit TLS (usually port 465). Exclusive with `EMAIL_USE_TLS`." },
+    Variable { name: "EMAIL_TIMEOUT_SECONDS", default: "10", description: "Timeout for one SMTP conversation." },
+    Variable { name: "DEFAULT_FROM_EMAIL", default: "Beacon Spear <noreply@localhost>", description: "Sender of account e-mails." },
+    Variable { name: "REQUIRE_VERIFIED_EMAIL_FOR_INGEST", default: "true", description: "Refuse ingest (403) for users whose e-mail is not verified." },
+    Variable { name: "MAX_INGEST_BYTES", default: "1048576", description: "Largest accepted ingest body in bytes (413 above)." },
+    Variable { name: "INGEST_RATE_LIMIT_PER_MINUTE", default: "600", description: "Ingest requests allowed per endpoint per minute (bursts up to the same number); 0 disables the limit." },
+    Variable { name: "INGEST_WRITERS", default: "", description: "Concurrent group-commit writers for ingest. Unset: 1 on SQLite, 4 on PostgreSQL." },
+    Variable { name: "AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", default: "30", description: "Sign-up, log-in, forgot-password and resend-verification calls allowed per client IP per minute, per action." },
+    Variable { name: "AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", default: "10", description: "The same calls allowed per e-mail address per minute, per action." },
+    Variable { name: "BEACON_LOG_FORMAT", default: "json", description: "`json` (structured) or `text`." },
+    Variable { name: "RUST_LOG", default: "info", description: "Log filter (tracing `EnvFilter` syntax)." },
+];
+
+/// A configuration value that could not be used; names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    Plain,
+    StartTls,
+    ImplicitTls,
+}
+
+#[derive(Clone, Debug)]
+pub struct EmailConfig {
+    /// `None`: write mail to the log and the outbox folder.
+    pub host: Option<String>,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub security: SmtpSecurity,
+    pub timeout: Duration,
+    pub from: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtConfig {
+    pub signing_key: Vec<u8>,
+    /// True when the key was generated into the data dir rather than set.
+    pub key_generated: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub cookie_name: String,
+    pub cookie_secure: bool,
+    pub cookie_same_site: SameSite,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    /// Per endpoint per minute; 0 = unlimited.
+    pub ingest_per_minute: u32,
+    pub auth_per_ip_per_minute: u32,
+    pub auth_per_email_per_minute: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub app_base_url: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub jwt: JwtConfig,
+    pub email: EmailConfig,
+    pub require_verified_email_for_ingest: bool,
+    pub max_ingest_bytes: usize,
+    /// `None`: choose by database.
+    pub ingest_writers: Option<usize>,
+    pub rate_limits: RateLimits,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by dotenvy's own error.
+        if let Err(err) = dotenvy::dotenv() {
+            if !err.not_found() {
+                return Err(ConfigError { name: "BEACON_DATA_DIR", reason: format!(".env could not be read: {err}") });
+            }
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any name → value lookup (tests pass a map).
+    /// Side effect: creates the data directory and, if needed, the generated JWT key.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env { lookup: &lookup };
+        let listen: SocketAddr = env.parse("BEACON_LISTEN")?;
+        let data_dir = PathBuf::from(env.get("BEACON_DATA_DIR")?);
+        std::fs::create_dir_all(&data_dir).map_err(|err| ConfigError {
+            name: "BEACON_DATA_DIR",
+            reason: format!("cannot create {}: {err}", data_dir.display()),
+        })?;
+
+        let database_url = match env.get("DATABASE_URL")? {
+            url if url.is_empty() => format!("sqlite://{}?mode=rwc", data_dir.join("beacon.db").display()),
+            url if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            _ => return Err(ConfigError { name: "DATABASE_URL", reason: "must start with sqlite: or postgres://".into() }),
+        };
+        let app_base_url = match env.get("APP_BASE_URL")? {
+            url if url.is_empty() => format!("http://{listen}"),
+            url if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_string(),
+            _ => return Err(ConfigError { name: "APP_BASE_URL", reason: "must be an absolute http(s) URL".into() }),
+        };
+
+        let ingest_writers = match env.get("INGEST_WRITERS")? {
+            value if value.is_empty() => None,
+            _ => Some(env.parse_in_range("INGEST_WRITERS", 1, 64)?),
+        };
+
+        Ok(Config {
+            listen,
+            database_url,
+            database_max_connections: env.parse_in_range("DATABASE_MAX_CONNECTIONS", 1, 1000)?,
+            app_base_url,
+            trusted_proxies: env.cidr_list("TRUSTED_PROXIES")?,
+            jwt: JwtConfig {
+                signing_key: signing_key(&env, &data_dir)?,
+                key_generated: env.get("JWT_SIGNING_KEY")?.is_empty(),
+                access_ttl: Duration::from_secs(env.parse_in_range("JWT_ACCESS_TTL_SECONDS", 1, 86_400 * 7)?),
+                refresh_ttl: Duration::from_secs(env.parse_in_range("JWT_REFRESH_TTL_SECONDS", 60, 86_400 * 3650)?),
+                cookie_name: env.non_empty("JWT_REFRESH_COOKIE_NAME")?,
+                cookie_secure: env.bool("JWT_REFRESH_COOKIE_SECURE")?,
+                cookie_same_site: match env.get("JWT_REFRESH_COOKIE_SAMESITE")?.to_ascii_lowercase().as_str() {
+                    "strict" => SameSite::Strict,
+                    "lax" => SameSite::Lax,
+                    "none" => SameSite::None,
+                    _ => return Err(ConfigError { name: "JWT_REFRESH_COOKIE_SAMESITE", reason: "must be Strict, Lax or None".into() }),
+                },
+            },
+            email: email_config(&env)?,
+            require_verified_email_for_ingest: env.bool("REQUIRE_VERIFIED_EMAIL_FOR_INGEST")?,
+            max_ingest_bytes: env.parse_in_range("MAX_INGEST_BYTES", 1, 64 * 1024 * 1024)?,
+            ingest_writers,
+            rate_limits: RateLimits {
+                ingest_per_minute: env.parse_in_range("INGEST_RATE_LIMIT_PER_MINUTE", 0, u32::MAX)?,
+                auth_per_ip_per_minute: env.parse_in_range("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", 1, u32::MAX)?,
+                auth_per_email_per_minute: env.parse_in_range("AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", 1, u32::MAX)?,
+            },
+            log_format: match env.get("BEACON_LOG_FORMAT")?.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => return Err(ConfigError { name: "BEACON_LOG_FORMAT", reason: "must be json or text".into() }),
+            },
+            log_filter: env.get("RUST_LOG")?,
+            data_dir,
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+fn email_config(env: &Env<'_>) -> Result<EmailConfig, ConfigError> {
+    let use_tls = env.bool("EMAIL_USE_TLS")?;
+    let use_ssl = env.bool("EMAIL_USE_SSL")?;
+    let security = match (use_tls, use_ssl) {
+        (true, true) => return Err(ConfigError { name: "EMAIL_USE_SSL", reason: "cannot be combined with EMAIL_USE_TLS".into() }),
+        (true, false) => SmtpSecurity::StartTls,
+        (false, true) => SmtpSecurity::ImplicitTls,
+        (false, false) => SmtpSecurity::Plain,
+    };
+    let from = env.non_empty("DEFAULT_FROM_EMAIL")?;
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(ConfigError { name: "DEFAULT_FROM_EMAIL", reason: "is not a valid mailbox".into() });
+    }
+    let host = env.get("EMAIL_HOST")?;
+    Ok(EmailConfig {
+        host: (!host.is_empty()).then_some(host),
+        port: env.parse("EMAIL_PORT")?,
+        user: env.get("EMAIL_HOST_USER")?,
+        password: env.get("EMAIL_HOST_PASSWORD")?,
+        security,
+        timeout: Duration::from_secs(env.parse_in_range("EMAIL_TIMEOUT_SECONDS", 1, 600)?),
+        from,
+    })
+}
+
+/// The configured key, or one generated once and kept in the data directory.
+fn signing_key(env: &Env<'_>, data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
+    let configured = env.get("JWT_SIGNING_KEY")?;
+    if !configured.is_empty() {
+        if configured.len() < 32 {
+            return Err(ConfigError { name: "JWT_SIGNING_KEY", reason: "must be at least 32 characters".into() });
+        }
+        return Ok(configured.into_bytes());
+    }
+    let path = data_dir.join("jwt_signing_key");
+    let fail = |err: std::io::Error| ConfigError { name: "JWT_SIGNING_KEY", reason: format!("unset, and {} is unusable: {err}", path.display()) };
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing.trim().len() >= 32 => Ok(existing.trim().as_bytes().to_vec()),
+        Ok(_) => Err(ConfigError { name: "JWT_SIGNING_KEY", reason: format!("unset, and {} is too short", path.display()) }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let key = hex::encode(bytes);
+            write_private_file(&path, &key).map_err(fail)?;
+            Ok(key.into_bytes())
+        }
+        Err(err) => Err(fail(err)),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Reads variables through [`VARIABLES`], so an undocumented name cannot be read.
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Env<'_> {
+    fn get(&self, name: &'static str) -> Result<String, ConfigError> {
+        let variable = VARIABLES.iter().find(|v| v.name == name).ok_or_else(|| ConfigError {
+            name,
+            reason: "is not a documented variable (add it to config::VARIABLES)".into(),
+        })?;
+        Ok((self.lookup)(name).map(|v| v.trim().to_string()).unwrap_or_else(|| variable.default.to_string()))
+    }
+
+    fn non_empty(&self, name: &'static str) -> Result<String, ConfigError> {
+        let value = self.get(name)?;
+        if value.is_empty() {
+            return Err(ConfigError { name, reason: "must not be empty".into() });
+        }
+        Ok(value)
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let value = self.get(name)?;
+        value.parse().map_err(|err| ConfigError { name, reason: format!("invalid value {value:?}: {err}") })
+    }
+
+    fn parse_in_range<T>(&self, name: &'static str, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+        T::Err: std::fmt::Display,
+    {
+        let value: T = self.parse(name)?;
+        if value < min || value > max {
+            return Err(ConfigError { name, reason: format!("{value} is outside {min}..={max}") });
+        }
+        Ok(value)
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name)?.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            other => Err(ConfigError { name, reason: format!("invalid boolean {other:?} (use true or false)") }),
+        }
+    }
+
+    fn cidr_list(&self, name: &'static str) -> Result<Vec<IpNet>, ConfigError> {
+        self.get(name)?
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| ConfigError { name, reason: format!("{item:?} is not a CIDR or IP address") })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.insert("BEACON_DATA_DIR".into(), dir.path().display().to_string());
+        let result = Config::from_lookup(|name| map.get(name).cloned());
+        drop(dir);
+        result
+    }
+
+    #[test]
+    fn defaults_give_a_local_sqlite_server() {
+        let config = load(&[]).expect("defaults load");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.starts_with("sqlite://"));
+        assert!(config.jwt.key_generated);
+        assert_eq!(config.jwt.access_ttl, Duration::from_secs(900));
+        assert_eq!(config.max_ingest_bytes, 1_048_576);
+        assert!(config.email.host.is_none());
+    }
+
+    #[test]
+    fn generated_signing_key_is_kept_across_starts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().display().to_string();
+        let lookup = |name: &str| (name == "BEACON_DATA_DIR").then(|| data_dir.clone());
+        let first = Config::from_lookup(lookup).expect("first");
+        let second = Config::from_lookup(lookup).expect("second");
+        assert_eq!(first.jwt.signing_key, second.jwt.signing_key);
+    }
+
+    #[test]
+    fn wrong_values_name_the_variable() {
+        for (name, value) in [
+            ("BEACON_LISTEN", "nonsense"),
+            ("MAX_INGEST_BYTES", "-1"),
+            ("JWT_SIGNING_KEY", "short"),
+            ("REQUIRE_VERIFIED_EMAIL_FOR_INGEST", "maybe"),
+            ("TRUSTED_PROXIES", "10.0.0.0/99"),
+            ("DATABASE_URL", "mysql://x"),
+            ("JWT_REFRESH_COOKIE_SAMESITE", "sometimes"),
+        ] {
+            let err = load(&[(name, value)]).expect_err(name);
+            assert_eq!(err.name, name, "{err}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Group commit for ingest. Request handlers hand their message to a writer
+//! task and wait; each writer takes everything queued at that moment and commits
+//! it in one transaction, then answers every waiting request. Durability is
+//! unchanged (every 201 follows a real commit) while the per-commit cost is
+//! shared by the whole batch — that is where ingest throughput comes from.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::storage::{NewMessage, Store, StoreError};
+
+/// Most messages committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Queued messages before handlers wait for room (back-pressure).
+const QUEUE_CAPACITY: usize = 8_192;
+
+struct Job {
+    message: NewMessage,
+    done: oneshot::Sender<Result<(), Arc<StoreError>>>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the ingest writer has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(Arc<StoreError>),
+}
+
+impl Writer {
+    /// Starts `writers` tasks sharing one queue (1 for SQLite's single writer,
+    /// a few for PostgreSQL so batches commit in parallel).
+    pub fn start(store: Store, writers: usize) -> Self {
+        let (jobs, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(store.clone(), receiver.clone()));
+        }
+        Writer { jobs }
+    }
+
+    /// Returns once the message is committed.
+    pub async fn write(&self, message: NewMessage) -> Result<(), WriteError> {
+        let (done, wait) = oneshot::channel();
+        self.jobs.send(Job { message, done }).await.map_err(|_| WriteError::Stopped)?;
+        wait.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
+    }
+}
+
+async fn run(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            // Only one writer collects at a time; the others are committing.
+            let mut queue = receiver.lock().await;
+            if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return; // every sender is gone: the server is shutting down
+            }
+        }
+        commit(&store, &mut batch).await;
+    }
+}
+
+async fn commit(store: &Store, batch: &mut Vec<Job>) {
+    let messages: Vec<NewMessage> = batch.iter().map(|job| job.message.clone()).collect();
+    match store.insert_messages(&messages).await {
+        Ok(()) => {
+            for job in batch.drain(..) {
+                let _ = job.done.send(Ok(()));
+            }
+        }
+        Err(err) if batch.len() > 1 => {
+            // One bad row must not fail its neighbours: retry each on its own.
+            tracing::warn!(error = %err, size = batch.len(), "batch commit failed; committing one by one");
+            for job in batch.drain(..) {
+                let result = store.insert_messages(std::slice::from_ref(&job.message)).await.map_err(Arc::new);
+                let _ = job.done.send(result);
+            }
+        }
+        Err(err) => {
+            let err = Arc::new(err);
+            for job in batch.drain(..) {
+                let _ = job.done.send(Err(err.clone()));
+            }
+        }
+    }
+}

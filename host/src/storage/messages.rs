@@ -1,0 +1,373 @@
+//! Messages: group-committed inserts, keyset listing with filters, soft delete.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, FromRow};
+
+use super::{now_ms, Backend, Store, StoreResult};
+
+/// A message ready to be stored, as ingest built it.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub id: String,
+    pub user_id: String,
+    pub endpoint_id: String,
+    pub received_at: i64,
+    pub title: Option<String>,
+    pub body: String,
+    pub group: Option<String>,
+    pub priority: i64,
+    pub tags: Vec<String>,
+    pub url: Option<String>,
+    /// JSON object of string → string.
+    pub extras_json: String,
+    pub content_type: String,
+    pub remote_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// JSON object of header name → value (sensitive values already redacted).
+    pub headers_json: String,
+    /// JSON object of query parameter → value.
+    pub query_json: String,
+    pub size_bytes: i64,
+}
+
+/// A stored message. In lists, `body` is cut to a preview by the database.
+#[derive(Clone, Debug, FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub endpoint_id: String,
+    pub endpoint_name: String,
+    pub received_at: i64,
+    pub title: Option<String>,
+    pub body: String,
+    pub group_name: Option<String>,
+    pub priority: i64,
+    pub tags: String,
+    pub url: Option<String>,
+    pub extras: String,
+    pub content_type: String,
+    pub remote_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub headers: String,
+    pub query: String,
+    pub size_bytes: i64,
+    pub filter_errors: Option<String>,
+}
+
+/// Filters of the message list; every one is optional.
+#[derive(Clone, Debug, Default)]
+pub struct MessageFilter {
+    pub endpoint_id: Option<String>,
+    /// Case-insensitive substring of title or body.
+    pub text: Option<String>,
+    pub group: Option<String>,
+    pub priority_min: Option<i64>,
+    pub priority_max: Option<i64>,
+    /// Matched case-insensitively.
+    pub tag: Option<String>,
+    /// Received at or after (Unix ms).
+    pub since_ms: Option<i64>,
+    /// Received before (Unix ms).
+    pub until_ms: Option<i64>,
+    /// Keyset cursor: only messages older than this id.
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct DeliverySummary {
+    pub message_id: String,
+    pub total: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// Characters of the body a list row carries.
+const PREVIEW_CHARS: i64 = 280;
+const MESSAGE_INSERT_COLUMNS: &str = "id, user_id, endpoint_id, received_at, title, body, group_name, priority, tags, url, \
+     extras, content_type, remote_ip, user_agent, headers, query, size_bytes";
+const MESSAGE_INSERT_ARITY: usize = 17;
+/// Rows per multi-row INSERT. A batch is cut into these few fixed sizes so
+/// each connection prepares only a handful of distinct statements.
+const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+static MESSAGE_INSERTS: LazyLock<Vec<String>> =
+    LazyLock::new(|| CHUNK_SIZES.iter().map(|&rows| multi_row_insert("messages", MESSAGE_INSERT_COLUMNS, MESSAGE_INSERT_ARITY, rows)).collect());
+static TAG_INSERTS: LazyLock<Vec<String>> =
+    LazyLock::new(|| CHUNK_SIZES.iter().map(|&rows| multi_row_insert("message_tags", "message_id, user_id, tag", 3, rows)).collect());
+
+fn multi_row_insert(table: &str, columns: &str, arity: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..arity {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * arity + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Splits `len` items into runs of the fixed chunk sizes: (start, index into CHUNK_SIZES).
+fn chunks(len: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (index, &size) in CHUNK_SIZES.iter().enumerate() {
+        while len - start >= size {
+            out.push((start, index));
+            start += size;
+        }
+    }
+    out
+}
+
+/// Lowest UUIDv7 id that can carry the given millisecond time. Because ids are
+/// time-ordered, a time range becomes an id range and uses the same index.
+pub fn id_floor_for_time(ms: i64) -> String {
+    format!("{:012x}{}", ms.clamp(0, 0xffff_ffff_ffff), "0".repeat(20))
+}
+
+/// Parameters for dynamically assembled statements.
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, params: &'q [Param]) -> Query<'q, Any, AnyArguments<'q>> {
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(text.as_str()),
+            Param::Int(value) => query.bind(*value),
+        };
+    }
+    query
+}
+
+impl Store {
+    /// Stores a batch of messages with their tags in one transaction and
+    /// records the endpoints' last use. The caller acknowledges each message
+    /// only after this returns, so a 201 always means committed.
+    pub async fn insert_messages(&self, batch: &[NewMessage]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for (start, size_index) in chunks(batch.len()) {
+            let rows = &batch[start..start + CHUNK_SIZES[size_index]];
+            let mut query = sqlx::query(&MESSAGE_INSERTS[size_index]);
+            for m in rows {
+                query = query
+                    .bind(&m.id)
+                    .bind(&m.user_id)
+                    .bind(&m.endpoint_id)
+                    .bind(m.received_at)
+                    .bind(m.title.as_deref())
+                    .bind(&m.body)
+                    .bind(m.group.as_deref())
+                    .bind(m.priority)
+                    .bind(serde_json::to_string(&m.tags).unwrap_or_else(|_| "[]".into()))
+                    .bind(m.url.as_deref())
+                    .bind(&m.extras_json)
+                    .bind(&m.content_type)
+                    .bind(m.remote_ip.as_deref())
+                    .bind(m.user_agent.as_deref())
+                    .bind(&m.headers_json)
+                    .bind(&m.query_json)
+                    .bind(m.size_bytes);
+            }
+            query.execute(&mut *tx).await?;
+        }
+
+        let tags: Vec<(&str, &str, String)> = batch
+            .iter()
+            .flat_map(|m| {
+                let unique: BTreeSet<String> = m.tags.iter().map(|t| t.to_lowercase()).collect();
+                unique.into_iter().map(move |tag| (m.id.as_str(), m.user_id.as_str(), tag))
+            })
+            .collect();
+        for (start, size_index) in chunks(tags.len()) {
+            let mut query = sqlx::query(&TAG_INSERTS[size_index]);
+            for (message_id, user_id, tag) in &tags[start..start + CHUNK_SIZES[size_index]] {
+                query = query.bind(*message_id).bind(*user_id).bind(tag.as_str());
+            }
+            query.execute(&mut *tx).await?;
+        }
+
+        let mut last_use: HashMap<&str, i64> = HashMap::new();
+        for m in batch {
+            let entry = last_use.entry(m.endpoint_id.as_str()).or_insert(m.received_at);
+            *entry = (*entry).max(m.received_at);
+        }
+        for (endpoint_id, at) in last_use {
+            sqlx::query("UPDATE ingest_endpoints SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
+                .bind(at)
+                .bind(endpoint_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user's messages, newest first, `filter.limit` at most.
+    pub async fn list_messages(&self, user_id: &str, filter: &MessageFilter) -> StoreResult<Vec<MessageRow>> {
+        let mut conditions = vec!["m.user_id = $1".to_string(), "m.deleted_at IS NULL".to_string()];
+        let mut params = vec![Param::Text(user_id.to_string())];
+        let mut push = |condition: &str, param: Param, params: &mut Vec<Param>| {
+            params.push(param);
+            conditions.push(condition.replace("$?", &format!("${}", params.len())));
+        };
+        if let Some(endpoint_id) = &filter.endpoint_id {
+            push("m.endpoint_id = $?", Param::Text(endpoint_id.clone()), &mut params);
+        }
+        if let Some(text) = &filter.text {
+            let like = match self.backend {
+                Backend::Sqlite => "(m.title LIKE $? ESCAPE '\\' OR m.body LIKE $? ESCAPE '\\')",
+                Backend::Postgres => "(m.title ILIKE $? ESCAPE '\\' OR m.body ILIKE $? ESCAPE '\\')",
+            };
+            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            push(like, Param::Text(pattern), &mut params);
+        }
+        if let Some(group) = &filter.group {
+            push("m.group_name = $?", Param::Text(group.clone()), &mut params);
+        }
+        if let Some(min) = filter.priority_min {
+            push("m.priority >= $?", Param::Int(min), &mut params);
+        }
+        if let Some(max) = filter.priority_max {
+            push("m.priority <= $?", Param::Int(max), &mut params);
+        }
+        if let Some(tag) = &filter.tag {
+            push(
+                "EXISTS (SELECT 1 FROM message_tags t WHERE t.message_id = m.id AND t.user_id = m.user_id AND t.tag = $?)",
+                Param::Text(tag.to_lowercase()),
+                &mut params,
+            );
+        }
+        if let Some(since) = filter.since_ms {
+            push("m.id >= $?", Param::Text(id_floor_for_time(since)), &mut params);
+        }
+        if let Some(until) = filter.until_ms {
+            push("m.id < $?", Param::Text(id_floor_for_time(until)), &mut params);
+        }
+        if let Some(before) = &filter.before_id {
+            push("m.id < $?", Param::Text(before.clone()), &mut params);
+        }
+        params.push(Param::Int(filter.limit));
+        let sql = format!(
+            "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title,
+                    SUBSTR(m.body, 1, {PREVIEW_CHARS}) AS body, m.group_name, m.priority, m.tags, m.url, m.extras,
+                    m.content_type, m.remote_ip, m.user_agent, '{{}}' AS headers, '{{}}' AS query, m.size_bytes, m.filter_errors
+             FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id
+             WHERE {} ORDER BY m.id DESC LIMIT ${}",
+            conditions.join(" AND "),
+            params.len()
+        );
+        let rows = bind_all(sqlx::query(&sql), &params).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| MessageRow::from_row(row).map_err(Into::into)).collect()
+    }
+
+    /// One message of the user's, in full.
+    pub async fn message_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<MessageRow>> {
+        Ok(sqlx::query_as(
+            "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
+                    m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
+                    m.filter_errors
+             FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id
+             WHERE m.id = $1 AND m.user_id = $2 AND m.deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Delivery counts for a page of messages, in one query.
+    pub async fn delivery_summaries(&self, message_ids: &[String]) -> StoreResult<Vec<DeliverySummary>> {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=message_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT message_id, COUNT(*) AS total,
+                    COUNT(CASE WHEN status = 'sent' THEN 1 END) AS sent,
+                    COUNT(CASE WHEN status = 'failed' THEN 1 END) AS failed
+             FROM deliveries WHERE message_id IN ({}) GROUP BY message_id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as(&sql);
+        for id in message_ids {
+            query = query.bind(id.as_str());
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    /// Soft-deletes one of the user's messages; false if there was none.
+    pub async fn soft_delete_message(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE messages SET deleted_at = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Soft-deletes up to `chunk` of the user's messages received before
+    /// `before_ms` (optionally of one endpoint); returns how many. Callers loop
+    /// until it returns 0 so no single transaction grows unbounded.
+    pub async fn soft_delete_messages_before(
+        &self,
+        user_id: &str,
+        before_ms: i64,
+        endpoint_id: Option<&str>,
+        chunk: i64,
+    ) -> StoreResult<u64> {
+        let result = sqlx::query(
+            "UPDATE messages SET deleted_at = $1 WHERE id IN (
+                 SELECT id FROM messages
+                 WHERE user_id = $2 AND deleted_at IS NULL AND id < $3 AND ($4 = '' OR endpoint_id = $4)
+                 ORDER BY id LIMIT $5)",
+        )
+        .bind(now_ms())
+        .bind(user_id)
+        .bind(id_floor_for_time(before_ms))
+        .bind(endpoint_id.unwrap_or(""))
+        .bind(chunk)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_row_once() {
+        for len in [0usize, 1, 3, 4, 5, 63, 64, 65, 100, 257] {
+            let covered: usize = chunks(len).iter().map(|&(_, i)| CHUNK_SIZES[i]).sum();
+            assert_eq!(covered, len);
+            let mut next = 0;
+            for (start, i) in chunks(len) {
+                assert_eq!(start, next);
+                next += CHUNK_SIZES[i];
+            }
+        }
+    }
+
+    #[test]
+    fn id_floor_orders_like_uuid_v7() {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let ms = i64::from_str_radix(&id[..12], 16).expect("hex");
+        assert!(id_floor_for_time(ms) <= id);
+        assert!(id_floor_for_time(ms + 1) > id);
+    }
+}

@@ -1,0 +1,87 @@
+//! Users.
+
+use sqlx::FromRow;
+
+use super::{now_ms, Store, StoreResult};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub email_verified_at: Option<i64>,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, disabled_at, created_at";
+
+impl Store {
+    /// Inserts a user; a taken e-mail surfaces as a unique violation.
+    pub async fn insert_user(&self, id: &str, email: &str, password_hash: &str, verified: bool) -> StoreResult<()> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO users (id, email, email_lower, password_hash, email_verified_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(id)
+        .bind(email)
+        .bind(email.to_lowercase())
+        .bind(password_hash)
+        .bind(verified.then_some(now))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email_lower = $1");
+        Ok(sqlx::query_as(&sql).bind(email.to_lowercase()).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the user verified (idempotent: keeps the first verification time).
+    pub async fn mark_email_verified(&self, user_id: &str) -> StoreResult<()> {
+        let now = now_ms();
+        sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Switches to a new, verified address; a taken address is a unique violation.
+    pub async fn change_email(&self, user_id: &str, new_email: &str) -> StoreResult<()> {
+        let now = now_ms();
+        sqlx::query("UPDATE users SET email = $1, email_lower = $2, email_verified_at = $3, updated_at = $3 WHERE id = $4")
+            .bind(new_email)
+            .bind(new_email.to_lowercase())
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the user; foreign keys cascade to everything the user owns.
+    pub async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(result.rows_affected() > 0)
+    }
+}
