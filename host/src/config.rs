@@ -137,7 +137,10 @@ impl Config {
         // A missing .env is normal; a malformed one is reported by dotenvy's own error.
         if let Err(err) = dotenvy::dotenv() {
             if !err.not_found() {
-                return Err(ConfigError { name: "BEACON_DATA_DIR", reason: format!(".env could not be read: {err}") });
+                return Err(ConfigError {
+                    name: "BEACON_DATA_DIR",
+                    reason: format!(".env could not be read: {err}"),
+                });
             }
         }
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -155,14 +158,33 @@ impl Config {
         })?;
 
         let database_url = match env.get("DATABASE_URL")? {
-            url if url.is_empty() => format!("sqlite://{}?mode=rwc", data_dir.join("beacon.db").display()),
-            url if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
-            _ => return Err(ConfigError { name: "DATABASE_URL", reason: "must start with sqlite: or postgres://".into() }),
+            url if url.is_empty() => {
+                format!("sqlite://{}?mode=rwc", data_dir.join("beacon.db").display())
+            }
+            url if url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://") =>
+            {
+                url
+            }
+            _ => {
+                return Err(ConfigError {
+                    name: "DATABASE_URL",
+                    reason: "must start with sqlite: or postgres://".into(),
+                })
+            }
         };
         let app_base_url = match env.get("APP_BASE_URL")? {
             url if url.is_empty() => format!("http://{listen}"),
-            url if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_string(),
-            _ => return Err(ConfigError { name: "APP_BASE_URL", reason: "must be an absolute http(s) URL".into() }),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_string()
+            }
+            _ => {
+                return Err(ConfigError {
+                    name: "APP_BASE_URL",
+                    reason: "must be an absolute http(s) URL".into(),
+                })
+            }
         };
 
         let ingest_writers = match env.get("INGEST_WRITERS")? {
@@ -179,15 +201,32 @@ impl Config {
             jwt: JwtConfig {
                 signing_key: signing_key(&env, &data_dir)?,
                 key_generated: env.get("JWT_SIGNING_KEY")?.is_empty(),
-                access_ttl: Duration::from_secs(env.parse_in_range("JWT_ACCESS_TTL_SECONDS", 1, 86_400 * 7)?),
-                refresh_ttl: Duration::from_secs(env.parse_in_range("JWT_REFRESH_TTL_SECONDS", 60, 86_400 * 3650)?),
+                access_ttl: Duration::from_secs(env.parse_in_range(
+                    "JWT_ACCESS_TTL_SECONDS",
+                    1,
+                    86_400 * 7,
+                )?),
+                refresh_ttl: Duration::from_secs(env.parse_in_range(
+                    "JWT_REFRESH_TTL_SECONDS",
+                    60,
+                    86_400 * 3650,
+                )?),
                 cookie_name: env.non_empty("JWT_REFRESH_COOKIE_NAME")?,
                 cookie_secure: env.bool("JWT_REFRESH_COOKIE_SECURE")?,
-                cookie_same_site: match env.get("JWT_REFRESH_COOKIE_SAMESITE")?.to_ascii_lowercase().as_str() {
+                cookie_same_site: match env
+                    .get("JWT_REFRESH_COOKIE_SAMESITE")?
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
                     "strict" => SameSite::Strict,
                     "lax" => SameSite::Lax,
                     "none" => SameSite::None,
-                    _ => return Err(ConfigError { name: "JWT_REFRESH_COOKIE_SAMESITE", reason: "must be Strict, Lax or None".into() }),
+                    _ => {
+                        return Err(ConfigError {
+                            name: "JWT_REFRESH_COOKIE_SAMESITE",
+                            reason: "must be Strict, Lax or None".into(),
+                        })
+                    }
                 },
             },
             email: email_config(&env)?,
@@ -195,14 +234,31 @@ impl Config {
             max_ingest_bytes: env.parse_in_range("MAX_INGEST_BYTES", 1, 64 * 1024 * 1024)?,
             ingest_writers,
             rate_limits: RateLimits {
-                ingest_per_minute: env.parse_in_range("INGEST_RATE_LIMIT_PER_MINUTE", 0, u32::MAX)?,
-                auth_per_ip_per_minute: env.parse_in_range("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", 1, u32::MAX)?,
-                auth_per_email_per_minute: env.parse_in_range("AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", 1, u32::MAX)?,
+                ingest_per_minute: env.parse_in_range(
+                    "INGEST_RATE_LIMIT_PER_MINUTE",
+                    0,
+                    u32::MAX,
+                )?,
+                auth_per_ip_per_minute: env.parse_in_range(
+                    "AUTH_RATE_LIMIT_PER_IP_PER_MINUTE",
+                    1,
+                    u32::MAX,
+                )?,
+                auth_per_email_per_minute: env.parse_in_range(
+                    "AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE",
+                    1,
+                    u32::MAX,
+                )?,
             },
             log_format: match env.get("BEACON_LOG_FORMAT")?.as_str() {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,
-                _ => return Err(ConfigError { name: "BEACON_LOG_FORMAT", reason: "must be json or text".into() }),
+                _ => {
+                    return Err(ConfigError {
+                        name: "BEACON_LOG_FORMAT",
+                        reason: "must be json or text".into(),
+                    })
+                }
             },
             log_filter: env.get("RUST_LOG")?,
             data_dir,
@@ -222,14 +278,22 @@ fn email_config(env: &Env<'_>) -> Result<EmailConfig, ConfigError> {
     let use_tls = env.bool("EMAIL_USE_TLS")?;
     let use_ssl = env.bool("EMAIL_USE_SSL")?;
     let security = match (use_tls, use_ssl) {
-        (true, true) => return Err(ConfigError { name: "EMAIL_USE_SSL", reason: "cannot be combined with EMAIL_USE_TLS".into() }),
+        (true, true) => {
+            return Err(ConfigError {
+                name: "EMAIL_USE_SSL",
+                reason: "cannot be combined with EMAIL_USE_TLS".into(),
+            })
+        }
         (true, false) => SmtpSecurity::StartTls,
         (false, true) => SmtpSecurity::ImplicitTls,
         (false, false) => SmtpSecurity::Plain,
     };
     let from = env.non_empty("DEFAULT_FROM_EMAIL")?;
     if from.parse::<lettre::message::Mailbox>().is_err() {
-        return Err(ConfigError { name: "DEFAULT_FROM_EMAIL", reason: "is not a valid mailbox".into() });
+        return Err(ConfigError {
+            name: "DEFAULT_FROM_EMAIL",
+            reason: "is not a valid mailbox".into(),
+        });
     }
     let host = env.get("EMAIL_HOST")?;
     Ok(EmailConfig {
@@ -248,15 +312,24 @@ fn signing_key(env: &Env<'_>, data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
     let configured = env.get("JWT_SIGNING_KEY")?;
     if !configured.is_empty() {
         if configured.len() < 32 {
-            return Err(ConfigError { name: "JWT_SIGNING_KEY", reason: "must be at least 32 characters".into() });
+            return Err(ConfigError {
+                name: "JWT_SIGNING_KEY",
+                reason: "must be at least 32 characters".into(),
+            });
         }
         return Ok(configured.into_bytes());
     }
     let path = data_dir.join("jwt_signing_key");
-    let fail = |err: std::io::Error| ConfigError { name: "JWT_SIGNING_KEY", reason: format!("unset, and {} is unusable: {err}", path.display()) };
+    let fail = |err: std::io::Error| ConfigError {
+        name: "JWT_SIGNING_KEY",
+        reason: format!("unset, and {} is unusable: {err}", path.display()),
+    };
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing.trim().len() >= 32 => Ok(existing.trim().as_bytes().to_vec()),
-        Ok(_) => Err(ConfigError { name: "JWT_SIGNING_KEY", reason: format!("unset, and {} is too short", path.display()) }),
+        Ok(_) => Err(ConfigError {
+            name: "JWT_SIGNING_KEY",
+            reason: format!("unset, and {} is too short", path.display()),
+        }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -287,17 +360,25 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn get(&self, name: &'static str) -> Result<String, ConfigError> {
-        let variable = VARIABLES.iter().find(|v| v.name == name).ok_or_else(|| ConfigError {
-            name,
-            reason: "is not a documented variable (add it to config::VARIABLES)".into(),
-        })?;
-        Ok((self.lookup)(name).map(|v| v.trim().to_string()).unwrap_or_else(|| variable.default.to_string()))
+        let variable = VARIABLES
+            .iter()
+            .find(|v| v.name == name)
+            .ok_or_else(|| ConfigError {
+                name,
+                reason: "is not a documented variable (add it to config::VARIABLES)".into(),
+            })?;
+        Ok((self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| variable.default.to_string()))
     }
 
     fn non_empty(&self, name: &'static str) -> Result<String, ConfigError> {
         let value = self.get(name)?;
         if value.is_empty() {
-            return Err(ConfigError { name, reason: "must not be empty".into() });
+            return Err(ConfigError {
+                name,
+                reason: "must not be empty".into(),
+            });
         }
         Ok(value)
     }
@@ -307,7 +388,10 @@ impl Env<'_> {
         T::Err: std::fmt::Display,
     {
         let value = self.get(name)?;
-        value.parse().map_err(|err| ConfigError { name, reason: format!("invalid value {value:?}: {err}") })
+        value.parse().map_err(|err| ConfigError {
+            name,
+            reason: format!("invalid value {value:?}: {err}"),
+        })
     }
 
     fn parse_in_range<T>(&self, name: &'static str, min: T, max: T) -> Result<T, ConfigError>
@@ -317,7 +401,10 @@ impl Env<'_> {
     {
         let value: T = self.parse(name)?;
         if value < min || value > max {
-            return Err(ConfigError { name, reason: format!("{value} is outside {min}..={max}") });
+            return Err(ConfigError {
+                name,
+                reason: format!("{value} is outside {min}..={max}"),
+            });
         }
         Ok(value)
     }
@@ -326,7 +413,10 @@ impl Env<'_> {
         match self.get(name)?.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" => Ok(false),
-            other => Err(ConfigError { name, reason: format!("invalid boolean {other:?} (use true or false)") }),
+            other => Err(ConfigError {
+                name,
+                reason: format!("invalid boolean {other:?} (use true or false)"),
+            }),
         }
     }
 
@@ -338,7 +428,10 @@ impl Env<'_> {
             .map(|item| {
                 item.parse::<IpNet>()
                     .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| ConfigError { name, reason: format!("{item:?} is not a CIDR or IP address") })
+                    .map_err(|_| ConfigError {
+                        name,
+                        reason: format!("{item:?} is not a CIDR or IP address"),
+                    })
             })
             .collect()
     }
@@ -351,7 +444,10 @@ mod tests {
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         map.insert("BEACON_DATA_DIR".into(), dir.path().display().to_string());
         let result = Config::from_lookup(|name| map.get(name).cloned());
         drop(dir);

@@ -13,17 +13,31 @@ use crate::storage::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, field: Option<String> },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     #[error("{message}")]
     Validation { field: String, message: String },
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String, field: Option<String> },
+    Forbidden {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     #[error("not found")]
     NotFound,
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, field: Option<String> },
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{message}")]
@@ -38,11 +52,18 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Validation { field: field.into(), message: message.into() }
+        AppError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::BadRequest { code, message: message.into(), field: None }
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
@@ -56,6 +77,7 @@ impl AppError {
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -71,6 +93,7 @@ impl AppError {
             AppError::Unauthorized { code, .. } => (code, None),
             AppError::Forbidden { code, field, .. } => (code, field.as_ref()),
             AppError::NotFound => ("not_found", None),
+            AppError::MethodNotAllowed => ("method_not_allowed", None),
             AppError::Conflict { code, field, .. } => (code, field.as_ref()),
             AppError::PayloadTooLarge { .. } => ("payload_too_large", None),
             AppError::UnsupportedMediaType { .. } => ("unsupported_media_type", None),
@@ -83,7 +106,11 @@ impl AppError {
             AppError::NotFound => "the requested resource does not exist".to_string(),
             other => other.to_string(),
         };
-        ErrorDetail { code: code.to_string(), message, field: field.cloned() }
+        ErrorDetail {
+            code: code.to_string(),
+            message,
+            field: field.cloned(),
+        }
     }
 }
 
@@ -117,12 +144,16 @@ impl IntoResponse for AppError {
             tracing::error!(error = %cause, "request failed");
         }
         let retry_after = match &self {
-            AppError::RateLimited { retry_after_seconds } => Some(*retry_after_seconds),
+            AppError::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
             _ => None,
         };
         let mut response = (status, axum::Json(ErrorBody { error: self.body() })).into_response();
         if let Some(seconds) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }

@@ -37,7 +37,9 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database (migrating unless told not to) and wires the use cases.
     pub async fn build(config: Config, migrate: bool) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url, config.database_max_connections).await.context("connecting to the database")?;
+        let store = Store::connect(&config.database_url, config.database_max_connections)
+            .await
+            .context("connecting to the database")?;
         if migrate {
             store.migrate().await.context("applying migrations")?;
         }
@@ -52,12 +54,19 @@ impl AppState {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves.
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let app = api::router(state.clone());
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("HTTP server")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("HTTP server")?;
     state.store.close().await;
     Ok(())
 }

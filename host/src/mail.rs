@@ -40,14 +40,21 @@ impl Mailer {
             None => Transport::Outbox(outbox),
             Some(host) => {
                 let mut builder = match config.security {
-                    SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+                    SmtpSecurity::Plain => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                    }
+                    SmtpSecurity::StartTls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
+                    }
                     SmtpSecurity::ImplicitTls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
                 }
                 .port(config.port)
                 .timeout(Some(config.timeout));
                 if !config.user.is_empty() {
-                    builder = builder.credentials(Credentials::new(config.user.clone(), config.password.clone()));
+                    builder = builder.credentials(Credentials::new(
+                        config.user.clone(),
+                        config.password.clone(),
+                    ));
                 }
                 Transport::Smtp(builder.build())
             }

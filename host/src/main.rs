@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "beacon", version, about = "Beacon Spear: a self-hosted event router")]
+#[command(
+    name = "beacon",
+    version,
+    about = "Beacon Spear: a self-hosted event router"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,10 @@ fn main() -> anyhow::Result<()> {
     }
     let config = Config::from_env().map_err(|err| anyhow::anyhow!("configuration error: {err}"))?;
     init_logging(&config);
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command, config))
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli.command, config))
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -72,11 +79,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if config.jwt.key_generated {
                 tracing::warn!(path = %config.data_dir.join("jwt_signing_key").display(), "JWT_SIGNING_KEY is not set; using a generated key (set one in production)");
             }
-            let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding BEACON_LISTEN={}", config.listen))?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding BEACON_LISTEN={}", config.listen))?;
             let state = AppState::build(config, !args.no_migrate).await?;
             let address = listener.local_addr()?;
             tracing::info!(%address, "listening");
-            println!("Beacon Spear is running at {} (API on http://{address})", state.config.app_base_url);
+            println!(
+                "Beacon Spear is running at {} (API on http://{address})",
+                state.config.app_base_url
+            );
             serve(state, listener, shutdown_signal()).await
         }
         Command::Migrate => {
@@ -84,7 +96,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Create { email, password, password_stdin, verified }) => {
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            password_stdin,
+            verified,
+        }) => {
             let password = match (password, password_stdin) {
                 (Some(password), _) => password,
                 (None, true) => {
@@ -95,8 +112,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 (None, false) => bail!("give --password or --password-stdin"),
             };
             let state = AppState::build(config, true).await?;
-            let user = state.auth.create_user(&email, &password, verified).await.map_err(|err| anyhow::anyhow!("{err}"))?;
-            println!("created user {} <{}>{}", user.id, user.email, if verified { " (verified)" } else { "" });
+            let user = state
+                .auth
+                .create_user(&email, &password, verified)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            println!(
+                "created user {} <{}>{}",
+                user.id,
+                user.email,
+                if verified { " (verified)" } else { "" }
+            );
             Ok(())
         }
         Command::Openapi => Ok(()),
@@ -105,7 +131,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

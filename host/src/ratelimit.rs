@@ -18,15 +18,20 @@ pub struct KeyedLimiter {
 impl KeyedLimiter {
     /// `per_minute` requests per key per minute, bursting up to the same count; 0 = unlimited.
     pub fn per_minute(per_minute: u32) -> Self {
-        let inner = NonZeroU32::new(per_minute).map(|n| Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))));
+        let inner = NonZeroU32::new(per_minute)
+            .map(|n| Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))));
         KeyedLimiter { inner }
     }
 
     pub fn check(&self, key: &str) -> Result<(), AppError> {
-        let Some(limiter) = &self.inner else { return Ok(()) };
+        let Some(limiter) = &self.inner else {
+            return Ok(());
+        };
         limiter.check_key(&key.to_string()).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited { retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
+            AppError::RateLimited {
+                retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
         })
     }
 

@@ -49,7 +49,11 @@ pub struct UserView {
 
 impl From<&UserRow> for UserView {
     fn from(user: &UserRow) -> Self {
-        UserView { id: user.id.clone(), email: user.email.clone(), email_verified: user.email_verified_at.is_some() }
+        UserView {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified_at.is_some(),
+        }
     }
 }
 
@@ -104,8 +108,14 @@ pub struct PasswordRequest {
 /// Create an account; a verification link is mailed.
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = Credentials,
     responses((status = 201, body = UserView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<Credentials>) -> AppResult<(StatusCode, Json<UserView>)> {
-    state.auth.check_rate(LimitedAction::Signup, ip, &body.email)?;
+async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<Credentials>,
+) -> AppResult<(StatusCode, Json<UserView>)> {
+    state
+        .auth
+        .check_rate(LimitedAction::Signup, ip, &body.email)?;
     let user = state.auth.signup(&body.email, &body.password).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
 }
@@ -113,8 +123,14 @@ async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(b
 /// Log in: access token in JSON, refresh token in an HttpOnly cookie.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<Credentials>) -> AppResult<Response> {
-    state.auth.check_rate(LimitedAction::Login, ip, &body.email)?;
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<Credentials>,
+) -> AppResult<Response> {
+    state
+        .auth
+        .check_rate(LimitedAction::Login, ip, &body.email)?;
     let session = state.auth.login(&body.email, &body.password).await?;
     Ok(session_response(&state, session))
 }
@@ -136,7 +152,10 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let presented = cookie_value(&headers, &state.config.jwt.cookie_name);
     state.auth.logout(presented.as_deref()).await?;
-    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), clear_cookie(&state)))
+    Ok(with_cookie(
+        StatusCode::NO_CONTENT.into_response(),
+        clear_cookie(&state),
+    ))
 }
 
 /// The logged-in user.
@@ -158,9 +177,16 @@ async fn resend_verification(
     let email = match (user, body.email) {
         (Some(CurrentUser(user)), _) => user.email,
         (None, Some(email)) => email,
-        (None, None) => return Err(crate::error::AppError::validation("email", "is required when not logged in")),
+        (None, None) => {
+            return Err(crate::error::AppError::validation(
+                "email",
+                "is required when not logged in",
+            ))
+        }
     };
-    state.auth.check_rate(LimitedAction::ResendVerification, ip, &email)?;
+    state
+        .auth
+        .check_rate(LimitedAction::ResendVerification, ip, &email)?;
     state.auth.resend_verification(&email).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -168,7 +194,10 @@ async fn resend_verification(
 /// Confirm an address with the token from the mailed link.
 #[utoipa::path(post, path = "/api/auth/verify-email", tag = "auth", request_body = TokenRequest,
     responses((status = 204), (status = 400, body = ErrorBody)))]
-async fn verify_email(State(state): State<AppState>, ApiJson(body): ApiJson<TokenRequest>) -> AppResult<StatusCode> {
+async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> AppResult<StatusCode> {
     state.auth.verify_email(&body.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -176,8 +205,14 @@ async fn verify_email(State(state): State<AppState>, ApiJson(body): ApiJson<Toke
 /// Mail a password-reset link; answers 202 whether or not the address exists.
 #[utoipa::path(post, path = "/api/auth/forgot-password", tag = "auth", request_body = EmailRequest,
     responses((status = 202), (status = 429, body = ErrorBody)))]
-async fn forgot_password(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<EmailRequest>) -> AppResult<StatusCode> {
-    state.auth.check_rate(LimitedAction::ForgotPassword, ip, &body.email)?;
+async fn forgot_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<EmailRequest>,
+) -> AppResult<StatusCode> {
+    state
+        .auth
+        .check_rate(LimitedAction::ForgotPassword, ip, &body.email)?;
     state.auth.forgot_password(&body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -185,16 +220,29 @@ async fn forgot_password(State(state): State<AppState>, ClientIp(ip): ClientIp, 
 /// Set a new password with the token from the mailed link; ends all sessions.
 #[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn reset_password(State(state): State<AppState>, ApiJson(body): ApiJson<ResetPasswordRequest>) -> AppResult<StatusCode> {
-    state.auth.reset_password(&body.token, &body.new_password).await?;
+async fn reset_password(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetPasswordRequest>,
+) -> AppResult<StatusCode> {
+    state
+        .auth
+        .reset_password(&body.token, &body.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Change the e-mail address; takes effect when the link mailed to it is followed.
 #[utoipa::path(post, path = "/api/auth/change-email", tag = "auth", request_body = ChangeEmailRequest, security(("bearer" = [])),
     responses((status = 202), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn change_email(State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiJson(body): ApiJson<ChangeEmailRequest>) -> AppResult<StatusCode> {
-    state.auth.change_email(&user, &body.new_email, &body.password).await?;
+async fn change_email(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<ChangeEmailRequest>,
+) -> AppResult<StatusCode> {
+    state
+        .auth
+        .change_email(&user, &body.new_email, &body.password)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -208,23 +256,45 @@ async fn change_password(
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> AppResult<StatusCode> {
     let this_session = cookie_value(&headers, &state.config.jwt.cookie_name);
-    state.auth.change_password(&user, &body.current_password, &body.new_password, this_session.as_deref()).await?;
+    state
+        .auth
+        .change_password(
+            &user,
+            &body.current_password,
+            &body.new_password,
+            this_session.as_deref(),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Delete the account and everything it owns.
 #[utoipa::path(post, path = "/api/auth/delete-account", tag = "auth", request_body = PasswordRequest, security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody)))]
-async fn delete_account(State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiJson(body): ApiJson<PasswordRequest>) -> AppResult<Response> {
+async fn delete_account(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<PasswordRequest>,
+) -> AppResult<Response> {
     state.auth.delete_account(&user, &body.password).await?;
     state.ingest.forget_user(&user.id);
-    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), clear_cookie(&state)))
+    Ok(with_cookie(
+        StatusCode::NO_CONTENT.into_response(),
+        clear_cookie(&state),
+    ))
 }
 
 fn session_response(state: &AppState, session: Session) -> Response {
-    let body = TokenResponse { access_token: session.access_token, token_type: "Bearer", expires_in: session.expires_in };
+    let body = TokenResponse {
+        access_token: session.access_token,
+        token_type: "Bearer",
+        expires_in: session.expires_in,
+    };
     let max_age = state.auth.refresh_ttl().as_secs() as i64;
-    with_cookie(Json(body).into_response(), refresh_cookie(state, session.refresh_token, max_age))
+    with_cookie(
+        Json(body).into_response(),
+        refresh_cookie(state, session.refresh_token, max_age),
+    )
 }
 
 fn refresh_cookie(state: &AppState, value: String, max_age_seconds: i64) -> String {

@@ -79,9 +79,18 @@ pub struct ListParams {
 /// The user's endpoints, newest first (archived ones only on request).
 #[utoipa::path(get, path = "/api/ingest-endpoints", tag = "ingest-endpoints", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = EndpointList), (status = 401, body = ErrorBody)))]
-async fn list_endpoints(State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiQuery(params): ApiQuery<ListParams>) -> AppResult<Json<EndpointList>> {
-    let rows = state.store.list_endpoints(&user.id, params.include_archived.unwrap_or(false)).await?;
-    Ok(Json(EndpointList { items: rows.into_iter().map(EndpointView::from).collect() }))
+async fn list_endpoints(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> AppResult<Json<EndpointList>> {
+    let rows = state
+        .store
+        .list_endpoints(&user.id, params.include_archived.unwrap_or(false))
+        .await?;
+    Ok(Json(EndpointList {
+        items: rows.into_iter().map(EndpointView::from).collect(),
+    }))
 }
 
 /// Create an endpoint; the answer holds its key and full URL, shown only once.
@@ -95,40 +104,78 @@ async fn create_endpoint(
     let user = user.require_verified()?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::validation("name", format!("must be 1 to {MAX_NAME_CHARS} characters")));
+        return Err(AppError::validation(
+            "name",
+            format!("must be 1 to {MAX_NAME_CHARS} characters"),
+        ));
     }
     let key = format!("{KEY_PREFIX}{}", random_token());
-    let row = state.store.insert_endpoint(&new_id(), &user.id, name, &sha256_hex(&key)).await?;
+    let row = state
+        .store
+        .insert_endpoint(&new_id(), &user.id, name, &sha256_hex(&key))
+        .await?;
     let ingest_url = format!("{}/api/ingest/{}", state.config.app_base_url, row.id);
-    Ok((StatusCode::CREATED, Json(CreatedEndpoint { endpoint: row.into(), ingest_key: key, ingest_url })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedEndpoint {
+            endpoint: row.into(),
+            ingest_key: key,
+            ingest_url,
+        }),
+    ))
 }
 
 /// One endpoint.
 #[utoipa::path(get, path = "/api/ingest-endpoints/{id}", tag = "ingest-endpoints", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)))]
-async fn get_endpoint(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> AppResult<Json<EndpointView>> {
+async fn get_endpoint(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<EndpointView>> {
     let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    let row = state.store.endpoint_for_user(&user.id, &id).await?.ok_or(AppError::NotFound)?;
+    let row = state
+        .store
+        .endpoint_for_user(&user.id, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(Json(row.into()))
 }
 
 /// Revoke: the key stops working at once; messages stay.
 #[utoipa::path(post, path = "/api/ingest-endpoints/{id}/revoke", tag = "ingest-endpoints", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)))]
-async fn revoke_endpoint(state: State<AppState>, user: CurrentUser, id: Path<String>) -> AppResult<Json<EndpointView>> {
+async fn revoke_endpoint(
+    state: State<AppState>,
+    user: CurrentUser,
+    id: Path<String>,
+) -> AppResult<Json<EndpointView>> {
     retire(state, user, id, false).await
 }
 
 /// Archive: revoked and hidden from the default list; messages stay.
 #[utoipa::path(post, path = "/api/ingest-endpoints/{id}/archive", tag = "ingest-endpoints", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)))]
-async fn archive_endpoint(state: State<AppState>, user: CurrentUser, id: Path<String>) -> AppResult<Json<EndpointView>> {
+async fn archive_endpoint(
+    state: State<AppState>,
+    user: CurrentUser,
+    id: Path<String>,
+) -> AppResult<Json<EndpointView>> {
     retire(state, user, id, true).await
 }
 
-async fn retire(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>, archive: bool) -> AppResult<Json<EndpointView>> {
+async fn retire(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    archive: bool,
+) -> AppResult<Json<EndpointView>> {
     let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    let row = state.store.retire_endpoint(&user.id, &id, archive).await?.ok_or(AppError::NotFound)?;
+    let row = state
+        .store
+        .retire_endpoint(&user.id, &id, archive)
+        .await?
+        .ok_or(AppError::NotFound)?;
     state.ingest.forget_endpoint(&id);
     Ok(Json(row.into()))
 }

@@ -27,15 +27,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            });
         if !is_json {
-            return Err(AppError::UnsupportedMediaType { message: "send the body as application/json".into() });
+            return Err(AppError::UnsupportedMediaType {
+                message: "send the body as application/json".into(),
+            });
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| AppError::bad_request("unreadable_body", "the request body could not be read"))?;
+            .map_err(|_| {
+                AppError::bad_request("unreadable_body", "the request body could not be read")
+            })?;
         if bytes.len() > MAX_API_BODY_BYTES {
-            return Err(AppError::PayloadTooLarge { limit: MAX_API_BODY_BYTES });
+            return Err(AppError::PayloadTooLarge {
+                limit: MAX_API_BODY_BYTES,
+            });
         }
         parse_json(&bytes).map(ApiJson)
     }
@@ -48,13 +60,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-            return AppError::bad_request("malformed_json", format!("the request body is not valid JSON: {inner}"));
+            return AppError::bad_request(
+                "malformed_json",
+                format!("the request body is not valid JSON: {inner}"),
+            );
         }
         let message = inner.to_string();
-        let field = if path.is_empty() || path == "." { quoted_field(&message).unwrap_or_else(|| "$".to_string()) } else { path };
+        let field = if path.is_empty() || path == "." {
+            quoted_field(&message).unwrap_or_else(|| "$".to_string())
+        } else {
+            path
+        };
         AppError::validation(field, strip_position(&message))
     })?;
-    deserializer.end().map_err(|err| AppError::bad_request("malformed_json", format!("trailing characters after JSON: {err}")))?;
+    deserializer.end().map_err(|err| {
+        AppError::bad_request(
+            "malformed_json",
+            format!("trailing characters after JSON: {err}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -80,13 +104,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|err| {
-            let path = err.path().to_string();
-            let message = err.into_inner().to_string();
-            let field = if path.is_empty() || path == "." { quoted_field(&message).unwrap_or_else(|| "query".into()) } else { path };
-            AppError::validation(field, message)
-        })
+        let deserializer =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                let field = if path.is_empty() || path == "." {
+                    quoted_field(&message).unwrap_or_else(|| "query".into())
+                } else {
+                    path
+                };
+                AppError::validation(field, message)
+            })
     }
 }
 
@@ -96,15 +127,24 @@ pub struct CurrentUser(pub UserRow);
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| AppError::Unauthorized { code: "missing_token", message: "send Authorization: Bearer <access token>".into() })?;
+            .ok_or_else(|| AppError::Unauthorized {
+                code: "missing_token",
+                message: "send Authorization: Bearer <access token>".into(),
+            })?;
         Ok(CurrentUser(state.auth.authenticate(token).await?))
     }
 }
@@ -113,11 +153,16 @@ impl FromRequestParts<AppState> for CurrentUser {
 impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
         if !parts.headers.contains_key(AUTHORIZATION) {
             return Ok(None);
         }
-        <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+        <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     }
 }
 
@@ -127,7 +172,8 @@ impl CurrentUser {
         if self.0.email_verified_at.is_none() {
             return Err(AppError::Forbidden {
                 code: "email_not_verified",
-                message: "verify your e-mail address before creating endpoints, channels or rules".into(),
+                message: "verify your e-mail address before creating endpoints, channels or rules"
+                    .into(),
                 field: None,
             });
         }
@@ -142,13 +188,20 @@ pub struct ClientIp(pub IpAddr);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or_else(|| AppError::internal("server started without connection info"))?;
-        Ok(ClientIp(client_ip(peer, &parts.headers, &state.config.trusted_proxies)))
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
     }
 }
 
@@ -164,7 +217,10 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse().ok())
         .collect();
-    hops.into_iter().rev().find(|hop| !is_trusted(hop)).unwrap_or(peer)
+    hops.into_iter()
+        .rev()
+        .find(|hop| !is_trusted(hop))
+        .unwrap_or(peer)
 }
 
 /// The value of a named cookie from the request.
@@ -194,21 +250,39 @@ mod tests {
     #[test]
     fn json_errors_name_fields() {
         let missing = parse_json::<Sample>(br#"{"count":1}"#).expect_err("missing");
-        assert!(matches!(missing, AppError::Validation { ref field, .. } if field == "email"), "{missing:?}");
+        assert!(
+            matches!(missing, AppError::Validation { ref field, .. } if field == "email"),
+            "{missing:?}"
+        );
         let wrong = parse_json::<Sample>(br#"{"email":"a","count":"x"}"#).expect_err("type");
-        assert!(matches!(wrong, AppError::Validation { ref field, .. } if field == "count"), "{wrong:?}");
+        assert!(
+            matches!(wrong, AppError::Validation { ref field, .. } if field == "count"),
+            "{wrong:?}"
+        );
         let bad = parse_json::<Sample>(b"{").expect_err("syntax");
-        assert!(matches!(bad, AppError::BadRequest { code: "malformed_json", .. }));
+        assert!(matches!(
+            bad,
+            AppError::BadRequest {
+                code: "malformed_json",
+                ..
+            }
+        ));
     }
 
     #[test]
     fn forwarded_for_only_from_trusted_proxies() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.9, 10.1.1.1".parse().expect("header"));
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 10.1.1.1".parse().expect("header"),
+        );
         let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
         let stranger: IpAddr = "198.51.100.1".parse().expect("ip");
-        assert_eq!(client_ip(proxy, &headers, &trusted).to_string(), "203.0.113.9");
+        assert_eq!(
+            client_ip(proxy, &headers, &trusted).to_string(),
+            "203.0.113.9"
+        );
         assert_eq!(client_ip(stranger, &headers, &trusted), stranger);
     }
 }

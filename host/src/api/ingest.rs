@@ -69,7 +69,10 @@ async fn ingest(
     let endpoint = state.ingest.authorize(&endpoint_id, key).await?;
 
     let limit = state.ingest.max_bytes;
-    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(AppError::PayloadTooLarge { limit });
     }
@@ -77,16 +80,27 @@ async fn ingest(
     let kind = BodyKind::from_content_type(content_type)?;
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return Err(AppError::PayloadTooLarge { limit }),
-        Err(_) => return Err(AppError::bad_request("unreadable_body", "the request body could not be read")),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(AppError::PayloadTooLarge { limit })
+        }
+        Err(_) => {
+            return Err(AppError::bad_request(
+                "unreadable_body",
+                "the request body could not be read",
+            ))
+        }
     };
 
     let meta = RequestMeta {
         content_type: content_type.unwrap_or_default().to_string(),
         remote_ip: Some(ip.to_string()),
-        user_agent: headers.get(USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        user_agent: headers
+            .get(USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         headers: stored_headers(&headers),
-        query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect(),
+        query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect(),
         size_bytes: bytes.len(),
     };
     let message_id = state.ingest.accept(&endpoint, kind, &bytes, meta).await?;
@@ -97,13 +111,19 @@ async fn ingest(
 fn stored_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
-        let value = if is_sensitive(name.as_str()) { REDACTED.to_string() } else { String::from_utf8_lossy(value.as_bytes()).into_owned() };
-        out.entry(name.as_str().to_string()).and_modify(|existing| {
-            if existing != REDACTED {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-        }).or_insert(value);
+        let value = if is_sensitive(name.as_str()) {
+            REDACTED.to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        out.entry(name.as_str().to_string())
+            .and_modify(|existing| {
+                if existing != REDACTED {
+                    existing.push_str(", ");
+                    existing.push_str(&value);
+                }
+            })
+            .or_insert(value);
     }
     out
 }

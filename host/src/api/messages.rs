@@ -131,7 +131,11 @@ pub struct BatchDeleted {
 /// The user's messages, newest first, filtered, with a keyset cursor.
 #[utoipa::path(get, path = "/api/messages", tag = "messages", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = MessagePage), (status = 422, body = ErrorBody)))]
-async fn list_messages(State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiQuery(params): ApiQuery<ListParams>) -> AppResult<Json<MessagePage>> {
+async fn list_messages(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> AppResult<Json<MessagePage>> {
     let mut filter = filter_from(params)?;
     let limit = filter.limit;
     filter.limit = limit + 1; // one extra row tells whether another page exists
@@ -148,7 +152,17 @@ async fn list_messages(State(state): State<AppState>, CurrentUser(user): Current
         .delivery_summaries(&ids)
         .await?
         .into_iter()
-        .map(|s| (s.message_id, DeliveryCounts { total: s.total, sent: s.sent, failed: s.failed, pending: s.total - s.sent - s.failed }))
+        .map(|s| {
+            (
+                s.message_id,
+                DeliveryCounts {
+                    total: s.total,
+                    sent: s.sent,
+                    failed: s.failed,
+                    pending: s.total - s.sent - s.failed,
+                },
+            )
+        })
         .collect();
     let items = rows
         .into_iter()
@@ -175,23 +189,43 @@ async fn list_messages(State(state): State<AppState>, CurrentUser(user): Current
 fn filter_from(params: ListParams) -> AppResult<MessageFilter> {
     let limit = params.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::validation("limit", format!("must be from 1 to {MAX_PAGE}")));
+        return Err(AppError::validation(
+            "limit",
+            format!("must be from 1 to {MAX_PAGE}"),
+        ));
     }
-    for (field, value) in [("priority_min", params.priority_min), ("priority_max", params.priority_max)] {
+    for (field, value) in [
+        ("priority_min", params.priority_min),
+        ("priority_max", params.priority_max),
+    ] {
         if value.is_some_and(|p| !(1..=5).contains(&p)) {
             return Err(AppError::validation(field, "must be from 1 to 5"));
         }
     }
     let endpoint_id = match params.endpoint_id.filter(|s| !s.is_empty()) {
-        Some(raw) => Some(canonical_id(&raw).ok_or_else(|| AppError::validation("endpoint_id", "is not an endpoint id"))?),
+        Some(raw) => Some(
+            canonical_id(&raw)
+                .ok_or_else(|| AppError::validation("endpoint_id", "is not an endpoint id"))?,
+        ),
         None => None,
     };
     let cursor = match params.cursor.filter(|s| !s.is_empty()) {
-        Some(raw) if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_hexdigit()) => Some(raw.to_ascii_lowercase()),
-        Some(_) => return Err(AppError::validation("cursor", "is not a cursor returned by this API")),
+        Some(raw) if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(raw.to_ascii_lowercase())
+        }
+        Some(_) => {
+            return Err(AppError::validation(
+                "cursor",
+                "is not a cursor returned by this API",
+            ))
+        }
         None => None,
     };
-    let non_empty = |value: Option<String>| value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let non_empty = |value: Option<String>| {
+        value
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     Ok(MessageFilter {
         endpoint_id,
         text: non_empty(params.q),
@@ -199,8 +233,12 @@ fn filter_from(params: ListParams) -> AppResult<MessageFilter> {
         priority_min: params.priority_min,
         priority_max: params.priority_max,
         tag: non_empty(params.tag),
-        since_ms: non_empty(params.since).map(|v| parse_rfc3339(&v, "since")).transpose()?,
-        until_ms: non_empty(params.until).map(|v| parse_rfc3339(&v, "until")).transpose()?,
+        since_ms: non_empty(params.since)
+            .map(|v| parse_rfc3339(&v, "since"))
+            .transpose()?,
+        until_ms: non_empty(params.until)
+            .map(|v| parse_rfc3339(&v, "until"))
+            .transpose()?,
         before_id: cursor,
         limit,
     })
@@ -209,16 +247,27 @@ fn filter_from(params: ListParams) -> AppResult<MessageFilter> {
 /// One message with its extras and request metadata.
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = MessageDetail), (status = 404, body = ErrorBody)))]
-async fn get_message(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> AppResult<Json<MessageDetail>> {
+async fn get_message(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<MessageDetail>> {
     let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    let row = state.store.message_for_user(&user.id, &id).await?.ok_or(AppError::NotFound)?;
+    let row = state
+        .store
+        .message_for_user(&user.id, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(Json(detail(row)))
 }
 
 fn detail(row: MessageRow) -> MessageDetail {
     MessageDetail {
         received_at: rfc3339(row.received_at),
-        endpoint: EndpointRef { id: row.endpoint_id, name: row.endpoint_name },
+        endpoint: EndpointRef {
+            id: row.endpoint_id,
+            name: row.endpoint_name,
+        },
         title: row.title,
         body: row.body,
         group: row.group_name,
@@ -234,7 +283,11 @@ fn detail(row: MessageRow) -> MessageDetail {
             query: json_or_default(&row.query),
             size_bytes: row.size_bytes,
         },
-        filter_errors: row.filter_errors.as_deref().map(json_or_default).unwrap_or_default(),
+        filter_errors: row
+            .filter_errors
+            .as_deref()
+            .map(json_or_default)
+            .unwrap_or_default(),
         id: row.id,
     }
 }
@@ -242,7 +295,11 @@ fn detail(row: MessageRow) -> MessageDetail {
 /// Delete one message (soft delete: it disappears from every view).
 #[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_message(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn delete_message(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     let id = canonical_id(&id).ok_or(AppError::NotFound)?;
     if state.store.soft_delete_message(&user.id, &id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -254,14 +311,25 @@ async fn delete_message(State(state): State<AppState>, CurrentUser(user): Curren
 /// Delete every message older than N days, optionally of one endpoint.
 #[utoipa::path(post, path = "/api/messages/batch-delete", tag = "messages", request_body = BatchDelete, security(("bearer" = [])),
     responses((status = 200, body = BatchDeleted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn batch_delete(State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiJson(body): ApiJson<BatchDelete>) -> AppResult<Json<BatchDeleted>> {
+async fn batch_delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<BatchDelete>,
+) -> AppResult<Json<BatchDeleted>> {
     if body.older_than_days > 36_500 {
-        return Err(AppError::validation("older_than_days", "must be at most 36500"));
+        return Err(AppError::validation(
+            "older_than_days",
+            "must be at most 36500",
+        ));
     }
     let endpoint_id = match body.ingest_endpoint_id.filter(|s| !s.is_empty()) {
         Some(raw) => {
             let id = canonical_id(&raw).ok_or(AppError::NotFound)?;
-            state.store.endpoint_for_user(&user.id, &id).await?.ok_or(AppError::NotFound)?;
+            state
+                .store
+                .endpoint_for_user(&user.id, &id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             Some(id)
         }
         None => None,
@@ -269,7 +337,10 @@ async fn batch_delete(State(state): State<AppState>, CurrentUser(user): CurrentU
     let cutoff = now_ms() - i64::from(body.older_than_days) * 86_400_000;
     let mut deleted = 0;
     loop {
-        let n = state.store.soft_delete_messages_before(&user.id, cutoff, endpoint_id.as_deref(), DELETE_CHUNK).await?;
+        let n = state
+            .store
+            .soft_delete_messages_before(&user.id, cutoff, endpoint_id.as_deref(), DELETE_CHUNK)
+            .await?;
         deleted += n;
         if n == 0 {
             break;

@@ -45,7 +45,15 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut OpenApiDoc) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -68,15 +76,20 @@ pub fn router(state: AppState) -> Router {
     let (router, doc) = routes();
     let doc = Arc::new(doc);
     router
-        .route("/api/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async {
-            AppError::BadRequest { code: "method_not_allowed", message: "this method is not allowed on this path".into(), field: None }
-        })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(
             // Method, route template and status only: never bodies, queries or headers.
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
                 tracing::info_span!("http", method = %request.method(), route)
             }),
         )

@@ -16,7 +16,12 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn parse_rfc3339(value: &str, field: &str) -> Result<i64, AppError> {
     OffsetDateTime::parse(value, &Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| AppError::validation(field, "must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
+        .map_err(|_| {
+            AppError::validation(
+                field,
+                "must be an RFC 3339 time such as 2026-01-31T12:00:00Z",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -28,7 +28,12 @@ impl AccessTokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        AccessTokens { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl_seconds }
+        AccessTokens {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl_seconds,
+        }
     }
 
     pub fn ttl_seconds(&self) -> u64 {
@@ -37,18 +42,34 @@ impl AccessTokens {
 
     pub fn issue(&self, user_id: &str) -> Result<String, AppError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims { sub: user_id.to_string(), iat: now, exp: now + self.ttl_seconds, typ: "access".into() };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + self.ttl_seconds,
+            typ: "access".into(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)
     }
 
     /// The user id of a valid token; expiry and forgery answer 401 with distinct codes.
     pub fn verify(&self, token: &str) -> Result<String, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|err| match err.kind() {
-            ErrorKind::ExpiredSignature => AppError::Unauthorized { code: "token_expired", message: "the access token has expired".into() },
-            _ => AppError::Unauthorized { code: "invalid_token", message: "the access token is invalid".into() },
-        })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|err| match err.kind() {
+                ErrorKind::ExpiredSignature => AppError::Unauthorized {
+                    code: "token_expired",
+                    message: "the access token has expired".into(),
+                },
+                _ => AppError::Unauthorized {
+                    code: "invalid_token",
+                    message: "the access token is invalid".into(),
+                },
+            })?;
         if data.claims.typ != "access" {
-            return Err(AppError::Unauthorized { code: "invalid_token", message: "the access token is invalid".into() });
+            return Err(AppError::Unauthorized {
+                code: "invalid_token",
+                message: "the access token is invalid".into(),
+            });
         }
         Ok(data.claims.sub)
     }
@@ -64,6 +85,12 @@ mod tests {
         let token = tokens.issue("user-1").expect("issue");
         assert_eq!(tokens.verify(&token).expect("verify"), "user-1");
         let other = AccessTokens::new(b"another key another key another k", 60);
-        assert!(matches!(other.verify(&token), Err(AppError::Unauthorized { code: "invalid_token", .. })));
+        assert!(matches!(
+            other.verify(&token),
+            Err(AppError::Unauthorized {
+                code: "invalid_token",
+                ..
+            })
+        ));
     }
 }

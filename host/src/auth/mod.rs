@@ -84,7 +84,11 @@ impl Auth {
     /// Applies both auth rate limits for an action.
     pub fn check_rate(&self, action: LimitedAction, ip: IpAddr, email: &str) -> AppResult<()> {
         self.per_ip.check(&format!("{}:{ip}", action.as_str()))?;
-        self.per_email.check(&format!("{}:{}", action.as_str(), email.trim().to_lowercase()))
+        self.per_email.check(&format!(
+            "{}:{}",
+            action.as_str(),
+            email.trim().to_lowercase()
+        ))
     }
 
     /// Creates an account and mails the verification link.
@@ -92,31 +96,46 @@ impl Auth {
         let email = normalize_email(email, "email")?;
         validate_new_password(password, "password")?;
         let user = self.create_user(&email, password, false).await?;
-        self.send_verification(&user.id, &email, TokenPurpose::VerifyEmail).await?;
+        self.send_verification(&user.id, &email, TokenPurpose::VerifyEmail)
+            .await?;
         Ok(user)
     }
 
     /// Operator bootstrap (`beacon user create`): no mail, optionally verified.
-    pub async fn create_user(&self, email: &str, password: &str, verified: bool) -> AppResult<UserRow> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        verified: bool,
+    ) -> AppResult<UserRow> {
         let email = normalize_email(email, "email")?;
         validate_new_password(password, "password")?;
         let hash = hash_password(password.to_string()).await?;
         let id = new_id();
-        self.store.insert_user(&id, &email, &hash, verified).await.map_err(|err| {
-            if err.is_unique_violation() {
-                email_taken("email")
-            } else {
-                err.into()
-            }
-        })?;
-        self.store.user_by_id(&id).await?.ok_or_else(|| AppError::internal("user vanished after insert"))
+        self.store
+            .insert_user(&id, &email, &hash, verified)
+            .await
+            .map_err(|err| {
+                if err.is_unique_violation() {
+                    email_taken("email")
+                } else {
+                    err.into()
+                }
+            })?;
+        self.store
+            .user_by_id(&id)
+            .await?
+            .ok_or_else(|| AppError::internal("user vanished after insert"))
     }
 
     pub async fn login(&self, email: &str, password: &str) -> AppResult<Session> {
         let user = self.store.user_by_email(email.trim()).await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         if !verify_password(password.to_string(), stored).await? {
-            return Err(AppError::Unauthorized { code: "invalid_credentials", message: "e-mail or password is wrong".into() });
+            return Err(AppError::Unauthorized {
+                code: "invalid_credentials",
+                message: "e-mail or password is wrong".into(),
+            });
         }
         let user = user.ok_or_else(|| AppError::internal("verified password without user"))?;
         if user.disabled_at.is_some() {
@@ -128,29 +147,53 @@ impl Auth {
     async fn start_session(&self, user_id: &str) -> AppResult<Session> {
         let refresh_token = random_token();
         let expires_at = now_ms() + self.refresh_ttl.as_millis() as i64;
-        self.store.insert_refresh_token(user_id, &new_id(), &sha256_hex(&refresh_token), expires_at).await?;
-        Ok(Session { access_token: self.tokens.issue(user_id)?, expires_in: self.tokens.ttl_seconds(), refresh_token })
+        self.store
+            .insert_refresh_token(user_id, &new_id(), &sha256_hex(&refresh_token), expires_at)
+            .await?;
+        Ok(Session {
+            access_token: self.tokens.issue(user_id)?,
+            expires_in: self.tokens.ttl_seconds(),
+            refresh_token,
+        })
     }
 
     /// Rotates the refresh token; reuse of a rotated token revokes its family.
     pub async fn refresh(&self, refresh_token: Option<&str>) -> AppResult<Session> {
-        let presented = refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| AppError::Unauthorized {
-            code: "missing_refresh_token",
-            message: "no refresh token cookie was sent".into(),
-        })?;
+        let presented =
+            refresh_token
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| AppError::Unauthorized {
+                    code: "missing_refresh_token",
+                    message: "no refresh token cookie was sent".into(),
+                })?;
         let new_token = random_token();
         let expires_at = now_ms() + self.refresh_ttl.as_millis() as i64;
-        match self.store.rotate_refresh_token(&sha256_hex(presented), &sha256_hex(&new_token), expires_at).await? {
+        match self
+            .store
+            .rotate_refresh_token(&sha256_hex(presented), &sha256_hex(&new_token), expires_at)
+            .await?
+        {
             RefreshOutcome::Rotated { user_id } => {
-                let user = self.store.user_by_id(&user_id).await?.ok_or_else(invalid_refresh)?;
+                let user = self
+                    .store
+                    .user_by_id(&user_id)
+                    .await?
+                    .ok_or_else(invalid_refresh)?;
                 if user.disabled_at.is_some() {
                     return Err(account_disabled());
                 }
-                Ok(Session { access_token: self.tokens.issue(&user_id)?, expires_in: self.tokens.ttl_seconds(), refresh_token: new_token })
+                Ok(Session {
+                    access_token: self.tokens.issue(&user_id)?,
+                    expires_in: self.tokens.ttl_seconds(),
+                    refresh_token: new_token,
+                })
             }
             RefreshOutcome::Reused => {
                 tracing::warn!("refresh token reuse detected; token family revoked");
-                Err(AppError::Unauthorized { code: "refresh_token_reused", message: "this session was revoked; log in again".into() })
+                Err(AppError::Unauthorized {
+                    code: "refresh_token_reused",
+                    message: "this session was revoked; log in again".into(),
+                })
             }
             RefreshOutcome::Invalid => Err(invalid_refresh()),
         }
@@ -158,7 +201,9 @@ impl Auth {
 
     pub async fn logout(&self, refresh_token: Option<&str>) -> AppResult<()> {
         if let Some(token) = refresh_token.filter(|t| !t.is_empty()) {
-            self.store.revoke_refresh_family_of(&sha256_hex(token)).await?;
+            self.store
+                .revoke_refresh_family_of(&sha256_hex(token))
+                .await?;
         }
         Ok(())
     }
@@ -166,10 +211,14 @@ impl Auth {
     /// The user behind a bearer access token.
     pub async fn authenticate(&self, access_token: &str) -> AppResult<UserRow> {
         let user_id = self.tokens.verify(access_token)?;
-        let user = self.store.user_by_id(&user_id).await?.ok_or_else(|| AppError::Unauthorized {
-            code: "invalid_token",
-            message: "the account of this token no longer exists".into(),
-        })?;
+        let user =
+            self.store
+                .user_by_id(&user_id)
+                .await?
+                .ok_or_else(|| AppError::Unauthorized {
+                    code: "invalid_token",
+                    message: "the account of this token no longer exists".into(),
+                })?;
         if user.disabled_at.is_some() {
             return Err(account_disabled());
         }
@@ -181,7 +230,8 @@ impl Auth {
     pub async fn resend_verification(&self, email: &str) -> AppResult<()> {
         if let Some(user) = self.store.user_by_email(email.trim()).await? {
             if user.email_verified_at.is_none() {
-                self.send_verification(&user.id, &user.email, TokenPurpose::VerifyEmail).await?;
+                self.send_verification(&user.id, &user.email, TokenPurpose::VerifyEmail)
+                    .await?;
             }
         }
         Ok(())
@@ -190,19 +240,24 @@ impl Auth {
     pub async fn verify_email(&self, token: &str) -> AppResult<()> {
         let row = self
             .store
-            .consume_user_token(&sha256_hex(token.trim()), (TokenPurpose::VerifyEmail, TokenPurpose::ChangeEmail))
+            .consume_user_token(
+                &sha256_hex(token.trim()),
+                (TokenPurpose::VerifyEmail, TokenPurpose::ChangeEmail),
+            )
             .await?
             .ok_or_else(|| invalid_mail_token("token"))?;
         match row.new_email {
-            Some(new_email) if row.purpose == TokenPurpose::ChangeEmail.as_str() => {
-                self.store.change_email(&row.user_id, &new_email).await.map_err(|err| {
+            Some(new_email) if row.purpose == TokenPurpose::ChangeEmail.as_str() => self
+                .store
+                .change_email(&row.user_id, &new_email)
+                .await
+                .map_err(|err| {
                     if err.is_unique_violation() {
                         email_taken("token")
                     } else {
                         err.into()
                     }
-                })
-            }
+                }),
             _ => Ok(self.store.mark_email_verified(&row.user_id).await?),
         }
     }
@@ -212,14 +267,23 @@ impl Auth {
         if let Some(user) = self.store.user_by_email(email.trim()).await? {
             let token = random_token();
             let expires_at = now_ms() + RESET_TTL.as_millis() as i64;
-            self.store.insert_user_token(&user.id, TokenPurpose::ResetPassword, &sha256_hex(&token), None, expires_at).await?;
+            self.store
+                .insert_user_token(
+                    &user.id,
+                    TokenPurpose::ResetPassword,
+                    &sha256_hex(&token),
+                    None,
+                    expires_at,
+                )
+                .await?;
             let link = format!("{}/reset-password?token={token}", self.app_base_url);
             let body = format!(
                 "Someone asked to reset the password of your Beacon Spear account.\n\n\
                  Choose a new password here (the link works once, for one hour):\n{link}\n\n\
                  If this was not you, ignore this mail; your password stays as it is.\n"
             );
-            self.mailer.send_later(user.email, "Reset your Beacon Spear password", body);
+            self.mailer
+                .send_later(user.email, "Reset your Beacon Spear password", body);
         }
         Ok(())
     }
@@ -229,28 +293,47 @@ impl Auth {
         validate_new_password(new_password, "new_password")?;
         let row = self
             .store
-            .consume_user_token(&sha256_hex(token.trim()), (TokenPurpose::ResetPassword, TokenPurpose::ResetPassword))
+            .consume_user_token(
+                &sha256_hex(token.trim()),
+                (TokenPurpose::ResetPassword, TokenPurpose::ResetPassword),
+            )
             .await?
             .ok_or_else(|| invalid_mail_token("token"))?;
         let hash = hash_password(new_password.to_string()).await?;
         self.store.set_password_hash(&row.user_id, &hash).await?;
-        self.store.revoke_other_refresh_families(&row.user_id, None).await?;
+        self.store
+            .revoke_other_refresh_families(&row.user_id, None)
+            .await?;
         Ok(())
     }
 
     /// Changes the password; other devices are logged out, this one stays.
-    pub async fn change_password(&self, user: &UserRow, current: &str, new: &str, this_refresh_token: Option<&str>) -> AppResult<()> {
-        self.require_password(user, current, "current_password").await?;
+    pub async fn change_password(
+        &self,
+        user: &UserRow,
+        current: &str,
+        new: &str,
+        this_refresh_token: Option<&str>,
+    ) -> AppResult<()> {
+        self.require_password(user, current, "current_password")
+            .await?;
         validate_new_password(new, "new_password")?;
         let hash = hash_password(new.to_string()).await?;
         self.store.set_password_hash(&user.id, &hash).await?;
         let keep = this_refresh_token.map(sha256_hex);
-        self.store.revoke_other_refresh_families(&user.id, keep.as_deref()).await?;
+        self.store
+            .revoke_other_refresh_families(&user.id, keep.as_deref())
+            .await?;
         Ok(())
     }
 
     /// Starts an e-mail change: the new address takes effect once its link is followed.
-    pub async fn change_email(&self, user: &UserRow, new_email: &str, password: &str) -> AppResult<()> {
+    pub async fn change_email(
+        &self,
+        user: &UserRow,
+        new_email: &str,
+        password: &str,
+    ) -> AppResult<()> {
         let new_email = normalize_email(new_email, "new_email")?;
         self.require_password(user, password, "password").await?;
         if let Some(existing) = self.store.user_by_email(&new_email).await? {
@@ -258,7 +341,8 @@ impl Auth {
                 return Err(email_taken("new_email"));
             }
         }
-        self.send_verification(&user.id, &new_email, TokenPurpose::ChangeEmail).await
+        self.send_verification(&user.id, &new_email, TokenPurpose::ChangeEmail)
+            .await
     }
 
     pub async fn delete_account(&self, user: &UserRow, password: &str) -> AppResult<()> {
@@ -272,21 +356,36 @@ impl Auth {
         if verify_password(password.to_string(), Some(user.password_hash.clone())).await? {
             Ok(())
         } else {
-            Err(AppError::Forbidden { code: "wrong_password", message: "the password is wrong".into(), field: Some(field.into()) })
+            Err(AppError::Forbidden {
+                code: "wrong_password",
+                message: "the password is wrong".into(),
+                field: Some(field.into()),
+            })
         }
     }
 
-    async fn send_verification(&self, user_id: &str, to: &str, purpose: TokenPurpose) -> AppResult<()> {
+    async fn send_verification(
+        &self,
+        user_id: &str,
+        to: &str,
+        purpose: TokenPurpose,
+    ) -> AppResult<()> {
         let token = random_token();
         let expires_at = now_ms() + VERIFY_TTL.as_millis() as i64;
         let new_email = (purpose == TokenPurpose::ChangeEmail).then_some(to);
-        self.store.insert_user_token(user_id, purpose, &sha256_hex(&token), new_email, expires_at).await?;
+        self.store
+            .insert_user_token(user_id, purpose, &sha256_hex(&token), new_email, expires_at)
+            .await?;
         let link = format!("{}/verify-email?token={token}", self.app_base_url);
         let body = format!(
             "Welcome to Beacon Spear.\n\nConfirm this e-mail address by opening the link below \
              (it works once, for 24 hours):\n{link}\n\nIf you did not ask for this, ignore this mail.\n"
         );
-        self.mailer.send_later(to.to_string(), "Confirm your e-mail address for Beacon Spear", body);
+        self.mailer.send_later(
+            to.to_string(),
+            "Confirm your e-mail address for Beacon Spear",
+            body,
+        );
         Ok(())
     }
 }
@@ -295,23 +394,41 @@ impl Auth {
 fn normalize_email(email: &str, field: &str) -> AppResult<String> {
     let email = email.trim();
     if email.len() > 254 || email.parse::<lettre::Address>().is_err() {
-        return Err(AppError::validation(field, "must be a valid e-mail address"));
+        return Err(AppError::validation(
+            field,
+            "must be a valid e-mail address",
+        ));
     }
     Ok(email.to_string())
 }
 
 fn email_taken(field: &str) -> AppError {
-    AppError::Conflict { code: "email_taken", message: "an account with this e-mail address already exists".into(), field: Some(field.into()) }
+    AppError::Conflict {
+        code: "email_taken",
+        message: "an account with this e-mail address already exists".into(),
+        field: Some(field.into()),
+    }
 }
 
 fn invalid_refresh() -> AppError {
-    AppError::Unauthorized { code: "invalid_refresh_token", message: "the refresh token is invalid or expired".into() }
+    AppError::Unauthorized {
+        code: "invalid_refresh_token",
+        message: "the refresh token is invalid or expired".into(),
+    }
 }
 
 fn invalid_mail_token(field: &str) -> AppError {
-    AppError::BadRequest { code: "invalid_token", message: "the link is invalid, expired or already used".into(), field: Some(field.into()) }
+    AppError::BadRequest {
+        code: "invalid_token",
+        message: "the link is invalid, expired or already used".into(),
+        field: Some(field.into()),
+    }
 }
 
 fn account_disabled() -> AppError {
-    AppError::Forbidden { code: "account_disabled", message: "this account is disabled".into(), field: None }
+    AppError::Forbidden {
+        code: "account_disabled",
+        message: "this account is disabled".into(),
+        field: None,
+    }
 }

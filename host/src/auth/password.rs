@@ -1,6 +1,8 @@
 //! argon2id password hashing, run off the async runtime's worker threads.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 use crate::error::{AppError, AppResult};
@@ -13,10 +15,16 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 pub fn validate_new_password(password: &str, field: &str) -> AppResult<()> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(AppError::validation(field, format!("password must be at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("password must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(AppError::validation(field, format!("password must be at most {MAX_PASSWORD_CHARS} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("password must be at most {MAX_PASSWORD_CHARS} characters"),
+        ));
     }
     Ok(())
 }
@@ -24,7 +32,9 @@ pub fn validate_new_password(password: &str, field: &str) -> AppResult<()> {
 pub async fn hash_password(password: String) -> AppResult<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
     })
     .await
     .map_err(AppError::internal)?
@@ -38,7 +48,9 @@ pub async fn verify_password(password: String, stored: Option<String>) -> AppRes
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
         let parsed = PasswordHash::new(&phc).map_err(AppError::internal)?;
-        let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(known && matches)
     })
     .await
@@ -56,9 +68,15 @@ mod tests {
     async fn hash_then_verify() {
         let hash = hash_password("correct horse".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.expect("verify"));
-        assert!(!verify_password("wrong horse".into(), Some(hash)).await.expect("verify"));
-        assert!(!verify_password("anything".into(), None).await.expect("dummy"));
+        assert!(verify_password("correct horse".into(), Some(hash.clone()))
+            .await
+            .expect("verify"));
+        assert!(!verify_password("wrong horse".into(), Some(hash))
+            .await
+            .expect("verify"));
+        assert!(!verify_password("anything".into(), None)
+            .await
+            .expect("dummy"));
     }
 
     #[test]

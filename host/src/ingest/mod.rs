@@ -15,7 +15,7 @@ use crate::auth::secrets::{constant_time_eq, sha256_hex};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::KeyedLimiter;
-use crate::storage::{new_id, now_ms, Backend, EndpointAuth, NewMessage, Store};
+use crate::storage::{new_id_with_time, Backend, EndpointAuth, NewMessage, Store};
 
 pub use payload::{BodyKind, Payload};
 use writer::Writer;
@@ -70,13 +70,21 @@ impl Ingest {
             message: "unknown or revoked endpoint, or wrong ingest key".into(),
         };
         let endpoint_id = canonical_id(endpoint_id).ok_or_else(unauthorized)?;
-        let endpoint = self.endpoint(&endpoint_id).await?.ok_or_else(unauthorized)?;
-        let key_matches = key.is_some_and(|key| constant_time_eq(&sha256_hex(key.trim()), &endpoint.key_hash));
+        let endpoint = self
+            .endpoint(&endpoint_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        let key_matches =
+            key.is_some_and(|key| constant_time_eq(&sha256_hex(key.trim()), &endpoint.key_hash));
         if !key_matches || endpoint.revoked_at.is_some() {
             return Err(unauthorized());
         }
         if endpoint.user_disabled_at.is_some() {
-            return Err(AppError::Forbidden { code: "account_disabled", message: "the owner of this endpoint is disabled".into(), field: None });
+            return Err(AppError::Forbidden {
+                code: "account_disabled",
+                message: "the owner of this endpoint is disabled".into(),
+                field: None,
+            });
         }
         if self.require_verified && endpoint.user_verified_at.is_none() {
             return Err(AppError::Forbidden {
@@ -90,13 +98,20 @@ impl Ingest {
     }
 
     /// Validates and stores one message; returns its id once committed.
-    pub async fn accept(&self, endpoint: &EndpointAuth, kind: BodyKind, body: &[u8], meta: RequestMeta) -> AppResult<String> {
+    pub async fn accept(
+        &self,
+        endpoint: &EndpointAuth,
+        kind: BodyKind,
+        body: &[u8],
+        meta: RequestMeta,
+    ) -> AppResult<String> {
         let payload = payload::parse(kind, body)?;
+        let (id, received_at) = new_id_with_time();
         let message = NewMessage {
-            id: new_id(),
+            id,
             user_id: endpoint.user_id.clone(),
             endpoint_id: endpoint.endpoint_id.clone(),
-            received_at: now_ms(),
+            received_at,
             title: payload.title,
             body: payload.body,
             group: payload.group,
@@ -112,7 +127,10 @@ impl Ingest {
             size_bytes: meta.size_bytes as i64,
         };
         let id = message.id.clone();
-        self.writer.write(message).await.map_err(AppError::internal)?;
+        self.writer
+            .write(message)
+            .await
+            .map_err(AppError::internal)?;
         tracing::info!(endpoint_id = %endpoint.endpoint_id, message_id = %id, size = meta.size_bytes, "message ingested");
         Ok(id)
     }
@@ -155,7 +173,9 @@ pub fn canonical_id(raw: &str) -> Option<String> {
     if raw.len() != 32 && raw.len() != 36 {
         return None;
     }
-    uuid::Uuid::try_parse(raw).ok().map(|id| id.simple().to_string())
+    uuid::Uuid::try_parse(raw)
+        .ok()
+        .map(|id| id.simple().to_string())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> AppResult<String> {
@@ -170,7 +190,10 @@ mod tests {
     fn endpoint_ids_with_and_without_dashes() {
         let simple = "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5";
         assert_eq!(canonical_id(simple).as_deref(), Some(simple));
-        assert_eq!(canonical_id("0192F0C1-A2B3-7C4D-8E9F-A0B1C2D3E4F5").as_deref(), Some(simple));
+        assert_eq!(
+            canonical_id("0192F0C1-A2B3-7C4D-8E9F-A0B1C2D3E4F5").as_deref(),
+            Some(simple)
+        );
         assert_eq!(canonical_id("not-an-id"), None);
         assert_eq!(canonical_id("{0192f0c1-a2b3-7c4d-8e9f-a0b1c2d3e4f5}"), None);
     }

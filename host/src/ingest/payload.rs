@@ -35,30 +35,59 @@ pub enum BodyKind {
 impl BodyKind {
     /// Maps a `Content-Type` header to a body kind; anything else is 415.
     pub fn from_content_type(value: Option<&str>) -> AppResult<Self> {
-        let essence = value.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = value
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "application/json" => Ok(BodyKind::Json),
             "text/plain" => Ok(BodyKind::Text),
-            "" => Err(AppError::UnsupportedMediaType { message: "Content-Type is missing; use application/json or text/plain".into() }),
-            other => Err(AppError::UnsupportedMediaType { message: format!("Content-Type {other} is not accepted; use application/json or text/plain") }),
+            "" => Err(AppError::UnsupportedMediaType {
+                message: "Content-Type is missing; use application/json or text/plain".into(),
+            }),
+            other => Err(AppError::UnsupportedMediaType {
+                message: format!(
+                    "Content-Type {other} is not accepted; use application/json or text/plain"
+                ),
+            }),
         }
     }
 }
 
 pub fn parse(kind: BodyKind, bytes: &[u8]) -> AppResult<Payload> {
-    let text = std::str::from_utf8(bytes).map_err(|_| AppError::bad_request("invalid_utf8", "the request body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        AppError::bad_request("invalid_utf8", "the request body is not valid UTF-8")
+    })?;
     match kind {
         BodyKind::Text => {
             if text.trim().is_empty() {
                 return Err(AppError::validation("body", "must not be empty"));
             }
-            Ok(Payload { body: text.to_string(), title: None, group: None, priority: 3, tags: Vec::new(), url: None, extras: BTreeMap::new() })
+            Ok(Payload {
+                body: text.to_string(),
+                title: None,
+                group: None,
+                priority: 3,
+                tags: Vec::new(),
+                url: None,
+                extras: BTreeMap::new(),
+            })
         }
         BodyKind::Json => {
-            let value: Value = serde_json::from_str(text)
-                .map_err(|err| AppError::bad_request("malformed_json", format!("the request body is not valid JSON: {err}")))?;
+            let value: Value = serde_json::from_str(text).map_err(|err| {
+                AppError::bad_request(
+                    "malformed_json",
+                    format!("the request body is not valid JSON: {err}"),
+                )
+            })?;
             let Value::Object(object) = value else {
-                return Err(AppError::validation("$", "the request body must be a JSON object"));
+                return Err(AppError::validation(
+                    "$",
+                    "the request body must be a JSON object",
+                ));
             };
             from_object(object)
         }
@@ -66,9 +95,17 @@ pub fn parse(kind: BodyKind, bytes: &[u8]) -> AppResult<Payload> {
 }
 
 fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
-    const KNOWN: [&str; 7] = ["body", "title", "group", "priority", "tags", "url", "extras"];
+    const KNOWN: [&str; 7] = [
+        "body", "title", "group", "priority", "tags", "url", "extras",
+    ];
     if let Some(unknown) = object.keys().find(|key| !KNOWN.contains(&key.as_str())) {
-        return Err(AppError::validation(unknown.clone(), format!("unknown field {unknown:?}; accepted fields are {}", KNOWN.join(", "))));
+        return Err(AppError::validation(
+            unknown.clone(),
+            format!(
+                "unknown field {unknown:?}; accepted fields are {}",
+                KNOWN.join(", ")
+            ),
+        ));
     }
     let body = match object.remove("body") {
         None | Some(Value::Null) => return Err(AppError::validation("body", "is required")),
@@ -83,15 +120,28 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
         None | Some(Value::Null) => 3,
         Some(Value::Number(n)) => match n.as_i64() {
             Some(p @ 1..=5) => p,
-            _ => return Err(AppError::validation("priority", "must be an integer from 1 to 5")),
+            _ => {
+                return Err(AppError::validation(
+                    "priority",
+                    "must be an integer from 1 to 5",
+                ))
+            }
         },
-        Some(_) => return Err(AppError::validation("priority", "must be an integer from 1 to 5")),
+        Some(_) => {
+            return Err(AppError::validation(
+                "priority",
+                "must be an integer from 1 to 5",
+            ))
+        }
     };
     let tags = match object.remove("tags") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => {
             if items.len() > MAX_TAGS {
-                return Err(AppError::validation("tags", format!("at most {MAX_TAGS} tags are allowed")));
+                return Err(AppError::validation(
+                    "tags",
+                    format!("at most {MAX_TAGS} tags are allowed"),
+                ));
             }
             items
                 .into_iter()
@@ -100,7 +150,10 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
                     let field = format!("tags[{i}]");
                     let tag = string_field(item, &field)?;
                     if tag.trim().is_empty() || tag.chars().count() > MAX_TAG_CHARS {
-                        return Err(AppError::validation(field, format!("must be 1 to {MAX_TAG_CHARS} characters")));
+                        return Err(AppError::validation(
+                            field,
+                            format!("must be 1 to {MAX_TAG_CHARS} characters"),
+                        ));
                     }
                     Ok(tag)
                 })
@@ -110,9 +163,13 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
     };
     let url = optional_string(object.remove("url"), "url", MAX_URL_CHARS)?;
     if let Some(url) = &url {
-        let parsed = url::Url::parse(url).map_err(|_| AppError::validation("url", "must be an absolute http(s) URL"))?;
+        let parsed = url::Url::parse(url)
+            .map_err(|_| AppError::validation("url", "must be an absolute http(s) URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(AppError::validation("url", "must be an absolute http(s) URL"));
+            return Err(AppError::validation(
+                "url",
+                "must be an absolute http(s) URL",
+            ));
         }
     }
     let extras = match object.remove("extras") {
@@ -124,9 +181,22 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
                 Ok((key, string_field(value, &field)?))
             })
             .collect::<AppResult<BTreeMap<_, _>>>()?,
-        Some(_) => return Err(AppError::validation("extras", "must be an object of string values")),
+        Some(_) => {
+            return Err(AppError::validation(
+                "extras",
+                "must be an object of string values",
+            ))
+        }
     };
-    Ok(Payload { body, title, group, priority, tags, url, extras })
+    Ok(Payload {
+        body,
+        title,
+        group,
+        priority,
+        tags,
+        url,
+        extras,
+    })
 }
 
 fn string_field(value: Value, field: &str) -> AppResult<String> {
@@ -136,13 +206,20 @@ fn string_field(value: Value, field: &str) -> AppResult<String> {
     }
 }
 
-fn optional_string(value: Option<Value>, field: &str, max_chars: usize) -> AppResult<Option<String>> {
+fn optional_string(
+    value: Option<Value>,
+    field: &str,
+    max_chars: usize,
+) -> AppResult<Option<String>> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(value) => {
             let s = string_field(value, field)?;
             if s.chars().count() > max_chars {
-                return Err(AppError::validation(field, format!("must be at most {max_chars} characters")));
+                return Err(AppError::validation(
+                    field,
+                    format!("must be at most {max_chars} characters"),
+                ));
             }
             Ok(Some(s))
         }
@@ -189,22 +266,43 @@ mod tests {
         assert_eq!(field_of(json(r#"{"body":"x","tags":["ok",3]}"#)), "tags[1]");
         assert_eq!(field_of(json(r#"{"body":"x","url":"ftp://x"}"#)), "url");
         assert_eq!(field_of(json(r#"{"body":"x","url":"/relative"}"#)), "url");
-        assert_eq!(field_of(json(r#"{"body":"x","extras":{"n":1}}"#)), "extras.n");
+        assert_eq!(
+            field_of(json(r#"{"body":"x","extras":{"n":1}}"#)),
+            "extras.n"
+        );
         assert_eq!(field_of(json(r#"{"body":"x","colour":"red"}"#)), "colour");
         assert_eq!(field_of(json(r#"[1]"#)), "$");
     }
 
     #[test]
     fn malformed_and_non_utf8_are_400() {
-        assert!(matches!(json("{"), Err(AppError::BadRequest { code: "malformed_json", .. })));
-        assert!(matches!(parse(BodyKind::Json, &[0xff, 0xfe]), Err(AppError::BadRequest { code: "invalid_utf8", .. })));
+        assert!(matches!(
+            json("{"),
+            Err(AppError::BadRequest {
+                code: "malformed_json",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(BodyKind::Json, &[0xff, 0xfe]),
+            Err(AppError::BadRequest {
+                code: "invalid_utf8",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn text_bodies() {
-        assert_eq!(parse(BodyKind::Text, b"disk full").expect("text").body, "disk full");
+        assert_eq!(
+            parse(BodyKind::Text, b"disk full").expect("text").body,
+            "disk full"
+        );
         assert_eq!(field_of(parse(BodyKind::Text, b"  ")), "body");
-        assert_eq!(BodyKind::from_content_type(Some("application/json; charset=utf-8")).expect("json"), BodyKind::Json);
+        assert_eq!(
+            BodyKind::from_content_type(Some("application/json; charset=utf-8")).expect("json"),
+            BodyKind::Json
+        );
         assert!(BodyKind::from_content_type(Some("application/x-www-form-urlencoded")).is_err());
         assert!(BodyKind::from_content_type(None).is_err());
     }

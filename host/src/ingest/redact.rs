@@ -26,7 +26,17 @@ mod tests {
 
     #[test]
     fn sensitive_names() {
-        for name in ["Authorization", "Cookie", "Set-Cookie", "X-CSRF-Token", "X-Beacon-Ingest-Key", "X-My-Secret", "Api-Passwords", "X-Keyring", "X-OAuth"] {
+        for name in [
+            "Authorization",
+            "Cookie",
+            "Set-Cookie",
+            "X-CSRF-Token",
+            "X-Beacon-Ingest-Key",
+            "X-My-Secret",
+            "Api-Passwords",
+            "X-Keyring",
+            "X-OAuth",
+        ] {
             assert!(is_sensitive(name), "{name}");
         }
         for name in ["User-Agent", "Content-Type", "X-Request-Id", "Accept"] {

@@ -48,8 +48,13 @@ impl Writer {
     /// Returns once the message is committed.
     pub async fn write(&self, message: NewMessage) -> Result<(), WriteError> {
         let (done, wait) = oneshot::channel();
-        self.jobs.send(Job { message, done }).await.map_err(|_| WriteError::Stopped)?;
-        wait.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
+        self.jobs
+            .send(Job { message, done })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        wait.await
+            .map_err(|_| WriteError::Stopped)?
+            .map_err(WriteError::Store)
     }
 }
 
@@ -79,7 +84,10 @@ async fn commit(store: &Store, batch: &mut Vec<Job>) {
             // One bad row must not fail its neighbours: retry each on its own.
             tracing::warn!(error = %err, size = batch.len(), "batch commit failed; committing one by one");
             for job in batch.drain(..) {
-                let result = store.insert_messages(std::slice::from_ref(&job.message)).await.map_err(Arc::new);
+                let result = store
+                    .insert_messages(std::slice::from_ref(&job.message))
+                    .await
+                    .map_err(Arc::new);
                 let _ = job.done.send(result);
             }
         }

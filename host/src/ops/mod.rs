@@ -11,7 +11,9 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -24,18 +26,39 @@ pub struct Health {
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", database: None })
+    Json(Health {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// Ready to serve: the database answers and its migrations are at head.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     match state.store.is_ready().await {
-        Ok(true) => (StatusCode::OK, Json(Health { status: "ok", database: Some("ok") })),
-        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable", database: Some("migrations pending") })),
+        Ok(true) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok",
+                database: Some("ok"),
+            }),
+        ),
+        Ok(false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "unavailable",
+                database: Some("migrations pending"),
+            }),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable", database: Some("unreachable") }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable",
+                    database: Some("unreachable"),
+                }),
+            )
         }
     }
 }

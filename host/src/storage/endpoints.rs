@@ -27,10 +27,17 @@ pub struct EndpointAuth {
     pub user_disabled_at: Option<i64>,
 }
 
-const ENDPOINT_COLUMNS: &str = "id, user_id, name, created_at, revoked_at, archived_at, last_used_at";
+const ENDPOINT_COLUMNS: &str =
+    "id, user_id, name, created_at, revoked_at, archived_at, last_used_at";
 
 impl Store {
-    pub async fn insert_endpoint(&self, id: &str, user_id: &str, name: &str, key_hash: &str) -> StoreResult<EndpointRow> {
+    pub async fn insert_endpoint(
+        &self,
+        id: &str,
+        user_id: &str,
+        name: &str,
+        key_hash: &str,
+    ) -> StoreResult<EndpointRow> {
         let now = now_ms();
         sqlx::query("INSERT INTO ingest_endpoints (id, user_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
@@ -52,22 +59,45 @@ impl Store {
     }
 
     /// The user's endpoints, newest first.
-    pub async fn list_endpoints(&self, user_id: &str, include_archived: bool) -> StoreResult<Vec<EndpointRow>> {
+    pub async fn list_endpoints(
+        &self,
+        user_id: &str,
+        include_archived: bool,
+    ) -> StoreResult<Vec<EndpointRow>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM ingest_endpoints
              WHERE user_id = $1 AND (archived_at IS NULL OR $2 = 1) ORDER BY id DESC"
         );
-        Ok(sqlx::query_as(&sql).bind(user_id).bind(i64::from(include_archived)).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(i64::from(include_archived))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// One endpoint, only if it belongs to the user.
-    pub async fn endpoint_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<EndpointRow>> {
-        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM ingest_endpoints WHERE id = $1 AND user_id = $2");
-        Ok(sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(&self.pool).await?)
+    pub async fn endpoint_for_user(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<EndpointRow>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM ingest_endpoints WHERE id = $1 AND user_id = $2"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Revokes (and optionally archives) the user's endpoint; keeps earlier times.
-    pub async fn retire_endpoint(&self, user_id: &str, id: &str, archive: bool) -> StoreResult<Option<EndpointRow>> {
+    pub async fn retire_endpoint(
+        &self,
+        user_id: &str,
+        id: &str,
+        archive: bool,
+    ) -> StoreResult<Option<EndpointRow>> {
         let now = now_ms();
         sqlx::query(
             "UPDATE ingest_endpoints

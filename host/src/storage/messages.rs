@@ -87,17 +87,33 @@ pub struct DeliverySummary {
 
 /// Characters of the body a list row carries.
 const PREVIEW_CHARS: i64 = 280;
-const MESSAGE_INSERT_COLUMNS: &str = "id, user_id, endpoint_id, received_at, title, body, group_name, priority, tags, url, \
+const MESSAGE_INSERT_COLUMNS: &str =
+    "id, user_id, endpoint_id, received_at, title, body, group_name, priority, tags, url, \
      extras, content_type, remote_ip, user_agent, headers, query, size_bytes";
 const MESSAGE_INSERT_ARITY: usize = 17;
 /// Rows per multi-row INSERT. A batch is cut into these few fixed sizes so
 /// each connection prepares only a handful of distinct statements.
 const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
 
-static MESSAGE_INSERTS: LazyLock<Vec<String>> =
-    LazyLock::new(|| CHUNK_SIZES.iter().map(|&rows| multi_row_insert("messages", MESSAGE_INSERT_COLUMNS, MESSAGE_INSERT_ARITY, rows)).collect());
-static TAG_INSERTS: LazyLock<Vec<String>> =
-    LazyLock::new(|| CHUNK_SIZES.iter().map(|&rows| multi_row_insert("message_tags", "message_id, user_id, tag", 3, rows)).collect());
+static MESSAGE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    CHUNK_SIZES
+        .iter()
+        .map(|&rows| {
+            multi_row_insert(
+                "messages",
+                MESSAGE_INSERT_COLUMNS,
+                MESSAGE_INSERT_ARITY,
+                rows,
+            )
+        })
+        .collect()
+});
+static TAG_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    CHUNK_SIZES
+        .iter()
+        .map(|&rows| multi_row_insert("message_tags", "message_id, user_id, tag", 3, rows))
+        .collect()
+});
 
 fn multi_row_insert(table: &str, columns: &str, arity: usize, rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
@@ -142,7 +158,10 @@ enum Param {
     Int(i64),
 }
 
-fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, params: &'q [Param]) -> Query<'q, Any, AnyArguments<'q>> {
+fn bind_all<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    params: &'q [Param],
+) -> Query<'q, Any, AnyArguments<'q>> {
     for param in params {
         query = match param {
             Param::Text(text) => query.bind(text.as_str()),
@@ -188,7 +207,9 @@ impl Store {
             .iter()
             .flat_map(|m| {
                 let unique: BTreeSet<String> = m.tags.iter().map(|t| t.to_lowercase()).collect();
-                unique.into_iter().map(move |tag| (m.id.as_str(), m.user_id.as_str(), tag))
+                unique
+                    .into_iter()
+                    .map(move |tag| (m.id.as_str(), m.user_id.as_str(), tag))
             })
             .collect();
         for (start, size_index) in chunks(tags.len()) {
@@ -201,7 +222,9 @@ impl Store {
 
         let mut last_use: HashMap<&str, i64> = HashMap::new();
         for m in batch {
-            let entry = last_use.entry(m.endpoint_id.as_str()).or_insert(m.received_at);
+            let entry = last_use
+                .entry(m.endpoint_id.as_str())
+                .or_insert(m.received_at);
             *entry = (*entry).max(m.received_at);
         }
         for (endpoint_id, at) in last_use {
@@ -216,22 +239,40 @@ impl Store {
     }
 
     /// The user's messages, newest first, `filter.limit` at most.
-    pub async fn list_messages(&self, user_id: &str, filter: &MessageFilter) -> StoreResult<Vec<MessageRow>> {
-        let mut conditions = vec!["m.user_id = $1".to_string(), "m.deleted_at IS NULL".to_string()];
+    pub async fn list_messages(
+        &self,
+        user_id: &str,
+        filter: &MessageFilter,
+    ) -> StoreResult<Vec<MessageRow>> {
+        let mut conditions = vec![
+            "m.user_id = $1".to_string(),
+            "m.deleted_at IS NULL".to_string(),
+        ];
         let mut params = vec![Param::Text(user_id.to_string())];
         let mut push = |condition: &str, param: Param, params: &mut Vec<Param>| {
             params.push(param);
             conditions.push(condition.replace("$?", &format!("${}", params.len())));
         };
         if let Some(endpoint_id) = &filter.endpoint_id {
-            push("m.endpoint_id = $?", Param::Text(endpoint_id.clone()), &mut params);
+            push(
+                "m.endpoint_id = $?",
+                Param::Text(endpoint_id.clone()),
+                &mut params,
+            );
         }
         if let Some(text) = &filter.text {
             let like = match self.backend {
                 Backend::Sqlite => "(m.title LIKE $? ESCAPE '\\' OR m.body LIKE $? ESCAPE '\\')",
-                Backend::Postgres => "(m.title ILIKE $? ESCAPE '\\' OR m.body ILIKE $? ESCAPE '\\')",
+                Backend::Postgres => {
+                    "(m.title ILIKE $? ESCAPE '\\' OR m.body ILIKE $? ESCAPE '\\')"
+                }
             };
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = format!(
+                "%{}%",
+                text.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
             push(like, Param::Text(pattern), &mut params);
         }
         if let Some(group) = &filter.group {
@@ -251,10 +292,18 @@ impl Store {
             );
         }
         if let Some(since) = filter.since_ms {
-            push("m.id >= $?", Param::Text(id_floor_for_time(since)), &mut params);
+            push(
+                "m.id >= $?",
+                Param::Text(id_floor_for_time(since)),
+                &mut params,
+            );
         }
         if let Some(until) = filter.until_ms {
-            push("m.id < $?", Param::Text(id_floor_for_time(until)), &mut params);
+            push(
+                "m.id < $?",
+                Param::Text(id_floor_for_time(until)),
+                &mut params,
+            );
         }
         if let Some(before) = &filter.before_id {
             push("m.id < $?", Param::Text(before.clone()), &mut params);
@@ -269,12 +318,20 @@ impl Store {
             conditions.join(" AND "),
             params.len()
         );
-        let rows = bind_all(sqlx::query(&sql), &params).fetch_all(&self.pool).await?;
-        rows.iter().map(|row| MessageRow::from_row(row).map_err(Into::into)).collect()
+        let rows = bind_all(sqlx::query(&sql), &params)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| MessageRow::from_row(row).map_err(Into::into))
+            .collect()
     }
 
     /// One message of the user's, in full.
-    pub async fn message_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<MessageRow>> {
+    pub async fn message_for_user(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<MessageRow>> {
         Ok(sqlx::query_as(
             "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
                     m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
@@ -289,7 +346,10 @@ impl Store {
     }
 
     /// Delivery counts for a page of messages, in one query.
-    pub async fn delivery_summaries(&self, message_ids: &[String]) -> StoreResult<Vec<DeliverySummary>> {
+    pub async fn delivery_summaries(
+        &self,
+        message_ids: &[String],
+    ) -> StoreResult<Vec<DeliverySummary>> {
         if message_ids.is_empty() {
             return Ok(Vec::new());
         }

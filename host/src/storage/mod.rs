@@ -62,7 +62,11 @@ impl Store {
     /// Connects (creating the SQLite file if needed) without migrating.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
         let options = AnyConnectOptions::from_str(url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
@@ -137,5 +141,16 @@ pub fn now_ms() -> i64 {
 /// A new time-ordered id (UUIDv7, 32 hex digits). Time order keeps inserts at
 /// the right edge of every index, which is several times faster on SQLite.
 pub fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
+    new_id_with_time().0
+}
+
+/// A new id and the millisecond time it carries, for rows whose time filters
+/// are answered through the id index (messages): both must agree exactly.
+pub fn new_id_with_time() -> (String, i64) {
+    let id = uuid::Uuid::now_v7();
+    let ms = id.get_timestamp().map(|t| {
+        let (secs, nanos) = t.to_unix();
+        secs as i64 * 1000 + i64::from(nanos / 1_000_000)
+    });
+    (id.simple().to_string(), ms.unwrap_or_else(now_ms))
 }

@@ -77,7 +77,11 @@ impl Store {
 
     /// Uses a one-time token atomically: returns it only if it exists, has one of
     /// the (one or two) given purposes, is unexpired and was not used before.
-    pub async fn consume_user_token(&self, token_hash: &str, purposes: (TokenPurpose, TokenPurpose)) -> StoreResult<Option<UserTokenRow>> {
+    pub async fn consume_user_token(
+        &self,
+        token_hash: &str,
+        purposes: (TokenPurpose, TokenPurpose),
+    ) -> StoreResult<Option<UserTokenRow>> {
         let now = now_ms();
         Ok(sqlx::query_as(
             "UPDATE user_tokens SET used_at = $1
@@ -92,7 +96,13 @@ impl Store {
         .await?)
     }
 
-    pub async fn insert_refresh_token(&self, user_id: &str, family_id: &str, token_hash: &str, expires_at: i64) -> StoreResult<()> {
+    pub async fn insert_refresh_token(
+        &self,
+        user_id: &str,
+        family_id: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -111,7 +121,12 @@ impl Store {
     /// Rotates a refresh token: the presented one is marked rotated and
     /// `new_hash` joins the same family, in one transaction. Presenting a token
     /// that was already rotated revokes the family (a stolen token was used).
-    pub async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, expires_at: i64) -> StoreResult<RefreshOutcome> {
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<RefreshOutcome> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let row: Option<RefreshRow> = sqlx::query_as(
@@ -120,7 +135,9 @@ impl Store {
         .bind(old_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else { return Ok(RefreshOutcome::Invalid) };
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
         if row.revoked_at.is_some() || row.expires_at <= now {
             return Ok(RefreshOutcome::Invalid);
         }
@@ -157,7 +174,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(RefreshOutcome::Rotated { user_id: row.user_id })
+        Ok(RefreshOutcome::Rotated {
+            user_id: row.user_id,
+        })
     }
 
     /// Revokes the family the given token belongs to (logout).
@@ -174,7 +193,11 @@ impl Store {
     }
 
     /// Revokes every session of the user except the family of `keep_token_hash`.
-    pub async fn revoke_other_refresh_families(&self, user_id: &str, keep_token_hash: Option<&str>) -> StoreResult<()> {
+    pub async fn revoke_other_refresh_families(
+        &self,
+        user_id: &str,
+        keep_token_hash: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1
              WHERE user_id = $2 AND revoked_at IS NULL

@@ -18,7 +18,13 @@ const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, disable
 
 impl Store {
     /// Inserts a user; a taken e-mail surfaces as a unique violation.
-    pub async fn insert_user(&self, id: &str, email: &str, password_hash: &str, verified: bool) -> StoreResult<()> {
+    pub async fn insert_user(
+        &self,
+        id: &str,
+        email: &str,
+        password_hash: &str,
+        verified: bool,
+    ) -> StoreResult<()> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO users (id, email, email_lower, password_hash, email_verified_at, created_at, updated_at)
@@ -37,12 +43,18 @@ impl Store {
 
     pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email_lower = $1");
-        Ok(sqlx::query_as(&sql).bind(email.to_lowercase()).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> StoreResult<()> {
@@ -81,7 +93,10 @@ impl Store {
 
     /// Deletes the user; foreign keys cascade to everything the user owns.
     pub async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
-        let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await?;
+        let result = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() > 0)
     }
 }

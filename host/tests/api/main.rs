@@ -1,0 +1,11 @@
+//! Black-box integration suite: the real server over HTTP on a loopback port,
+//! every storage-touching test on both SQLite and PostgreSQL.
+
+mod common;
+
+mod auth;
+mod cli;
+mod endpoints;
+mod ingest;
+mod messages;
+mod openapi;
