@@ -51,12 +51,14 @@ fn spawn_watched(script: &str, cleanup: &Path, run_as: Option<&str>, log: &Path)
         }
     };
     let log_file = std::fs::File::create(log).expect("service log");
-    command
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log"))
         .stderr(log_file)
         .spawn()
         .expect("could not start a test service");
+    // The watchdog outlives every test; a thread reaps it so it never lingers as a zombie.
+    std::thread::spawn(move || child.wait());
 }
 
 fn is_root() -> bool {
