@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine, and only what is
+# missing: PostgreSQL server binaries (the tests start their own throwaway
+# cluster) and Python's aiosmtpd (the tests' SMTP server).
+set -euo pipefail
+
+have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ -n "${BEACON_TEST_PG_BIN:-}" ]; }
+have_aiosmtpd() { python3 -c "import aiosmtpd" >/dev/null 2>&1; }
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "need root to install $*; install it and re-run" >&2
+    return 1
+  fi
+  if [ "$apt_updated" -eq 0 ]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! have_postgres; then
+  echo "installing PostgreSQL server binaries"
+  apt_install postgresql
+fi
+if ! have_aiosmtpd; then
+  echo "installing aiosmtpd"
+  python3 -m pip install --quiet aiosmtpd
+fi
+
+# Fail, never skip: a missing dependency here is an error.
+have_postgres || { echo "PostgreSQL server binaries are still missing" >&2; exit 1; }
+have_aiosmtpd || { echo "aiosmtpd is still missing" >&2; exit 1; }
