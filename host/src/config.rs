@@ -499,18 +499,32 @@ mod docs_tests {
     /// `docs/configuration.md` lists exactly the variables of [`VARIABLES`], with the same defaults.
     #[test]
     fn configuration_doc_matches_the_code() {
-        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md")).expect("docs/configuration.md");
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/configuration.md"
+        ))
+        .expect("docs/configuration.md");
         let documented: Vec<(String, String)> = doc
             .lines()
             .filter_map(|line| {
                 let cells: Vec<&str> = line.split('|').map(str::trim).collect();
                 let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
                 let default = cells.get(2)?;
-                let default = if *default == "(unset)" { "" } else { default.strip_prefix('`')?.strip_suffix('`')? };
+                let default = if *default == "(unset)" {
+                    ""
+                } else {
+                    default.strip_prefix('`')?.strip_suffix('`')?
+                };
                 Some((name.to_string(), default.to_string()))
             })
             .collect();
-        let in_code: Vec<(String, String)> = VARIABLES.iter().map(|v| (v.name.to_string(), v.default.to_string())).collect();
-        assert_eq!(documented, in_code, "docs/configuration.md and config::VARIABLES disagree");
+        let in_code: Vec<(String, String)> = VARIABLES
+            .iter()
+            .map(|v| (v.name.to_string(), v.default.to_string()))
+            .collect();
+        assert_eq!(
+            documented, in_code,
+            "docs/configuration.md and config::VARIABLES disagree"
+        );
     }
 }
