@@ -57,6 +57,16 @@ enum UserCommand {
         #[arg(long)]
         verified: bool,
     },
+    /// Disable a user: log-in, API calls and ingest answer 403 until re-enabled.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-enable a disabled user.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -125,8 +135,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User(UserCommand::Disable { email }) => set_disabled(config, &email, true).await,
+        Command::User(UserCommand::Enable { email }) => set_disabled(config, &email, false).await,
         Command::Openapi => Ok(()),
     }
+}
+
+async fn set_disabled(config: Config, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let state = AppState::build(config, true).await?;
+    if !state.store.set_user_disabled(email, disabled).await? {
+        bail!("no user with e-mail {email}");
+    }
+    println!("{} {email}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
 }
 
 fn init_logging(config: &Config) {

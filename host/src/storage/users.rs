@@ -91,6 +91,21 @@ impl Store {
         Ok(())
     }
 
+    /// Disables or re-enables a user by e-mail; false if there is no such user.
+    pub async fn set_user_disabled(&self, email: &str, disabled: bool) -> StoreResult<bool> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN $1 = 1 THEN COALESCE(disabled_at, $2) ELSE NULL END, updated_at = $2
+             WHERE email_lower = $3",
+        )
+        .bind(i64::from(disabled))
+        .bind(now)
+        .bind(email.trim().to_lowercase())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
     /// Deletes the user; foreign keys cascade to everything the user owns.
     pub async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
         let result = sqlx::query("DELETE FROM users WHERE id = $1")

@@ -315,3 +315,46 @@ async fn malformed_and_non_json_bodies() {
         .await
         .assert_error(404, "not_found", None);
 }
+
+/// Without EMAIL_HOST, mail lands in `<data dir>/outbox` (and the log) so a first run works.
+#[tokio::test]
+async fn mail_goes_to_the_outbox_without_smtp() {
+    let server = TestServer::start_with(Db::Sqlite, &[("EMAIL_HOST", "")]).await;
+    let email = unique_email("outbox");
+    server
+        .post(
+            "/api/auth/signup",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+        .assert_status(201);
+    let outbox = server.state.config.outbox_dir();
+    let start = std::time::Instant::now();
+    let mail = loop {
+        let found = std::fs::read_dir(&outbox)
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .find_map(|entry| {
+                let raw = std::fs::read_to_string(entry.path()).ok()?;
+                let mail = crate::common::services::parse_mail(&raw);
+                (mail.to == email).then_some(mail)
+            });
+        if let Some(mail) = found {
+            break mail;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no mail in {}",
+            outbox.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let token = token_of(&link_in(&mail, "/verify-email?token="));
+    server
+        .post("/api/auth/verify-email", None, json!({"token": token}))
+        .await
+        .assert_status(204);
+}

@@ -101,6 +101,24 @@ fn migrate_user_create_and_serve_on_the_embedded_default() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
+    // Disable, then enable again: the CLI answers for unknown users too.
+    for args in [
+        ["user", "disable", "--email", "ops@example.test"],
+        ["user", "enable", "--email", "ops@example.test"],
+    ] {
+        let output = beacon(dir.path()).args(args).output().expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let unknown = beacon(dir.path())
+        .args(["user", "disable", "--email", "nobody@example.test"])
+        .output()
+        .expect("run");
+    assert!(!unknown.status.success());
+
     let port = free_port();
     let mut server = beacon(dir.path())
         .env("BEACON_LISTEN", format!("127.0.0.1:{port}"))
