@@ -38,18 +38,7 @@ fn spawn_watched(script: &str, cleanup: &Path, run_as: Option<&str>, log: &Path)
         parent = std::process::id(),
         cleanup = cleanup.display()
     );
-    let mut command = match run_as {
-        Some(user) => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", user, "--", "sh", "-c", &watchdog]);
-            c
-        }
-        None => {
-            let mut c = Command::new("sh");
-            c.args(["-c", &watchdog]);
-            c
-        }
-    };
+    let mut command = shell(&watchdog, run_as);
     let log_file = std::fs::File::create(log).expect("service log");
     let mut child = command
         .stdin(Stdio::null())
@@ -59,6 +48,20 @@ fn spawn_watched(script: &str, cleanup: &Path, run_as: Option<&str>, log: &Path)
         .expect("could not start a test service");
     // The watchdog outlives every test; a thread reaps it so it never lingers as a zombie.
     std::thread::spawn(move || child.wait());
+}
+
+/// `sh -c script`, as another OS user when given.
+fn shell(script: &str, run_as: Option<&str>) -> Command {
+    let mut command = match run_as {
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", user, "--", "sh"]);
+            c
+        }
+        None => Command::new("sh"),
+    };
+    command.args(["-c", script]);
+    command
 }
 
 fn is_root() -> bool {
@@ -127,19 +130,9 @@ fn start_postgres() -> Postgres {
         bin.display(),
         data.display()
     );
-    let mut command = match run_as {
-        Some(user) => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", user, "--", "sh", "-c", &initdb]);
-            c
-        }
-        None => {
-            let mut c = Command::new("sh");
-            c.args(["-c", &initdb]);
-            c
-        }
-    };
-    let output = command.output().expect("initdb could not run");
+    let output = shell(&initdb, run_as)
+        .output()
+        .expect("initdb could not run");
     assert!(
         output.status.success(),
         "initdb failed: {}",
