@@ -115,13 +115,7 @@ impl Auth {
         self.store
             .insert_user(&id, &email, &hash, verified)
             .await
-            .map_err(|err| {
-                if err.is_unique_violation() {
-                    email_taken("email")
-                } else {
-                    err.into()
-                }
-            })?;
+            .map_err(|err| taken_or_internal(err, "email"))?;
         self.store
             .user_by_id(&id)
             .await?
@@ -251,13 +245,7 @@ impl Auth {
                 .store
                 .change_email(&row.user_id, &new_email)
                 .await
-                .map_err(|err| {
-                    if err.is_unique_violation() {
-                        email_taken("token")
-                    } else {
-                        err.into()
-                    }
-                }),
+                .map_err(|err| taken_or_internal(err, "token")),
             _ => Ok(self.store.mark_email_verified(&row.user_id).await?),
         }
     }
@@ -407,6 +395,15 @@ fn email_taken(field: &str) -> AppError {
         code: "email_taken",
         message: "an account with this e-mail address already exists".into(),
         field: Some(field.into()),
+    }
+}
+
+/// A unique violation on users means the address is taken; anything else is internal.
+fn taken_or_internal(err: crate::storage::StoreError, field: &str) -> AppError {
+    if err.is_unique_violation() {
+        email_taken(field)
+    } else {
+        err.into()
     }
 }
 
