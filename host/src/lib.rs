@@ -9,8 +9,10 @@ pub mod error;
 pub mod ingest;
 pub mod mail;
 pub mod ops;
+pub mod plugins;
 pub mod ratelimit;
 pub mod storage;
+pub mod templates;
 
 use std::future::Future;
 use std::net::SocketAddr;
