@@ -1,0 +1,66 @@
+import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
+import { createBrowserRouter, RouterProvider, type RouteObject } from "react-router";
+import { AuthProvider } from "./auth/AuthProvider";
+import { AnonymousOnly, RequireAuth } from "./auth/guards";
+import { AuthLayout, Layout } from "./components/Layout";
+import { AccountPage } from "./pages/AccountPage";
+import { EndpointsPage } from "./pages/endpoints/EndpointsPage";
+import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
+import { HomePage } from "./pages/HomePage";
+import { LoginPage } from "./pages/LoginPage";
+import { MessageDetailPage } from "./pages/messages/MessageDetailPage";
+import { MessagesPage } from "./pages/messages/MessagesPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { ResetPasswordPage } from "./pages/ResetPasswordPage";
+import { SignupPage } from "./pages/SignupPage";
+import { VerifyEmailPage } from "./pages/VerifyEmailPage";
+
+// Channels, rules, plugins and deliveries have UI building blocks under
+// src/features/ but no routes until their API exists (see README.md).
+export const routes: RouteObject[] = [
+  {
+    element: <AuthLayout />,
+    children: [
+      {
+        element: <AnonymousOnly />,
+        children: [
+          { path: "/login", element: <LoginPage /> },
+          { path: "/signup", element: <SignupPage /> },
+          { path: "/forgot-password", element: <ForgotPasswordPage /> },
+        ],
+      },
+      // Links from e-mails work whether or not the user is signed in.
+      { path: "/verify-email", element: <VerifyEmailPage /> },
+      { path: "/reset-password", element: <ResetPasswordPage /> },
+    ],
+  },
+  {
+    element: <RequireAuth />,
+    children: [
+      {
+        element: <Layout />,
+        children: [
+          { path: "/", element: <HomePage /> },
+          { path: "/messages", element: <MessagesPage /> },
+          { path: "/messages/:id", element: <MessageDetailPage /> },
+          { path: "/endpoints", element: <EndpointsPage /> },
+          { path: "/account", element: <AccountPage /> },
+        ],
+      },
+    ],
+  },
+  { path: "*", element: <NotFoundPage /> },
+];
+
+let browserRouter: ReturnType<typeof createBrowserRouter> | undefined;
+
+export function App({ queryClient, router }: { queryClient: QueryClient; router?: ReturnType<typeof createBrowserRouter> }) {
+  router ??= browserRouter ??= createBrowserRouter(routes);
+  return (
+    <QueryClientProvider client={queryClient}>
+      <AuthProvider>
+        <RouterProvider router={router} />
+      </AuthProvider>
+    </QueryClientProvider>
+  );
+}

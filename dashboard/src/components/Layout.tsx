@@ -1,0 +1,72 @@
+import { NavLink, Outlet, useNavigate } from "react-router";
+import { useAuth } from "../auth/AuthProvider";
+import { ThemeSwitcher } from "./ThemeSwitcher";
+import { VerifyBanner } from "./VerifyBanner";
+
+const NAV = [
+  { to: "/", label: "Home", end: true },
+  { to: "/messages", label: "Messages" },
+  { to: "/endpoints", label: "Endpoints" },
+  { to: "/account", label: "Account" },
+];
+
+export function Layout() {
+  const { user, logout } = useAuth();
+  const navigate = useNavigate();
+  return (
+    <div className="app">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <NavLink to="/" className="brand" end>
+          <img src="/favicon.svg" alt="" width={24} height={24} /> Beacon Spear
+        </NavLink>
+        <nav aria-label="Main" className="mainnav">
+          {NAV.map((n) => (
+            <NavLink key={n.to} to={n.to} end={n.end}>
+              {n.label}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="topbar-end">
+          <ThemeSwitcher />
+          <span className="muted user-email" title={user?.email}>
+            {user?.email}
+          </span>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={async () => {
+              await logout().catch(() => undefined);
+              navigate("/login", { replace: true });
+            }}
+          >
+            Log out
+          </button>
+        </div>
+      </header>
+      <VerifyBanner />
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+/** Frame for the signed-out pages (log in, sign up, …). */
+export function AuthLayout() {
+  return (
+    <div className="auth-page">
+      <div className="auth-top">
+        <span className="brand">
+          <img src="/favicon.svg" alt="" width={24} height={24} /> Beacon Spear
+        </span>
+        <ThemeSwitcher />
+      </div>
+      <main id="main" className="auth-card">
+        <Outlet />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import type { ReactNode } from "react";
+import { errorMessage } from "../api/client";
+import type { DeliveryCounts } from "../api/types";
+import { PRIORITY_LABELS } from "../lib/format";
+
+export function PriorityBadge({ priority }: { priority: number }) {
+  const label = PRIORITY_LABELS[priority] ?? String(priority);
+  return (
+    <span className={`badge priority-${priority}`} title={`Priority ${priority} (${label})`}>
+      P{priority}
+      <span className="visually-hidden"> {label}</span>
+    </span>
+  );
+}
+
+export function Tags({ tags }: { tags: string[] }) {
+  if (tags.length === 0) return <span className="muted">—</span>;
+  return (
+    <ul className="tags" aria-label="Tags">
+      {tags.map((t, i) => (
+        <li key={`${t}-${i}`} className="tag">
+          {t}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function DeliverySummary({ d }: { d: DeliveryCounts }) {
+  if (d.total === 0) return <span className="muted">none</span>;
+  return (
+    <span className="delivery-summary" title={`${d.sent} sent, ${d.failed} failed, ${d.pending} pending of ${d.total}`}>
+      {d.sent > 0 && <span className="ok">{d.sent} sent</span>}
+      {d.failed > 0 && <span className="bad">{d.failed} failed</span>}
+      {d.pending > 0 && <span className="pending">{d.pending} pending</span>}
+    </span>
+  );
+}
+
+export function Loading({ label = "Loading…" }: { label?: string }) {
+  return (
+    <p className="loading" role="status">
+      <span className="spinner" aria-hidden="true" /> {label}
+    </p>
+  );
+}
+
+export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  return (
+    <div className="error-state" role="alert">
+      <p>{errorMessage(error)}</p>
+      {onRetry && (
+        <button type="button" className="btn" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty-state">
+      <h3>{title}</h3>
+      {children}
+    </div>
+  );
+}

@@ -1,0 +1,100 @@
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useForm } from "react-hook-form";
+import { Link } from "react-router";
+import { useMutation } from "@tanstack/react-query";
+import { authApi } from "../api/endpoints";
+import { useAuth } from "../auth/AuthProvider";
+import { Field, FormError } from "../components/Field";
+import { applyApiError } from "../lib/forms";
+import { signupSchema, type SignupValues } from "../lib/schemas";
+import { useState } from "react";
+import { errorMessage } from "../api/client";
+
+export function SignupPage() {
+  const { login } = useAuth();
+  const [created, setCreated] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    setError,
+    getValues,
+    formState: { errors, isSubmitting },
+  } = useForm<SignupValues>({
+    resolver: zodResolver(signupSchema),
+    defaultValues: { email: "", password: "", confirm_password: "" },
+  });
+  const resend = useMutation({ mutationFn: (email: string) => authApi.resendVerification(email) });
+
+  const onSubmit = handleSubmit(async ({ email, password }) => {
+    try {
+      await authApi.signup({ email, password });
+    } catch (err) {
+      applyApiError(err, setError, ["email", "password"]);
+      return;
+    }
+    setCreated(email);
+    // Sign straight in; the verification banner tells the user what is next.
+    await login(email, password).catch(() => undefined);
+  });
+
+  if (created) {
+    return (
+      <>
+        <h1>Check your inbox</h1>
+        <p>
+          We sent a verification link to <strong>{created}</strong>. Open it to start creating endpoints.
+        </p>
+        <p>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => resend.mutate(getValues("email"))}
+            disabled={resend.isPending}
+          >
+            Resend the e-mail
+          </button>{" "}
+          <span aria-live="polite">
+            {resend.isSuccess && "Sent."}
+            {resend.isError && errorMessage(resend.error)}
+          </span>
+        </p>
+        <p>
+          <Link to="/">Continue to the dashboard</Link>
+        </p>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <h1>Create an account</h1>
+      <form onSubmit={onSubmit} noValidate className="form">
+        <FormError message={errors.root?.server?.message} />
+        <Field label="E-mail" type="email" autoComplete="email" error={errors.email} {...register("email")} />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          hint="At least 8 characters."
+          error={errors.password}
+          {...register("password")}
+        />
+        <Field
+          label="Repeat password"
+          type="password"
+          autoComplete="new-password"
+          error={errors.confirm_password}
+          {...register("confirm_password")}
+        />
+        <button type="submit" className="btn btn-primary btn-block" disabled={isSubmitting}>
+          {isSubmitting ? "Creating…" : "Sign up"}
+        </button>
+      </form>
+      <p className="auth-links">
+        <span>
+          Already have an account? <Link to="/login">Log in</Link>
+        </span>
+      </p>
+    </>
+  );
+}
