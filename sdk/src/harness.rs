@@ -1,0 +1,141 @@
+//! The plugin exports as plain functions: what the export macros call, and
+//! what your native tests can call to exercise a plugin exactly as the host
+//! does (JSON text in, WIT-shaped results out).
+//!
+//! ```
+//! # use beacon_plugin_sdk::{Filter, Message, harness};
+//! # #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! # struct Config { min: u8 }
+//! # struct F;
+//! # impl Filter for F {
+//! #     type Config = Config;
+//! #     const ID: &'static str = "f"; const NAME: &'static str = "F";
+//! #     const VERSION: &'static str = "0.1.0"; const DESCRIPTION: &'static str = "";
+//! #     fn evaluate(c: &Config, m: &Message) -> Result<bool, String> { Ok(m.priority >= c.min) }
+//! # }
+//! assert_eq!(harness::filter_evaluate::<F>(r#"{"min": 2}"#, &Message::new("hi")), Ok(true));
+//! let err = harness::filter_validate_config::<F>(r#"{"min": "x"}"#).unwrap_err();
+//! assert_eq!(err.field, "min");
+//! ```
+
+use crate::types::{ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome};
+use crate::{config, Channel, Filter};
+
+/// `describe` for a channel: constants plus the derived config schema.
+pub fn channel_describe<T: Channel>() -> PluginInfo {
+    PluginInfo {
+        id: T::ID.to_owned(),
+        name: T::NAME.to_owned(),
+        version: T::VERSION.to_owned(),
+        kind: PluginKind::Channel,
+        description: T::DESCRIPTION.to_owned(),
+        config_schema: config::schema_json::<T::Config>(),
+    }
+}
+
+/// `validate-config` for a channel: deserialize, then [`Channel::validate`].
+pub fn channel_validate_config<T: Channel>(config_json: &str) -> Result<(), ConfigError> {
+    config::parse_and_validate::<T::Config>(config_json, T::validate).map(|_| ())
+}
+
+/// `send` for a channel: a config that does not validate is a permanent
+/// failure; otherwise [`Channel::send`].
+pub fn channel_send<T: Channel>(
+    config_json: &str,
+    payload_json: &str,
+    message: &Message,
+) -> Result<SendOutcome, SendError> {
+    let config = config::parse_and_validate::<T::Config>(config_json, T::validate)?;
+    T::send(config, payload_json, message)
+}
+
+/// `describe` for a filter.
+pub fn filter_describe<T: Filter>() -> PluginInfo {
+    PluginInfo {
+        id: T::ID.to_owned(),
+        name: T::NAME.to_owned(),
+        version: T::VERSION.to_owned(),
+        kind: PluginKind::Filter,
+        description: T::DESCRIPTION.to_owned(),
+        config_schema: config::schema_json::<T::Config>(),
+    }
+}
+
+/// `validate-config` for a filter.
+pub fn filter_validate_config<T: Filter>(config_json: &str) -> Result<(), ConfigError> {
+    config::parse_and_validate::<T::Config>(config_json, T::validate).map(|_| ())
+}
+
+/// `evaluate` for a filter: an invalid config is an error (the rule does
+/// not match), otherwise [`Filter::evaluate`].
+pub fn filter_evaluate<T: Filter>(config_json: &str, message: &Message) -> Result<bool, String> {
+    let config = config::parse_and_validate::<T::Config>(config_json, T::validate)
+        .map_err(|e| format!("invalid filter config: {e}"))?;
+    T::evaluate(&config, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Request, Response};
+    use crate::testing;
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, JsonSchema)]
+    struct HookConfig {
+        url: String,
+        #[schemars(transform = crate::config::secret)]
+        token: String,
+    }
+
+    struct Hook;
+    impl Channel for Hook {
+        type Config = HookConfig;
+        const ID: &'static str = "hook";
+        const NAME: &'static str = "Hook";
+        const VERSION: &'static str = "1.2.3";
+        const DESCRIPTION: &'static str = "test";
+        fn validate(c: &HookConfig) -> Result<(), ConfigError> {
+            if c.token.is_empty() {
+                return Err(ConfigError::new("token", "must not be empty"));
+            }
+            Ok(())
+        }
+        fn send(c: HookConfig, payload: &str, _m: &Message) -> Result<SendOutcome, SendError> {
+            crate::info!("to {}", c.url);
+            Request::post(c.url).body(payload).send()?.into_outcome()
+        }
+    }
+
+    #[test]
+    fn channel_round_trip() {
+        let info = channel_describe::<Hook>();
+        assert_eq!(info.kind, PluginKind::Channel);
+        assert_eq!(info.version, "1.2.3");
+        let schema: serde_json::Value = serde_json::from_str(&info.config_schema).unwrap();
+        assert_eq!(schema["properties"]["token"]["x-secret"], true);
+
+        assert!(channel_validate_config::<Hook>(r#"{"url":"u","token":"t"}"#).is_ok());
+        assert_eq!(
+            channel_validate_config::<Hook>(r#"{"url":"u","token":""}"#)
+                .unwrap_err()
+                .field,
+            "token"
+        );
+
+        testing::reset();
+        testing::mock_fetch(|_| Ok(Response::new(500, b"boom".to_vec())));
+        let e = channel_send::<Hook>(r#"{"url":"u","token":"t"}"#, "{}", &Message::new("b"))
+            .unwrap_err();
+        assert!(e.is_retryable());
+        assert!(testing::take_logs().iter().any(|(_, l)| l == "to u"));
+
+        let e = channel_send::<Hook>(r#"{"url":"u"}"#, "{}", &Message::new("b")).unwrap_err();
+        assert!(
+            matches!(e, SendError::Permanent(ref m) if m.contains("token")),
+            "{e:?}"
+        );
+        testing::reset();
+    }
+}

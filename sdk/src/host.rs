@@ -1,0 +1,26 @@
+//! The two host capabilities (log, fetch), with a native stand-in so plugin
+//! logic can be unit-tested with plain `cargo test`.
+
+use crate::http::{FetchError, Request, Response};
+use crate::log::Level;
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn log(level: Level, message: &str) {
+    crate::bindings::log(level, message);
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn fetch(request: &Request) -> Result<Response, FetchError> {
+    crate::bindings::fetch(request)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn log(level: Level, message: &str) {
+    eprintln!("[plugin {level:?}] {message}");
+    crate::testing::record_log(level, message);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn fetch(request: &Request) -> Result<Response, FetchError> {
+    crate::testing::mocked_fetch(request)
+}

@@ -1,0 +1,452 @@
+//! HTTP over the host's buffered `fetch` (channel senders only).
+//!
+//! ```no_run
+//! use beacon_plugin_sdk::http::Request;
+//! use beacon_plugin_sdk::{SendError, SendOutcome};
+//!
+//! fn deliver(url: &str, payload: &serde_json::Value) -> Result<SendOutcome, SendError> {
+//!     let response = Request::post(url)
+//!         .header("user-agent", "my-plugin/1.0")
+//!         .json(payload)
+//!         .timeout_ms(10_000)
+//!         .send()?; // FetchError -> SendError (timeouts and connection errors retryable)
+//!     // 2xx -> Ok(outcome); 408/425/429/5xx -> retryable (honours Retry-After);
+//!     // other statuses -> permanent.
+//!     response.into_outcome()
+//! }
+//! ```
+//!
+//! The host enforces the outbound policy: only `http`/`https`, no userinfo,
+//! no loopback/link-local/private destinations unless the operator allows
+//! them, a timeout cap and body size caps. A refusal arrives as
+//! [`FetchError::PolicyDenied`] and becomes a permanent [`SendError`].
+
+use crate::types::{snippet, SendError, SendOutcome};
+use serde::Serialize;
+use std::fmt;
+
+/// An outgoing request (`request` in WIT). Build it with [`Request::new`],
+/// [`Request::get`], [`Request::post`] … and the chained setters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Upper-case method, e.g. `POST`.
+    pub method: String,
+    /// Absolute `http`/`https` URL.
+    pub url: String,
+    /// Header name/value pairs, in order.
+    pub headers: Vec<(String, String)>,
+    /// Request body, if any.
+    pub body: Option<Vec<u8>>,
+    /// Requested timeout; the host caps it.
+    pub timeout_ms: Option<u32>,
+    /// Let the host follow redirects (re-checking each hop). Default `false`.
+    pub follow_redirects: bool,
+    /// Deferred builder error (e.g. a value that failed to serialise).
+    build_error: Option<String>,
+}
+
+impl Request {
+    /// A request with the given method (upper-cased) and URL.
+    pub fn new(method: &str, url: impl Into<String>) -> Self {
+        Self {
+            method: method.to_ascii_uppercase(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+            timeout_ms: None,
+            follow_redirects: false,
+            build_error: None,
+        }
+    }
+
+    /// `GET url`.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new("GET", url)
+    }
+
+    /// `POST url`.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new("POST", url)
+    }
+
+    /// `PUT url`.
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new("PUT", url)
+    }
+
+    /// Add a header (names are case-insensitive; repeated names are kept).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Set a header, replacing any existing one of the same name.
+    pub fn set_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// First value of a header, case-insensitively.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// Raw body bytes.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// JSON body; sets `content-type: application/json` unless a
+    /// content type was already set. A value that fails to serialise makes
+    /// [`send`](Self::send) return [`FetchError::InvalidRequest`].
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => {
+                self.body = Some(bytes);
+                if self.header_value("content-type").is_none() {
+                    self.headers
+                        .push(("content-type".into(), "application/json".into()));
+                }
+            }
+            Err(err) => self.build_error = Some(format!("JSON body: {err}")),
+        }
+        self
+    }
+
+    /// Ask for a timeout (milliseconds); the host caps it.
+    pub fn timeout_ms(mut self, ms: u32) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+
+    /// Let the host follow redirects.
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
+    }
+
+    /// Perform the request through the host.
+    pub fn send(&self) -> Result<Response, FetchError> {
+        if let Some(err) = &self.build_error {
+            return Err(FetchError::InvalidRequest(err.clone()));
+        }
+        crate::host::fetch(self)
+    }
+}
+
+/// A buffered response (`response` in WIT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// Header names are lower-case when they come from the host.
+    pub headers: Vec<(String, String)>,
+    /// The whole (host-capped) response body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response without headers (handy for test mocks).
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Add a header (builder style, for test mocks).
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// First value of a header, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// Body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// How the status should be treated; see [`classify_status`].
+    pub fn class(&self) -> StatusClass {
+        classify_status(self.status)
+    }
+
+    /// `Retry-After` in milliseconds, when given as delay-seconds.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        self.header("retry-after").and_then(parse_retry_after)
+    }
+
+    /// Status, capped snippet and parsed JSON, for recording with the attempt.
+    pub fn outcome(&self) -> SendOutcome {
+        SendOutcome {
+            http_status: Some(self.status),
+            response_snippet: snippet(&self.body),
+            response_json: serde_json::from_slice::<serde_json::Value>(&self.body)
+                .ok()
+                .map(|v| v.to_string()),
+        }
+    }
+
+    /// `Ok(self)` for 2xx, otherwise the matching [`SendError`]:
+    /// retryable for 408/425/429/5xx (with `Retry-After`), permanent for the
+    /// rest. The message holds the status and a short body snippet.
+    pub fn error_for_status(self) -> Result<Self, SendError> {
+        match self.class() {
+            StatusClass::Success => Ok(self),
+            class => Err(status_error(
+                class,
+                self.status,
+                &self.body,
+                self.retry_after_ms(),
+            )),
+        }
+    }
+
+    /// [`error_for_status`](Self::error_for_status) then
+    /// [`outcome`](Self::outcome): the usual end of a `send`.
+    pub fn into_outcome(self) -> Result<SendOutcome, SendError> {
+        self.error_for_status().map(|r| r.outcome())
+    }
+}
+
+/// The error for a non-success status in class `class` (Retryable or
+/// Permanent; Success is treated as Permanent here, callers filter it out).
+pub fn status_error(
+    class: StatusClass,
+    status: u16,
+    body: &[u8],
+    retry_after_ms: Option<u64>,
+) -> SendError {
+    const SHORT: usize = 200;
+    let mut text = String::from_utf8_lossy(body).trim().to_owned();
+    if let Some((cut, _)) = text.char_indices().nth(SHORT) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    let message = if text.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {text}")
+    };
+    match class {
+        StatusClass::Retryable => SendError::Retryable {
+            message,
+            retry_after_ms,
+        },
+        _ => SendError::Permanent(message),
+    }
+}
+
+/// How a response status is treated by a sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusClass {
+    /// 2xx.
+    Success,
+    /// 408, 425, 429 and 5xx: try again later.
+    Retryable,
+    /// Every other status (other 4xx, unfollowed 3xx, 1xx).
+    Permanent,
+}
+
+/// 2xx success; 408/425/429/5xx retryable; everything else permanent.
+pub fn classify_status(status: u16) -> StatusClass {
+    match status {
+        200..=299 => StatusClass::Success,
+        408 | 425 | 429 | 500..=599 => StatusClass::Retryable,
+        _ => StatusClass::Permanent,
+    }
+}
+
+/// Parse a `Retry-After` value given as delay-seconds into milliseconds.
+/// HTTP-date values are not supported and give `None`.
+pub fn parse_retry_after(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: u64 = value.parse().unwrap_or(u64::MAX);
+    Some(secs.saturating_mul(1000))
+}
+
+/// Why `fetch` failed (`fetch-error` in WIT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// The host's outbound policy refused the destination.
+    PolicyDenied(String),
+    /// No complete response in time.
+    Timeout,
+    /// DNS, connect, TLS or transport failure.
+    Connection(String),
+    /// Request or response body over the host's cap (bytes).
+    BodyTooLarge(u64),
+    /// Malformed method, URL or header.
+    InvalidRequest(String),
+}
+
+impl FetchError {
+    /// `true` for failures worth retrying (timeouts and connection errors).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, FetchError::Timeout | FetchError::Connection(_))
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::PolicyDenied(why) => write!(f, "refused by outbound policy: {why}"),
+            FetchError::Timeout => write!(f, "request timed out"),
+            FetchError::Connection(why) => write!(f, "connection error: {why}"),
+            FetchError::BodyTooLarge(limit) => write!(f, "body larger than {limit} bytes"),
+            FetchError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {}
+
+impl From<FetchError> for SendError {
+    /// Timeouts and connection errors are retryable; policy refusals, body
+    /// caps and invalid requests will not get better by retrying.
+    fn from(err: FetchError) -> Self {
+        if err.is_retryable() {
+            SendError::retryable(err.to_string())
+        } else {
+            SendError::Permanent(err.to_string())
+        }
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn classifier() {
+        assert_eq!(classify_status(200), StatusClass::Success);
+        assert_eq!(classify_status(204), StatusClass::Success);
+        for s in [408, 425, 429, 500, 502, 503, 599] {
+            assert_eq!(classify_status(s), StatusClass::Retryable, "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 413, 422, 301, 302, 100] {
+            assert_eq!(classify_status(s), StatusClass::Permanent, "{s}");
+        }
+    }
+
+    #[test]
+    fn retry_after() {
+        assert_eq!(parse_retry_after("120"), Some(120_000));
+        assert_eq!(parse_retry_after(" 0 "), Some(0));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after(""), None);
+        assert_eq!(parse_retry_after("99999999999999999999999"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn error_for_status_classifies() {
+        let ok = Response::new(200, b"{\"a\":1}".to_vec());
+        let out = ok.into_outcome().unwrap();
+        assert_eq!(out.http_status, Some(200));
+        assert_eq!(out.response_json.as_deref(), Some("{\"a\":1}"));
+
+        let e = Response::new(429, b"slow down".to_vec())
+            .with_header("Retry-After", "7")
+            .error_for_status()
+            .unwrap_err();
+        assert_eq!(
+            e,
+            SendError::Retryable {
+                message: "HTTP 429: slow down".into(),
+                retry_after_ms: Some(7000)
+            }
+        );
+        let e = Response::new(503, Vec::new())
+            .error_for_status()
+            .unwrap_err();
+        assert_eq!(e, SendError::retryable("HTTP 503"));
+        let e = Response::new(404, b"nope".to_vec())
+            .error_for_status()
+            .unwrap_err();
+        assert_eq!(e, SendError::permanent("HTTP 404: nope"));
+        let long = "x".repeat(1000);
+        let e = Response::new(400, long.into_bytes())
+            .error_for_status()
+            .unwrap_err();
+        assert!(e.message().chars().count() < 220);
+    }
+
+    #[test]
+    fn outcome_of_non_json() {
+        let out = Response::new(200, b"plain".to_vec()).outcome();
+        assert_eq!(out.response_snippet.as_deref(), Some("plain"));
+        assert_eq!(out.response_json, None);
+    }
+
+    #[test]
+    fn fetch_errors_map_to_send_errors() {
+        assert!(SendError::from(FetchError::Timeout).is_retryable());
+        assert!(SendError::from(FetchError::Connection("reset".into())).is_retryable());
+        assert!(!SendError::from(FetchError::PolicyDenied("private".into())).is_retryable());
+        assert!(!SendError::from(FetchError::BodyTooLarge(10)).is_retryable());
+        assert!(!SendError::from(FetchError::InvalidRequest("bad".into())).is_retryable());
+    }
+
+    #[test]
+    fn builder_and_mock() {
+        testing::reset();
+        testing::mock_fetch(|req| {
+            assert_eq!(req.method, "POST");
+            assert_eq!(req.header_value("Content-Type"), Some("application/json"));
+            Ok(Response::new(201, req.body.clone().unwrap()))
+        });
+        let resp = Request::new("post", "https://example.com/x")
+            .json(&serde_json::json!({"a": 1}))
+            .timeout_ms(5000)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status, 201);
+        assert_eq!(resp.text(), "{\"a\":1}");
+        let reqs = testing::requests();
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].timeout_ms, Some(5000));
+        assert!(!reqs[0].follow_redirects);
+        testing::reset();
+        assert!(Request::get("https://x").send().is_err());
+    }
+
+    #[test]
+    fn json_keeps_explicit_content_type_and_reports_errors() {
+        let r = Request::post("u")
+            .header("Content-Type", "application/vnd.x+json")
+            .json(&1);
+        assert_eq!(r.headers.len(), 1);
+        let r = Request::post("u").set_header("a", "1").set_header("A", "2");
+        assert_eq!(r.headers, vec![("A".to_string(), "2".to_string())]);
+
+        let mut bad = std::collections::HashMap::new();
+        bad.insert(vec![1u8], 1);
+        let err = Request::post("u").json(&bad).send().unwrap_err();
+        assert!(matches!(err, FetchError::InvalidRequest(_)));
+    }
+}

@@ -1,0 +1,227 @@
+//! # beacon-plugin-sdk
+//!
+//! Write [Beacon Spear](https://github.com/) channel and filter plugins in
+//! Rust and compile them to WebAssembly components (`wasm32-wasip2`) that
+//! implement the `beacon:plugin@0.1.0` WIT package.
+//!
+//! You implement one trait — [`Channel`] for a sender, [`Filter`] for a rule
+//! filter — with a typed `Config`, then call [`export_channel!`] or
+//! [`export_filter!`] once. The SDK derives the config's JSON Schema for
+//! `describe`, turns `validate-config` into "deserialize, then your
+//! [`Channel::validate`] hook" with the offending field reported as a JSON
+//! path, and converts between the WIT types and the plain Rust types in this
+//! crate. The generated bindings stay hidden.
+//!
+//! ## A channel sender
+//!
+//! ```
+//! use beacon_plugin_sdk::http::Request;
+//! use beacon_plugin_sdk::{export_channel, info, Channel, ConfigError, Message, SendError, SendOutcome};
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Config {
+//!     /// Where to POST.
+//!     url: String,
+//!     /// Sent as `Authorization: Bearer …`.
+//!     #[schemars(transform = beacon_plugin_sdk::config::secret)]
+//!     token: Option<String>,
+//! }
+//!
+//! struct Hook;
+//!
+//! impl Channel for Hook {
+//!     type Config = Config;
+//!     const ID: &'static str = "my-hook";
+//!     const NAME: &'static str = "My hook";
+//!     const VERSION: &'static str = "0.1.0"; // usually env!("CARGO_PKG_VERSION")
+//!     const DESCRIPTION: &'static str = "POSTs the rendered payload to a URL.";
+//!
+//!     fn validate(config: &Config) -> Result<(), ConfigError> {
+//!         if !config.url.starts_with("https://") {
+//!             return Err(ConfigError::new("url", "must be an https:// URL"));
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn send(config: Config, payload_json: &str, message: &Message) -> Result<SendOutcome, SendError> {
+//!         info!("delivering message {}", message.id);
+//!         let mut request = Request::post(&config.url)
+//!             .header("content-type", "application/json")
+//!             .body(payload_json.as_bytes().to_vec());
+//!         if let Some(token) = &config.token {
+//!             request = request.header("authorization", format!("Bearer {token}"));
+//!         }
+//!         request.send()?.into_outcome()
+//!     }
+//! }
+//!
+//! export_channel!(Hook);
+//! # fn main() {}
+//! ```
+//!
+//! ## A filter
+//!
+//! ```
+//! use beacon_plugin_sdk::{export_filter, Filter, Message};
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Config { min_priority: u8 }
+//!
+//! struct Urgent;
+//!
+//! impl Filter for Urgent {
+//!     type Config = Config;
+//!     const ID: &'static str = "urgent";
+//!     const NAME: &'static str = "Urgent only";
+//!     const VERSION: &'static str = "0.1.0";
+//!     const DESCRIPTION: &'static str = "Passes messages at or above a priority.";
+//!
+//!     fn evaluate(config: &Config, message: &Message) -> Result<bool, String> {
+//!         Ok(message.priority >= config.min_priority)
+//!     }
+//! }
+//!
+//! export_filter!(Urgent);
+//! # fn main() {}
+//! ```
+//!
+//! ## Building and testing
+//!
+//! ```text
+//! rustup target add wasm32-wasip2
+//! cargo build --release --target wasm32-wasip2   # -> target/wasm32-wasip2/release/<crate>.wasm
+//! cargo test                                      # natively; see the `testing` module
+//! ```
+//!
+//! The crate must be a `cdylib` (`[lib] crate-type = ["cdylib", "rlib"]`;
+//! `rlib` lets native tests link it). On a native target the export macros
+//! expand to nothing, [`http`] requests go to a mock installed with
+//! `testing::mock_fetch`, and log lines go to stderr; the functions in
+//! [`harness`] run your plugin exactly as the host would (JSON text in,
+//! results out).
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod harness;
+mod host;
+pub mod http;
+pub mod log;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+pub mod types;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod bindings;
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub use bindings as __bindings;
+
+pub use crate::types::{
+    ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome, SNIPPET_MAX_CHARS,
+};
+pub use schemars;
+pub use serde;
+pub use serde_json;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+/// A channel sender plugin (WIT world `channel-sender`).
+///
+/// Every call runs in a fresh instance, so keep no state between calls.
+pub trait Channel {
+    /// The channel config, deserialized from the JSON the user stored.
+    /// Mark secret fields with [`config::secret`].
+    type Config: DeserializeOwned + JsonSchema;
+    /// Stable plugin id (`[a-z0-9-]+`), e.g. `"bark"`.
+    const ID: &'static str;
+    /// Display name.
+    const NAME: &'static str;
+    /// Semver version of the plugin, usually `env!("CARGO_PKG_VERSION")`.
+    const VERSION: &'static str;
+    /// One or two sentences for the dashboard.
+    const DESCRIPTION: &'static str;
+
+    /// Checks beyond what deserialization enforces (URL shapes, non-empty
+    /// lists, …). Return a [`ConfigError`] naming the field. Runs in
+    /// `validate-config` and again before every `send`.
+    fn validate(config: &Self::Config) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// Deliver one message. `payload_json` is the rule's payload template
+    /// rendered for `message`.
+    fn send(
+        config: Self::Config,
+        payload_json: &str,
+        message: &Message,
+    ) -> Result<SendOutcome, SendError>;
+}
+
+/// A rule filter plugin (WIT world `filter`). Filters have no network.
+///
+/// The host may call `evaluate` several times on one instance (one call per
+/// rule for the same message), so it must be a pure function of its inputs.
+pub trait Filter {
+    /// The filter config (the rule's filter JSON).
+    type Config: DeserializeOwned + JsonSchema;
+    /// Stable plugin id (`[a-z0-9-]+`).
+    const ID: &'static str;
+    /// Display name.
+    const NAME: &'static str;
+    /// Semver version of the plugin.
+    const VERSION: &'static str;
+    /// One or two sentences for the dashboard.
+    const DESCRIPTION: &'static str;
+
+    /// Checks beyond deserialization; runs in `validate-config` and before
+    /// every `evaluate`.
+    fn validate(config: &Self::Config) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// `Ok(true)` when `message` passes. `Err` means "could not decide";
+    /// the host treats the rule as not matched and shows the error.
+    fn evaluate(config: &Self::Config, message: &Message) -> Result<bool, String>;
+}
+
+/// Export a [`Channel`] implementation as the component's `channel-sender`
+/// world. Use exactly once per plugin crate, at module level.
+///
+/// On non-wasm targets this expands to nothing, so the crate still builds
+/// and tests natively.
+#[macro_export]
+macro_rules! export_channel {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __BeaconChannelExport = $crate::__bindings::ChannelAdapter<$ty>;
+            $crate::__bindings::channel::export_channel_world!(
+                __BeaconChannelExport with_types_in $crate::__bindings::channel
+            );
+        };
+    };
+}
+
+/// Export a [`Filter`] implementation as the component's `filter` world.
+/// Use exactly once per plugin crate, at module level.
+#[macro_export]
+macro_rules! export_filter {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __BeaconFilterExport = $crate::__bindings::FilterAdapter<$ty>;
+            $crate::__bindings::filter::export_filter_world!(
+                __BeaconFilterExport with_types_in $crate::__bindings::filter
+            );
+        };
+    };
+}
