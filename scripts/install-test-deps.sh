@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, and only what is
 # missing: PostgreSQL server binaries (the tests start their own throwaway
-# cluster) and Python's aiosmtpd (the tests' SMTP server).
+# cluster), Python's aiosmtpd (the tests' SMTP server), the wasm32-wasip2 Rust
+# target (built-in plugins) and npm (the dashboard).
 set -euo pipefail
 
 have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ -n "${BEACON_TEST_PG_BIN:-}" ]; }
@@ -29,6 +30,14 @@ if ! have_aiosmtpd; then
   python3 -m pip install --quiet aiosmtpd
 fi
 
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  echo "installing the wasm32-wasip2 Rust target"
+  rustup target add wasm32-wasip2
+fi
+command -v npm >/dev/null || apt_install nodejs npm
+
 # Fail, never skip: a missing dependency here is an error.
 have_postgres || { echo "PostgreSQL server binaries are still missing" >&2; exit 1; }
 have_aiosmtpd || { echo "aiosmtpd is still missing" >&2; exit 1; }
+rustup target list --installed | grep -qx wasm32-wasip2 || { echo "the wasm32-wasip2 target is still missing" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm is still missing" >&2; exit 1; }

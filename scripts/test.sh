@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests and the black-box HTTP suite, every storage
-# test on SQLite and on a real PostgreSQL server that the tests start themselves.
+# The whole test suite: the host's unit tests and black-box HTTP suite (every
+# storage test on SQLite and on a real PostgreSQL server the tests start
+# themselves), the plugin SDK and plugins' unit tests, and the dashboard's
+# type check, lint and unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-test-deps.sh
+
+echo "== host"
 cargo test --workspace --locked
+
+echo "== plugin SDK and plugins (native unit tests)"
+for manifest in sdk/Cargo.toml plugins/Cargo.toml examples/webhook/Cargo.toml; do
+  if [ -f "$manifest" ]; then
+    cargo test --locked --manifest-path "$manifest"
+  fi
+done
+
+echo "== dashboard"
+(cd dashboard && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test)

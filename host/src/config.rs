@@ -48,6 +48,16 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "INGEST_WRITERS", default: "", description: "Concurrent group-commit writers for ingest. Unset: 1 on SQLite, 4 on PostgreSQL." },
     Variable { name: "AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", default: "30", description: "Sign-up, log-in, forgot-password and resend-verification calls allowed per client IP per minute, per action." },
     Variable { name: "AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", default: "10", description: "The same calls allowed per e-mail address per minute, per action." },
+    Variable { name: "BEACON_PLUGINS_DIR", default: "", description: "Directory of installed plugin `.wasm` files. Unset: `<BEACON_DATA_DIR>/plugins`." },
+    Variable { name: "BEACON_PLUGIN_CACHE_DIR", default: "", description: "Where compiled plugins are cached. Unset: `<BEACON_DATA_DIR>/plugin-cache`." },
+    Variable { name: "BEACON_OUTBOUND_ALLOWLIST", default: "", description: "Comma-separated host names and CIDRs that plugins may reach even though they are loopback or private (e.g. a Bark server on the LAN)." },
+    Variable { name: "BARK_BLOCK_PRIVATE_NETWORKS", default: "true", description: "Refuse plugin requests to private ranges (RFC 1918, CGNAT, IPv6 ULA). Loopback and link-local are always refused unless allowlisted." },
+    Variable { name: "PLUGIN_BLOCK_PRIVATE_NETWORKS_OVERRIDES", default: "", description: "Per-plugin overrides of `BARK_BLOCK_PRIVATE_NETWORKS`, e.g. `webhook=false,ntfy=true`." },
+    Variable { name: "BARK_REQUEST_TIMEOUT_SECONDS", default: "10", description: "Longest outbound request a plugin may make; the host caps whatever a plugin asks for." },
+    Variable { name: "PLUGIN_FETCH_MAX_BODY_BYTES", default: "1048576", description: "Largest request body a plugin may send and response body it may receive." },
+    Variable { name: "PLUGIN_FILTER_TIMEOUT_MS", default: "50", description: "Deadline of one filter evaluation; a filter over it counts as not matched." },
+    Variable { name: "PLUGIN_MEMORY_LIMIT_MB", default: "64", description: "Linear memory one plugin instance may grow to." },
+    Variable { name: "CHANNEL_CONFIG_ENCRYPTION_KEY", default: "", description: "32-byte key (64 hex digits or base64) that encrypts channel configs at rest. Unset: generated once into `<BEACON_DATA_DIR>/channel_config_key` (set it in production and back it up)." },
     Variable { name: "BEACON_LOG_FORMAT", default: "json", description: "`json` (structured) or `text`." },
     Variable { name: "RUST_LOG", default: "info", description: "Log filter (tracing `EnvFilter` syntax)." },
 ];
@@ -113,6 +123,20 @@ pub struct RateLimits {
 }
 
 #[derive(Clone, Debug)]
+pub struct PluginConfig {
+    pub dir: PathBuf,
+    pub cache_dir: PathBuf,
+    pub outbound_allowlist: Vec<String>,
+    pub block_private_networks: bool,
+    /// Plugin id → block private networks, overriding the default.
+    pub block_private_overrides: Vec<(String, bool)>,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub filter_timeout: Duration,
+    pub memory_bytes: usize,
+}
+
+#[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -127,6 +151,9 @@ pub struct Config {
     /// `None`: choose by database.
     pub ingest_writers: Option<usize>,
     pub rate_limits: RateLimits,
+    pub plugins: PluginConfig,
+    /// Key text for channel config encryption (configured or generated).
+    pub channel_config_key: String,
     pub log_format: LogFormat,
     pub log_filter: String,
 }
@@ -250,6 +277,8 @@ impl Config {
                     u32::MAX,
                 )?,
             },
+            plugins: plugin_config(&env, &data_dir)?,
+            channel_config_key: channel_config_key(&env, &data_dir)?,
             log_format: match env.get("BEACON_LOG_FORMAT")?.as_str() {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,
@@ -305,6 +334,110 @@ fn email_config(env: &Env<'_>) -> Result<EmailConfig, ConfigError> {
         timeout: Duration::from_secs(env.parse_in_range("EMAIL_TIMEOUT_SECONDS", 1, 600)?),
         from,
     })
+}
+
+fn plugin_config(env: &Env<'_>, data_dir: &Path) -> Result<PluginConfig, ConfigError> {
+    let dir = match env.get("BEACON_PLUGINS_DIR")? {
+        dir if dir.is_empty() => data_dir.join("plugins"),
+        dir => PathBuf::from(dir),
+    };
+    let allowlist: Vec<String> = env
+        .get("BEACON_OUTBOUND_ALLOWLIST")?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    for entry in &allowlist {
+        let looks_like_network = entry.contains('/') || entry.parse::<std::net::IpAddr>().is_ok();
+        if looks_like_network
+            && entry.parse::<IpNet>().is_err()
+            && entry.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(ConfigError {
+                name: "BEACON_OUTBOUND_ALLOWLIST",
+                reason: format!("{entry:?} is not a valid CIDR"),
+            });
+        }
+    }
+    let overrides = env
+        .get("PLUGIN_BLOCK_PRIVATE_NETWORKS_OVERRIDES")?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (id, value) = pair.split_once('=').ok_or_else(|| ConfigError {
+                name: "PLUGIN_BLOCK_PRIVATE_NETWORKS_OVERRIDES",
+                reason: format!("{pair:?} is not plugin-id=true|false"),
+            })?;
+            let value = match value.trim() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(ConfigError {
+                        name: "PLUGIN_BLOCK_PRIVATE_NETWORKS_OVERRIDES",
+                        reason: format!("{other:?} is not true or false"),
+                    })
+                }
+            };
+            Ok((id.trim().to_string(), value))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PluginConfig {
+        dir,
+        cache_dir: match env.get("BEACON_PLUGIN_CACHE_DIR")? {
+            dir if dir.is_empty() => data_dir.join("plugin-cache"),
+            dir => PathBuf::from(dir),
+        },
+        outbound_allowlist: allowlist,
+        block_private_networks: env.bool("BARK_BLOCK_PRIVATE_NETWORKS")?,
+        block_private_overrides: overrides,
+        request_timeout: Duration::from_secs(env.parse_in_range(
+            "BARK_REQUEST_TIMEOUT_SECONDS",
+            1,
+            300,
+        )?),
+        max_body_bytes: env.parse_in_range(
+            "PLUGIN_FETCH_MAX_BODY_BYTES",
+            1024,
+            64 * 1024 * 1024,
+        )?,
+        filter_timeout: Duration::from_millis(env.parse_in_range(
+            "PLUGIN_FILTER_TIMEOUT_MS",
+            1,
+            10_000,
+        )?),
+        memory_bytes: env.parse_in_range::<usize>("PLUGIN_MEMORY_LIMIT_MB", 1, 4096)? * 1024 * 1024,
+    })
+}
+
+/// The configured channel-config key, or one generated once into the data dir.
+fn channel_config_key(env: &Env<'_>, data_dir: &Path) -> Result<String, ConfigError> {
+    const NAME: &str = "CHANNEL_CONFIG_ENCRYPTION_KEY";
+    let configured = env.get(NAME)?;
+    let key = if configured.is_empty() {
+        let path = data_dir.join("channel_config_key");
+        let fail = |err: std::io::Error| ConfigError {
+            name: NAME,
+            reason: format!("unset, and {} is unusable: {err}", path.display()),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(existing) => existing.trim().to_string(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let key = crate::channels::crypto::ConfigCipher::generate_key_text();
+                write_private_file(&path, &key).map_err(fail)?;
+                key
+            }
+            Err(err) => return Err(fail(err)),
+        }
+    } else {
+        configured
+    };
+    crate::channels::crypto::ConfigCipher::from_text(&key).map_err(|err| ConfigError {
+        name: NAME,
+        reason: err.to_string(),
+    })?;
+    Ok(key)
 }
 
 /// The configured key, or one generated once and kept in the data directory.
@@ -485,6 +618,10 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/99"),
             ("DATABASE_URL", "mysql://x"),
             ("JWT_REFRESH_COOKIE_SAMESITE", "sometimes"),
+            ("CHANNEL_CONFIG_ENCRYPTION_KEY", "not-a-key"),
+            ("BEACON_OUTBOUND_ALLOWLIST", "10.0.0.0/40"),
+            ("PLUGIN_BLOCK_PRIVATE_NETWORKS_OVERRIDES", "webhook"),
+            ("PLUGIN_FILTER_TIMEOUT_MS", "0"),
         ] {
             let err = load(&[(name, value)]).expect_err(name);
             assert_eq!(err.name, name, "{err}");

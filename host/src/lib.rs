@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod channels;
 pub mod config;
 pub mod error;
 pub mod ingest;
@@ -22,9 +23,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
+use crate::channels::crypto::ConfigCipher;
+use crate::channels::Channels;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::mail::Mailer;
+use crate::plugins::registry::Registry;
 use crate::storage::Store;
 
 /// Everything a request handler may use; cheap to clone.
@@ -34,6 +38,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Auth,
     pub ingest: Ingest,
+    pub plugins: Arc<Registry>,
+    pub channels: Channels,
 }
 
 impl AppState {
@@ -46,7 +52,18 @@ impl AppState {
             store.migrate().await.context("applying migrations")?;
         }
         let mailer = Mailer::new(&config.email, config.outbox_dir()).context("EMAIL_* settings")?;
+        // Plugin code (describe) must not run on an async worker thread: WASI's
+        // blocking stdio would try to start a runtime inside the runtime.
+        let plugin_config = config.plugins.clone();
+        let plugins = tokio::task::spawn_blocking(move || plugins::start(&plugin_config))
+            .await
+            .context("loading plugins")?;
+        let plugins = Arc::new(plugins.context("loading plugins")?);
+        let cipher = ConfigCipher::from_text(&config.channel_config_key)
+            .context("CHANNEL_CONFIG_ENCRYPTION_KEY")?;
         Ok(AppState {
+            channels: Channels::new(store.clone(), plugins.clone(), cipher),
+            plugins,
             auth: Auth::new(&config, store.clone(), mailer),
             ingest: Ingest::new(&config, store.clone()),
             store,

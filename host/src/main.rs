@@ -1,6 +1,7 @@
 //! The `beacon` command line.
 
 use std::io::Read;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use beacon_host::config::{Config, LogFormat};
@@ -30,8 +31,35 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage plugins (install, list, remove, run one locally).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Check a component and install it into the plugins directory.
+    Install { file: PathBuf },
+    /// List built-in and installed plugins.
+    List,
+    /// Remove an installed plugin by id.
+    Remove { id: String },
+    /// Run a plugin file against a sample message, without a server: filters
+    /// print whether they match; channel senders validate the config and send.
+    Run {
+        file: PathBuf,
+        /// Plugin config: JSON text, or @path to a JSON file.
+        #[arg(long)]
+        config: String,
+        /// Sample message as an ingest body: JSON text or @path (default: {"body":"Test message"}).
+        #[arg(long)]
+        message: Option<String>,
+        /// Rendered payload for a channel sender: JSON text or @path (default: {}).
+        #[arg(long)]
+        payload: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -137,8 +165,164 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Disable { email }) => set_disabled(config, &email, true).await,
         Command::User(UserCommand::Enable { email }) => set_disabled(config, &email, false).await,
+        // Plugin code runs on a blocking thread, never on an async worker.
+        Command::Plugin(command) => {
+            tokio::task::spawn_blocking(move || plugin_command(config, command)).await?
+        }
         Command::Openapi => Ok(()),
     }
+}
+
+fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> {
+    let registry =
+        beacon_host::plugins::start(&config.plugins).map_err(|err| anyhow::anyhow!("{err}"))?;
+    match command {
+        PluginCommand::Install { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let info = registry
+                .install(&bytes)
+                .map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
+            println!(
+                "installed {} {} ({} plugin) into {}",
+                info.id,
+                info.version,
+                info.kind.as_str(),
+                config.plugins.dir.display()
+            );
+            println!("running servers load it at their next start");
+        }
+        PluginCommand::List => {
+            for plugin in registry.list() {
+                let origin = if plugin.builtin {
+                    "built-in"
+                } else {
+                    "installed"
+                };
+                println!(
+                    "{:<24} {:<10} {:<8} {origin}",
+                    plugin.info.id,
+                    plugin.info.version,
+                    plugin.info.kind.as_str()
+                );
+            }
+        }
+        PluginCommand::Remove { id } => {
+            if !registry
+                .remove(&id)
+                .map_err(|err| anyhow::anyhow!("{err}"))?
+            {
+                bail!("no installed plugin with id {id}");
+            }
+            println!("removed {id}");
+        }
+        PluginCommand::Run {
+            file,
+            config: plugin_config,
+            message,
+            payload,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let plugin = registry
+                .runtime()
+                .load(&bytes)
+                .map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
+            let plugin_config = json_argument(&plugin_config, "--config")?;
+            let message_json = json_argument(
+                message.as_deref().unwrap_or(r#"{"body":"Test message"}"#),
+                "--message",
+            )?;
+            let payload = json_argument(payload.as_deref().unwrap_or("{}"), "--payload")?;
+            let sample = beacon_host::ingest::payload::parse(
+                beacon_host::ingest::BodyKind::Json,
+                message_json.as_bytes(),
+            )
+            .map_err(|err| anyhow::anyhow!("--message: {err}"))?;
+            let now = beacon_host::api::time::rfc3339(beacon_host::storage::now_ms());
+            let message = beacon_host::plugins::wit_message(
+                &sample,
+                &beacon_host::storage::new_id(),
+                &now,
+                "local",
+                "local harness",
+            );
+            println!(
+                "plugin {} {} ({})",
+                plugin.info.id,
+                plugin.info.version,
+                plugin.info.kind.as_str()
+            );
+            let runtime = registry.runtime();
+            if let Err(err) = runtime
+                .validate_config(&plugin, &plugin_config)
+                .map_err(|err| anyhow::anyhow!("{err}"))?
+            {
+                bail!(
+                    "config refused: {}: {}",
+                    if err.field.is_empty() {
+                        "(config)"
+                    } else {
+                        &err.field
+                    },
+                    err.message
+                );
+            }
+            match plugin.info.kind {
+                beacon_host::plugins::runtime::PluginKind::Filter => {
+                    let mut session = runtime
+                        .filter_session(&plugin)
+                        .map_err(|err| anyhow::anyhow!("{err}"))?;
+                    match session
+                        .evaluate(&plugin_config, &message)
+                        .map_err(|err| anyhow::anyhow!("{err}"))?
+                    {
+                        Ok(matched) => println!("{}", serde_json::json!({"matched": matched})),
+                        Err(reason) => bail!("filter could not decide: {reason}"),
+                    }
+                }
+                beacon_host::plugins::runtime::PluginKind::Channel => {
+                    let outcome = runtime
+                        .send_blocking(&plugin, &plugin_config, &payload, &message)
+                        .map_err(|err| anyhow::anyhow!("{err}"))?;
+                    match outcome {
+                        Ok(sent) => println!(
+                            "{}",
+                            serde_json::json!({"sent": true, "http_status": sent.http_status, "response": sent.response_snippet})
+                        ),
+                        Err(beacon_host::plugins::runtime::SendError::Retryable(err)) => {
+                            bail!(
+                                "send failed (retryable): {} (retry after {:?} ms)",
+                                err.message,
+                                err.retry_after_ms
+                            )
+                        }
+                        Err(beacon_host::plugins::runtime::SendError::Permanent(err)) => {
+                            bail!(
+                                "send failed (permanent): {} (HTTP status {:?})",
+                                err.message,
+                                err.http_status
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSON command-line argument: inline text or `@path`.
+fn json_argument(value: &str, flag: &str) -> anyhow::Result<String> {
+    let text = match value.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("{flag}: reading {path}"))?
+        }
+        None => value.to_string(),
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("{flag} is not valid JSON"))?;
+    Ok(text)
 }
 
 async fn set_disabled(config: Config, email: &str, disabled: bool) -> anyhow::Result<()> {

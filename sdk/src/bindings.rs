@@ -150,15 +150,23 @@ impl<T: Channel> channel::exports::beacon::plugin::channel_api::Guest for Channe
                 response_snippet: out.response_snippet,
                 response_json: out.response_json,
             }),
-            Err(crate::SendError::Retryable {
-                message,
-                retry_after_ms,
-            }) => Err(wt::SendError::Retryable(wt::RetryableError {
-                message,
-                retry_after_ms,
-            })),
-            Err(crate::SendError::Permanent(message)) => Err(wt::SendError::Permanent(message)),
+            Err(crate::SendError::Retryable(failure)) => {
+                Err(wt::SendError::Retryable(failure_to_wit(failure)))
+            }
+            Err(crate::SendError::Permanent(failure)) => {
+                Err(wt::SendError::Permanent(failure_to_wit(failure)))
+            }
         }
+    }
+}
+
+fn failure_to_wit(f: crate::SendFailure) -> channel::beacon::plugin::types::SendFailure {
+    channel::beacon::plugin::types::SendFailure {
+        message: f.message,
+        retry_after_ms: f.retry_after_ms,
+        http_status: f.http_status,
+        response_snippet: f.response_snippet,
+        response_json: f.response_json,
     }
 }
 

@@ -129,11 +129,13 @@ mod tests {
         let e = channel_send::<Hook>(r#"{"url":"u","token":"t"}"#, "{}", &Message::new("b"))
             .unwrap_err();
         assert!(e.is_retryable());
+        assert_eq!(e.failure().http_status, Some(500));
+        assert_eq!(e.failure().response_snippet.as_deref(), Some("boom"));
         assert!(testing::take_logs().iter().any(|(_, l)| l == "to u"));
 
         let e = channel_send::<Hook>(r#"{"url":"u"}"#, "{}", &Message::new("b")).unwrap_err();
         assert!(
-            matches!(e, SendError::Permanent(ref m) if m.contains("token")),
+            matches!(e, SendError::Permanent(ref f) if f.message.contains("token") && f.http_status.is_none()),
             "{e:?}"
         );
         testing::reset();

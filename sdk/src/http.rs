@@ -11,7 +11,8 @@
 //!         .timeout_ms(10_000)
 //!         .send()?; // FetchError -> SendError (timeouts and connection errors retryable)
 //!     // 2xx -> Ok(outcome); 408/425/429/5xx -> retryable (honours Retry-After);
-//!     // other statuses -> permanent.
+//!     // other statuses -> permanent. Success or failure, the status, a capped
+//!     // body snippet and the parsed JSON are recorded with the attempt.
 //!     response.into_outcome()
 //! }
 //! ```
@@ -21,7 +22,7 @@
 //! them, a timeout cap and body size caps. A refusal arrives as
 //! [`FetchError::PolicyDenied`] and becomes a permanent [`SendError`].
 
-use crate::types::{snippet, SendError, SendOutcome};
+use crate::types::{response_json, snippet, SendError, SendOutcome};
 use serde::Serialize;
 use std::fmt;
 
@@ -194,15 +195,13 @@ impl Response {
         SendOutcome {
             http_status: Some(self.status),
             response_snippet: snippet(&self.body),
-            response_json: serde_json::from_slice::<serde_json::Value>(&self.body)
-                .ok()
-                .map(|v| v.to_string()),
+            response_json: response_json(&self.body),
         }
     }
 
     /// `Ok(self)` for 2xx, otherwise the matching [`SendError`]:
     /// retryable for 408/425/429/5xx (with `Retry-After`), permanent for the
-    /// rest. The message holds the status and a short body snippet.
+    /// rest. See [`status_error`] for what the error carries.
     pub fn error_for_status(self) -> Result<Self, SendError> {
         match self.class() {
             StatusClass::Success => Ok(self),
@@ -224,6 +223,12 @@ impl Response {
 
 /// The error for a non-success status in class `class` (Retryable or
 /// Permanent; Success is treated as Permanent here, callers filter it out).
+///
+/// The message is `HTTP <status>` plus the first 200 characters of the
+/// trimmed body; the [`SendFailure`](crate::types::SendFailure) also holds
+/// the status, the body snippet (capped at
+/// [`SNIPPET_MAX_CHARS`](crate::SNIPPET_MAX_CHARS)), the compact JSON when
+/// the body parses, and, for retryable errors, `retry_after_ms`.
 pub fn status_error(
     class: StatusClass,
     status: u16,
@@ -241,13 +246,11 @@ pub fn status_error(
     } else {
         format!("HTTP {status}: {text}")
     };
-    match class {
-        StatusClass::Retryable => SendError::Retryable {
-            message,
-            retry_after_ms,
-        },
-        _ => SendError::Permanent(message),
-    }
+    let error = match class {
+        StatusClass::Retryable => SendError::retryable(message).with_retry_after_ms(retry_after_ms),
+        _ => SendError::permanent(message),
+    };
+    error.with_status(status).with_body(body)
 }
 
 /// How a response status is treated by a sender.
@@ -319,12 +322,14 @@ impl std::error::Error for FetchError {}
 
 impl From<FetchError> for SendError {
     /// Timeouts and connection errors are retryable; policy refusals, body
-    /// caps and invalid requests will not get better by retrying.
+    /// caps and invalid requests will not get better by retrying. No
+    /// response arrived, so only the message is set (no status, snippet or
+    /// JSON).
     fn from(err: FetchError) -> Self {
         if err.is_retryable() {
             SendError::retryable(err.to_string())
         } else {
-            SendError::Permanent(err.to_string())
+            SendError::permanent(err.to_string())
         }
     }
 }
@@ -340,6 +345,7 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 mod tests {
     use super::*;
     use crate::testing;
+    use crate::types::SendFailure;
 
     #[test]
     fn classifier() {
@@ -376,24 +382,79 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e,
-            SendError::Retryable {
+            SendError::Retryable(SendFailure {
                 message: "HTTP 429: slow down".into(),
-                retry_after_ms: Some(7000)
-            }
+                retry_after_ms: Some(7000),
+                http_status: Some(429),
+                response_snippet: Some("slow down".into()),
+                response_json: None,
+            })
         );
         let e = Response::new(503, Vec::new())
             .error_for_status()
             .unwrap_err();
-        assert_eq!(e, SendError::retryable("HTTP 503"));
+        assert_eq!(e, SendError::retryable("HTTP 503").with_status(503));
         let e = Response::new(404, b"nope".to_vec())
             .error_for_status()
             .unwrap_err();
-        assert_eq!(e, SendError::permanent("HTTP 404: nope"));
+        assert_eq!(
+            e,
+            SendError::permanent("HTTP 404: nope")
+                .with_status(404)
+                .with_snippet("nope")
+        );
         let long = "x".repeat(1000);
-        let e = Response::new(400, long.into_bytes())
+        let e = Response::new(400, long.clone().into_bytes())
             .error_for_status()
             .unwrap_err();
         assert!(e.message().chars().count() < 220);
+        // The snippet keeps the full 1024-char cap, not the message's 200.
+        assert_eq!(e.failure().response_snippet.as_deref(), Some(&long[..]));
+    }
+
+    #[test]
+    fn failed_responses_carry_status_snippet_and_json() {
+        // Bark's answer to an unknown device key.
+        let body = br#"{"code": 400, "message": "failed to get device token"}"#;
+        let e = Response::new(400, body.to_vec())
+            .into_outcome()
+            .unwrap_err();
+        assert!(!e.is_retryable());
+        let f = e.failure();
+        assert_eq!(f.http_status, Some(400));
+        assert_eq!(
+            f.response_snippet.as_deref(),
+            Some(std::str::from_utf8(body).unwrap())
+        );
+        assert_eq!(
+            f.response_json.as_deref(),
+            Some(r#"{"code":400,"message":"failed to get device token"}"#)
+        );
+        assert_eq!(f.retry_after_ms, None);
+
+        // A permanent status ignores Retry-After.
+        let e = Response::new(404, Vec::new())
+            .with_header("retry-after", "5")
+            .into_outcome()
+            .unwrap_err();
+        assert_eq!(e.failure().retry_after_ms, None);
+        assert_eq!(e.failure().response_snippet, None);
+
+        // Snippet capped at SNIPPET_MAX_CHARS, JSON kept whole.
+        let big = serde_json::json!({ "detail": "z".repeat(3000) }).to_string();
+        let e = Response::new(502, big.clone().into_bytes())
+            .with_header("Retry-After", "2")
+            .into_outcome()
+            .unwrap_err();
+        let f = e.failure();
+        assert!(e.is_retryable());
+        assert_eq!(f.retry_after_ms, Some(2000));
+        assert_eq!(f.http_status, Some(502));
+        assert_eq!(
+            f.response_snippet.as_ref().unwrap().chars().count(),
+            crate::SNIPPET_MAX_CHARS + 1
+        );
+        assert_eq!(f.response_json.as_deref(), Some(&big[..]));
     }
 
     #[test]
@@ -405,6 +466,14 @@ mod tests {
 
     #[test]
     fn fetch_errors_map_to_send_errors() {
+        assert_eq!(
+            SendError::from(FetchError::Timeout),
+            SendError::retryable("request timed out")
+        );
+        assert_eq!(
+            SendError::from(FetchError::PolicyDenied("private".into())),
+            SendError::permanent("refused by outbound policy: private")
+        );
         assert!(SendError::from(FetchError::Timeout).is_retryable());
         assert!(SendError::from(FetchError::Connection("reset".into())).is_retryable());
         assert!(!SendError::from(FetchError::PolicyDenied("private".into())).is_retryable());

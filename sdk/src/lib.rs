@@ -123,7 +123,8 @@ pub mod bindings;
 pub use bindings as __bindings;
 
 pub use crate::types::{
-    ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome, SNIPPET_MAX_CHARS,
+    ConfigError, Message, PluginInfo, PluginKind, SendError, SendFailure, SendOutcome,
+    SNIPPET_MAX_CHARS,
 };
 pub use schemars;
 pub use serde;

@@ -137,57 +137,170 @@ impl Default for Message {
     }
 }
 
-/// Why a `send` failed (`send-error` in WIT).
+/// The details of a failed `send` (`send-failure` in WIT), recorded with
+/// the attempt just like a [`SendOutcome`].
+///
+/// Usually built through [`SendError`]'s constructors and `with_*` methods,
+/// or by the HTTP helpers ([`Response::error_for_status`]).
+///
+/// [`Response::error_for_status`]: crate::http::Response::error_for_status
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendFailure {
+    /// Human-readable reason shown to the user, e.g. `HTTP 400: …`.
+    pub message: String,
+    /// Earliest sensible retry in milliseconds (e.g. from `Retry-After`).
+    /// Only meaningful for [`SendError::Retryable`]; the host ignores it on
+    /// permanent failures.
+    pub retry_after_ms: Option<u64>,
+    /// HTTP status of the final response, when one arrived.
+    pub http_status: Option<u16>,
+    /// Start of the response body, at most [`SNIPPET_MAX_CHARS`] characters.
+    pub response_snippet: Option<String>,
+    /// The response body when it parsed as JSON, serialised compactly.
+    pub response_json: Option<String>,
+}
+
+impl SendFailure {
+    /// Details holding only a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a `send` failed (`send-error` in WIT): retryable or permanent, each
+/// with the [`SendFailure`] details (message, HTTP status, response snippet
+/// and JSON) that the host records with the attempt.
+///
+/// ```
+/// use beacon_plugin_sdk::SendError;
+///
+/// let err = SendError::permanent("Bark error code 400: failed to get device token")
+///     .with_status(200)
+///     .with_body(br#"{"code": 400, "message": "failed to get device token"}"#);
+/// assert!(!err.is_retryable());
+/// assert_eq!(err.failure().http_status, Some(200));
+/// assert_eq!(
+///     err.failure().response_json.as_deref(),
+///     Some(r#"{"code":400,"message":"failed to get device token"}"#)
+/// );
+///
+/// let err = SendError::retryable("HTTP 503").with_status(503).with_retry_after_ms(30_000);
+/// assert_eq!(err.failure().retry_after_ms, Some(30_000));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     /// Worth trying again later (timeouts, connection errors, 5xx, 429, …).
-    Retryable {
-        /// Human-readable reason.
-        message: String,
-        /// Earliest sensible retry in milliseconds (e.g. from `Retry-After`).
-        retry_after_ms: Option<u64>,
-    },
+    Retryable(SendFailure),
     /// Will not succeed without a change (bad config, most 4xx, …).
-    Permanent(String),
+    Permanent(SendFailure),
 }
 
 impl SendError {
-    /// A retryable error without a retry-after hint.
+    /// A retryable error with just a message (add details with the
+    /// `with_*` methods).
     pub fn retryable(message: impl Into<String>) -> Self {
-        SendError::Retryable {
-            message: message.into(),
-            retry_after_ms: None,
-        }
+        SendError::Retryable(SendFailure::new(message))
     }
 
-    /// A permanent error.
+    /// A permanent error with just a message (add details with the
+    /// `with_*` methods).
     pub fn permanent(message: impl Into<String>) -> Self {
-        SendError::Permanent(message.into())
+        SendError::Permanent(SendFailure::new(message))
     }
 
     /// `true` for [`SendError::Retryable`].
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SendError::Retryable { .. })
+        matches!(self, SendError::Retryable(_))
+    }
+
+    /// The details, whichever the kind.
+    pub fn failure(&self) -> &SendFailure {
+        match self {
+            SendError::Retryable(failure) | SendError::Permanent(failure) => failure,
+        }
+    }
+
+    /// The details, mutably (e.g. to extend the message).
+    pub fn failure_mut(&mut self) -> &mut SendFailure {
+        match self {
+            SendError::Retryable(failure) | SendError::Permanent(failure) => failure,
+        }
+    }
+
+    /// The details, by value.
+    pub fn into_failure(self) -> SendFailure {
+        match self {
+            SendError::Retryable(failure) | SendError::Permanent(failure) => failure,
+        }
     }
 
     /// The human-readable text.
     pub fn message(&self) -> &str {
-        match self {
-            SendError::Retryable { message, .. } => message,
-            SendError::Permanent(message) => message,
+        &self.failure().message
+    }
+
+    /// Set the earliest sensible retry. Accepts `u64` or `Option<u64>`
+    /// (so `response.retry_after_ms()` can be passed as is). Has no effect
+    /// on a permanent error, which is never retried.
+    pub fn with_retry_after_ms(mut self, ms: impl Into<Option<u64>>) -> Self {
+        if let SendError::Retryable(failure) = &mut self {
+            failure.retry_after_ms = ms.into();
         }
+        self
+    }
+
+    /// Set the HTTP status of the response that caused the failure.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.failure_mut().http_status = Some(status);
+        self
+    }
+
+    /// Set the response snippet from text, capped at [`SNIPPET_MAX_CHARS`]
+    /// characters (empty text clears it).
+    pub fn with_snippet(mut self, text: impl AsRef<str>) -> Self {
+        self.failure_mut().response_snippet = snippet(text.as_ref().as_bytes());
+        self
+    }
+
+    /// Set the response JSON (compact JSON text, e.g. `value.to_string()`).
+    pub fn with_json(mut self, json: impl Into<String>) -> Self {
+        self.failure_mut().response_json = Some(json.into());
+        self
+    }
+
+    /// Set the snippet and, when the body parses as JSON, the compact JSON
+    /// from a raw response body (as [`SendOutcome`] does for successes).
+    pub fn with_body(mut self, body: &[u8]) -> Self {
+        let failure = self.failure_mut();
+        failure.response_snippet = snippet(body);
+        failure.response_json = response_json(body);
+        self
+    }
+
+    /// Copy the status, snippet and JSON of an outcome (e.g. the one built
+    /// from a response that turned out to be a failure).
+    pub fn with_outcome(mut self, outcome: SendOutcome) -> Self {
+        let failure = self.failure_mut();
+        failure.http_status = outcome.http_status;
+        failure.response_snippet = outcome.response_snippet;
+        failure.response_json = outcome.response_json;
+        self
     }
 }
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::Retryable {
+            SendError::Retryable(SendFailure {
                 message,
                 retry_after_ms: Some(ms),
-            } => write!(f, "retryable (after {ms} ms): {message}"),
-            SendError::Retryable { message, .. } => write!(f, "retryable: {message}"),
-            SendError::Permanent(message) => write!(f, "permanent: {message}"),
+                ..
+            }) => write!(f, "retryable (after {ms} ms): {message}"),
+            SendError::Retryable(failure) => write!(f, "retryable: {}", failure.message),
+            SendError::Permanent(failure) => write!(f, "permanent: {}", failure.message),
         }
     }
 }
@@ -197,7 +310,7 @@ impl std::error::Error for SendError {}
 impl From<ConfigError> for SendError {
     /// A config that fails validation at send time is a permanent failure.
     fn from(err: ConfigError) -> Self {
-        SendError::Permanent(format!("invalid channel config: {err}"))
+        SendError::permanent(format!("invalid channel config: {err}"))
     }
 }
 
@@ -226,6 +339,14 @@ pub fn snippet(bytes: &[u8]) -> Option<String> {
         None => Some(text.into_owned()),
         Some((cut, _)) => Some(format!("{}…", &text[..cut])),
     }
+}
+
+/// `bytes` re-serialised as compact JSON text when they parse as JSON;
+/// `None` otherwise (including an empty body).
+pub fn response_json(bytes: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .map(|v| v.to_string())
 }
 
 #[cfg(test)]
@@ -261,9 +382,92 @@ mod tests {
         let e: SendError = ConfigError::new("url", "missing").into();
         assert_eq!(
             e,
-            SendError::Permanent("invalid channel config: url: missing".into())
+            SendError::Permanent(SendFailure::new("invalid channel config: url: missing"))
         );
         assert!(SendError::retryable("x").is_retryable());
         assert_eq!(SendError::permanent("x").message(), "x");
+        assert_eq!(SendError::permanent("x").to_string(), "permanent: x");
+        assert_eq!(SendError::retryable("x").to_string(), "retryable: x");
+        assert_eq!(
+            SendError::retryable("x")
+                .with_retry_after_ms(5)
+                .with_status(503)
+                .to_string(),
+            "retryable (after 5 ms): x"
+        );
+    }
+
+    #[test]
+    fn send_error_builders() {
+        let e = SendError::retryable("HTTP 429")
+            .with_status(429)
+            .with_retry_after_ms(Some(7000))
+            .with_snippet("slow down");
+        assert_eq!(
+            e,
+            SendError::Retryable(SendFailure {
+                message: "HTTP 429".into(),
+                retry_after_ms: Some(7000),
+                http_status: Some(429),
+                response_snippet: Some("slow down".into()),
+                response_json: None,
+            })
+        );
+        assert_eq!(
+            e.clone().with_retry_after_ms(None).failure().retry_after_ms,
+            None
+        );
+
+        // Retry-after is meaningless (and dropped) on permanent errors.
+        let e = SendError::permanent("HTTP 400").with_retry_after_ms(1000);
+        assert_eq!(e.failure().retry_after_ms, None);
+
+        // with_body: snippet capped, JSON compacted; non-JSON clears the JSON.
+        let e = SendError::permanent("x").with_body(br#"{ "code" : 400 }"#);
+        assert_eq!(
+            e.failure().response_snippet.as_deref(),
+            Some(r#"{ "code" : 400 }"#)
+        );
+        assert_eq!(
+            e.failure().response_json.as_deref(),
+            Some(r#"{"code":400}"#)
+        );
+        let e = e.with_body(b"<html>");
+        assert_eq!(e.failure().response_json, None);
+        let long = "y".repeat(SNIPPET_MAX_CHARS * 2);
+        let e = SendError::permanent("x").with_snippet(&long);
+        assert_eq!(
+            e.failure()
+                .response_snippet
+                .as_ref()
+                .unwrap()
+                .chars()
+                .count(),
+            SNIPPET_MAX_CHARS + 1
+        );
+        assert_eq!(e.with_snippet("").failure().response_snippet, None);
+
+        let e = SendError::permanent("x")
+            .with_json("[1]")
+            .with_outcome(SendOutcome {
+                http_status: Some(200),
+                response_snippet: Some("{}".into()),
+                response_json: Some("{}".into()),
+            });
+        let f = e.into_failure();
+        assert_eq!(f.http_status, Some(200));
+        assert_eq!(f.response_snippet.as_deref(), Some("{}"));
+        assert_eq!(f.response_json.as_deref(), Some("{}"));
+
+        let mut e = SendError::permanent("a");
+        e.failure_mut().message.push('b');
+        assert_eq!(e.message(), "ab");
+    }
+
+    #[test]
+    fn response_json_is_compact_or_none() {
+        assert_eq!(response_json(b"").as_deref(), None);
+        assert_eq!(response_json(b"nope").as_deref(), None);
+        assert_eq!(response_json(b" [1, 2] ").as_deref(), Some("[1,2]"));
     }
 }

@@ -149,6 +149,8 @@ impl Channel for Webhook {
         debug!("webhook call for message {}", message.id);
         // Transport errors: timeouts/connection retryable, policy refusals
         // permanent. Status: 2xx ok, 408/425/429/5xx retryable, rest permanent.
+        // Success or failure, the status, a capped body snippet and the
+        // parsed JSON are recorded with the attempt.
         build_request(&config, &body).send()?.into_outcome()
     }
 }
@@ -160,7 +162,7 @@ mod tests {
     use super::*;
     use beacon_plugin_sdk::harness;
     use beacon_plugin_sdk::http::{FetchError, Response};
-    use beacon_plugin_sdk::testing;
+    use beacon_plugin_sdk::{testing, SendFailure};
 
     fn validate(v: Value) -> Result<(), ConfigError> {
         harness::channel_validate_config::<Webhook>(&v.to_string())
@@ -273,22 +275,71 @@ mod tests {
 
         testing::mock_fetch(|_| Ok(Response::new(410, b"gone".to_vec())));
         let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
-        assert_eq!(e, SendError::permanent("HTTP 410: gone"));
+        assert_eq!(
+            e,
+            SendError::permanent("HTTP 410: gone")
+                .with_status(410)
+                .with_snippet("gone")
+        );
 
         testing::mock_fetch(|_| Ok(Response::new(429, Vec::new()).with_header("Retry-After", "3")));
         let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
         assert_eq!(
             e,
-            SendError::Retryable {
+            SendError::Retryable(SendFailure {
                 message: "HTTP 429".into(),
-                retry_after_ms: Some(3000)
-            }
+                retry_after_ms: Some(3000),
+                http_status: Some(429),
+                response_snippet: None,
+                response_json: None,
+            })
         );
 
         testing::mock_fetch(|_| Err(FetchError::Timeout));
-        assert!(harness::channel_send::<Webhook>(&config, "{}", &m)
-            .unwrap_err()
-            .is_retryable());
+        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        assert!(e.is_retryable());
+        assert_eq!(e.failure().http_status, None);
+        testing::reset();
+    }
+
+    #[test]
+    fn failed_sends_record_status_snippet_and_json() {
+        let config = json!({"url": "https://h/x"}).to_string();
+        let m = Message::new("hello");
+        testing::reset();
+
+        // A JSON error answer: status, snippet and compact JSON are kept.
+        testing::mock_fetch(|_| {
+            Ok(Response::new(
+                422,
+                br#"{ "error": "invalid_payload", "field": "text" }"#.to_vec(),
+            ))
+        });
+        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        assert!(!e.is_retryable());
+        assert_eq!(
+            e.into_failure(),
+            SendFailure {
+                message: r#"HTTP 422: { "error": "invalid_payload", "field": "text" }"#.into(),
+                retry_after_ms: None,
+                http_status: Some(422),
+                response_snippet: Some(r#"{ "error": "invalid_payload", "field": "text" }"#.into()),
+                response_json: Some(r#"{"error":"invalid_payload","field":"text"}"#.into()),
+            }
+        );
+
+        // A long non-JSON 5xx page: retryable, snippet capped, no JSON.
+        testing::mock_fetch(|_| Ok(Response::new(502, "<p>bad gateway</p>".repeat(200))));
+        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        assert!(e.is_retryable());
+        let f = e.failure();
+        assert_eq!(f.http_status, Some(502));
+        assert_eq!(
+            f.response_snippet.as_ref().unwrap().chars().count(),
+            beacon_plugin_sdk::SNIPPET_MAX_CHARS + 1
+        );
+        assert_eq!(f.response_json, None);
+        assert_eq!(f.retry_after_ms, None);
         testing::reset();
     }
 }

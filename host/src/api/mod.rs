@@ -3,10 +3,12 @@
 //! exist without its documentation.
 
 mod auth;
+mod channels;
 mod endpoints;
 pub mod extract;
 mod ingest;
 mod messages;
+mod plugins;
 pub mod time;
 
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub use ingest::INGEST_KEY_HEADER;
         (name = "ingest-endpoints", description = "Personal ingest URLs and their keys"),
         (name = "ingest", description = "Sending messages"),
         (name = "messages", description = "Stored messages"),
+        (name = "channels", description = "Where deliveries go"),
+        (name = "plugins", description = "Installed channel and filter plugins"),
         (name = "ops", description = "Health and readiness"),
     )
 )]
@@ -61,8 +65,10 @@ fn routes() -> (Router<AppState>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(endpoints::router())
+        .merge(channels::router())
         .merge(ingest::router())
         .merge(messages::router())
+        .merge(plugins::router())
         .merge(crate::ops::router())
         .split_for_parts()
 }

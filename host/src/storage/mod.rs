@@ -6,11 +6,13 @@
 //! most statements exist once. Where the dialects really differ the method
 //! matches on [`Backend`] right beside the shared text.
 
+mod channels;
 mod endpoints;
 mod messages;
 mod tokens;
 mod users;
 
+pub use channels::{ChannelRow, RuleRow};
 pub use endpoints::{EndpointAuth, EndpointRow};
 pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};

@@ -4,8 +4,10 @@
 mod common;
 
 mod auth;
+mod channels;
 mod cli;
 mod endpoints;
 mod ingest;
 mod messages;
 mod openapi;
+mod plugins;

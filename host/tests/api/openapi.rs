@@ -27,6 +27,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/messages/{id}"),
     ("delete", "/api/messages/{id}"),
     ("post", "/api/messages/batch-delete"),
+    ("get", "/api/plugins"),
+    ("get", "/api/channels"),
+    ("post", "/api/channels"),
+    ("get", "/api/channels/{id}"),
+    ("patch", "/api/channels/{id}"),
+    ("delete", "/api/channels/{id}"),
+    ("post", "/api/channels/{id}/test"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];

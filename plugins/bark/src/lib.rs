@@ -22,8 +22,10 @@
 //! The server answers `{"code": 200, "message": "success", ...}`. A non-2xx
 //! status or a `code` other than 200 is a failure: 408/425/429/5xx (HTTP
 //! status or `code`) are retryable, other codes (e.g. 400 for an unknown
-//! device key) permanent. Timeouts and connection errors are retryable. The
-//! HTTP status, a capped snippet and the parsed JSON are recorded.
+//! device key) permanent. Timeouts and connection errors are retryable.
+//! Whether the push succeeded or failed, the HTTP status, a capped snippet
+//! and the parsed JSON of the answer are recorded with the attempt (on
+//! failure in the `send-failure` details).
 
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, StatusClass};
@@ -214,7 +216,8 @@ pub fn build_payload(
     Ok(payload)
 }
 
-/// Decide the result of a Bark response.
+/// Decide the result of a Bark response. Every error that comes from a
+/// response carries its status, snippet and parsed JSON.
 pub fn classify_response(
     status: u16,
     body: &[u8],
@@ -226,9 +229,9 @@ pub fn classify_response(
         StatusClass::Success => {}
         class => {
             let mut err = status_error(class, status, body, retry_after_ms);
-            if let (Some(loc), SendError::Permanent(msg)) = (location, &mut err) {
+            if let (Some(loc), SendError::Permanent(failure)) = (location, &mut err) {
                 if (300..400).contains(&status) {
-                    msg.push_str(&format!(
+                    failure.message.push_str(&format!(
                         " (redirect to {loc}; set server_base_url to the final address)"
                     ));
                 }
@@ -239,13 +242,14 @@ pub fn classify_response(
     let json: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => {
-            return Err(SendError::permanent(format!(
+            let message = format!(
                 "HTTP {status} but the response is not Bark JSON: {}",
                 outcome
                     .response_snippet
                     .as_deref()
                     .unwrap_or("(empty body)")
-            )))
+            );
+            return Err(SendError::permanent(message).with_outcome(outcome));
         }
     };
     let code = json.get("code").and_then(Value::as_i64);
@@ -258,18 +262,21 @@ pub fn classify_response(
         Some(200) => Ok(outcome),
         Some(code) => {
             let message = format!("Bark error code {code}: {text}");
-            match u16::try_from(code).map(classify_status) {
-                Ok(StatusClass::Retryable) => Err(SendError::Retryable {
-                    message,
-                    retry_after_ms,
-                }),
-                _ => Err(SendError::Permanent(message)),
-            }
+            let err = match u16::try_from(code).map(classify_status) {
+                Ok(StatusClass::Retryable) => {
+                    SendError::retryable(message).with_retry_after_ms(retry_after_ms)
+                }
+                _ => SendError::permanent(message),
+            };
+            Err(err.with_outcome(outcome))
         }
-        None => Err(SendError::permanent(format!(
-            "HTTP {status} but the response has no Bark \"code\": {}",
-            outcome.response_snippet.as_deref().unwrap_or("")
-        ))),
+        None => {
+            let message = format!(
+                "HTTP {status} but the response has no Bark \"code\": {}",
+                outcome.response_snippet.as_deref().unwrap_or("")
+            );
+            Err(SendError::permanent(message).with_outcome(outcome))
+        }
     }
 }
 

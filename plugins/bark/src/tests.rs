@@ -1,8 +1,13 @@
 use super::*;
 use beacon_plugin_sdk::harness;
 use beacon_plugin_sdk::http::{FetchError, Response};
-use beacon_plugin_sdk::testing;
+use beacon_plugin_sdk::{testing, SendFailure};
 use serde_json::json;
+
+/// The parsed `response_json` of an error.
+fn err_json(e: &SendError) -> Value {
+    serde_json::from_str(e.failure().response_json.as_deref().expect("response_json")).unwrap()
+}
 
 fn cfg(v: Value) -> BarkConfig {
     serde_json::from_value(v).unwrap()
@@ -225,15 +230,54 @@ fn unknown_device_key_is_permanent() {
     let body = br#"{"code":400,"message":"failed to get device token: failed to get [x] device token from database","timestamp":1}"#;
     let e = classify_response(400, body, None, None).unwrap_err();
     assert!(
-        matches!(e, SendError::Permanent(ref m) if m.contains("HTTP 400") && m.contains("device token")),
+        matches!(e, SendError::Permanent(ref f) if f.message.contains("HTTP 400") && f.message.contains("device token")),
         "{e:?}"
     );
+    // The failed attempt keeps the status, the snippet and the parsed JSON.
+    let f = e.failure();
+    assert_eq!(f.http_status, Some(400));
+    assert_eq!(
+        f.response_snippet.as_deref(),
+        Some(std::str::from_utf8(body).unwrap())
+    );
+    assert_eq!(err_json(&e)["code"], 400);
+    assert_eq!(
+        err_json(&e)["message"],
+        "failed to get device token: failed to get [x] device token from database"
+    );
+    assert_eq!(f.retry_after_ms, None);
+
     // Same code in a 200 envelope.
-    let e = classify_response(200, body, None, None).unwrap_err();
+    let e = classify_response(200, body, Some(5000), None).unwrap_err();
     assert!(
-        matches!(e, SendError::Permanent(ref m) if m.contains("code 400")),
+        matches!(e, SendError::Permanent(ref f) if f.message.contains("code 400")),
         "{e:?}"
     );
+    let f = e.failure();
+    assert_eq!(f.http_status, Some(200));
+    assert_eq!(
+        f.response_snippet.as_deref(),
+        Some(std::str::from_utf8(body).unwrap())
+    );
+    assert_eq!(err_json(&e)["code"], 400);
+    assert_eq!(f.retry_after_ms, None, "permanent: no retry-after");
+}
+
+#[test]
+fn long_error_bodies_are_capped_in_the_snippet_only() {
+    let body = json!({"code": 400, "message": "x".repeat(5000)}).to_string();
+    for status in [200, 400] {
+        let e = classify_response(status, body.as_bytes(), None, None).unwrap_err();
+        let f = e.failure();
+        assert_eq!(f.http_status, Some(status));
+        let snippet = f.response_snippet.as_deref().unwrap();
+        assert_eq!(
+            snippet.chars().count(),
+            beacon_plugin_sdk::SNIPPET_MAX_CHARS + 1
+        );
+        assert!(snippet.ends_with('…'));
+        assert_eq!(f.response_json.as_deref(), Some(&body[..]));
+    }
 }
 
 #[test]
@@ -241,26 +285,40 @@ fn server_errors_and_rate_limits_are_retryable() {
     let e =
         classify_response(500, br#"{"code":500,"message":"push failed"}"#, None, None).unwrap_err();
     assert!(e.is_retryable());
+    assert_eq!(e.failure().http_status, Some(500));
+    assert_eq!(
+        e.failure().response_json.as_deref(),
+        Some(r#"{"code":500,"message":"push failed"}"#)
+    );
     let e = classify_response(503, b"", None, None).unwrap_err();
     assert!(e.is_retryable());
+    assert_eq!(e, SendError::retryable("HTTP 503").with_status(503));
     let e = classify_response(429, b"slow", Some(30_000), None).unwrap_err();
     assert_eq!(
         e,
-        SendError::Retryable {
+        SendError::Retryable(SendFailure {
             message: "HTTP 429: slow".into(),
-            retry_after_ms: Some(30_000)
-        }
+            retry_after_ms: Some(30_000),
+            http_status: Some(429),
+            response_snippet: Some("slow".into()),
+            response_json: None,
+        })
     );
     let e =
         classify_response(200, br#"{"code":500,"message":"apns down"}"#, None, None).unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
+    assert_eq!(e.failure().http_status, Some(200));
+    assert_eq!(err_json(&e)["message"], "apns down");
     let e = classify_response(200, br#"{"code":429,"message":"x"}"#, Some(1000), None).unwrap_err();
     assert_eq!(
         e,
-        SendError::Retryable {
+        SendError::Retryable(SendFailure {
             message: "Bark error code 429: x".into(),
-            retry_after_ms: Some(1000)
-        }
+            retry_after_ms: Some(1000),
+            http_status: Some(200),
+            response_snippet: Some(r#"{"code":429,"message":"x"}"#.into()),
+            response_json: Some(r#"{"code":429,"message":"x"}"#.into()),
+        })
     );
 }
 
@@ -268,15 +326,39 @@ fn server_errors_and_rate_limits_are_retryable() {
 fn odd_success_bodies_fail_permanently() {
     let e = classify_response(200, b"<html>proxy</html>", None, None).unwrap_err();
     assert!(!e.is_retryable());
-    let e = classify_response(200, br#"{"ok":true}"#, None, None).unwrap_err();
+    assert_eq!(
+        e,
+        SendError::Permanent(SendFailure {
+            message: "HTTP 200 but the response is not Bark JSON: <html>proxy</html>".into(),
+            retry_after_ms: None,
+            http_status: Some(200),
+            response_snippet: Some("<html>proxy</html>".into()),
+            response_json: None,
+        })
+    );
+    let e = classify_response(204, b"", None, None).unwrap_err();
+    assert!(e.message().contains("(empty body)"), "{e:?}");
+    assert_eq!(e.failure().http_status, Some(204));
+    assert_eq!(e.failure().response_snippet, None);
+    let e = classify_response(200, br#"{"ok": true}"#, None, None).unwrap_err();
     assert!(!e.is_retryable());
+    assert_eq!(e.failure().http_status, Some(200));
+    assert_eq!(
+        e.failure().response_snippet.as_deref(),
+        Some(r#"{"ok": true}"#)
+    );
+    assert_eq!(e.failure().response_json.as_deref(), Some(r#"{"ok":true}"#));
     let e = classify_response(301, b"", None, Some("https://new")).unwrap_err();
     assert!(
-        matches!(e, SendError::Permanent(ref m) if m.contains("https://new")),
+        matches!(e, SendError::Permanent(ref f) if f.message.contains("https://new")),
         "{e:?}"
     );
+    assert_eq!(e.failure().http_status, Some(301));
     let e = classify_response(404, b"not found", None, None).unwrap_err();
     assert!(!e.is_retryable());
+    assert_eq!(e.failure().http_status, Some(404));
+    assert_eq!(e.failure().response_snippet.as_deref(), Some("not found"));
+    assert_eq!(e.failure().response_json, None);
 }
 
 // ---- end to end through the SDK harness ------------------------------------
@@ -328,14 +410,51 @@ fn send_maps_transport_failures() {
         .is_retryable());
     testing::mock_fetch(|_| Err(FetchError::PolicyDenied("10.0.0.1 is private".into())));
     let e = harness::channel_send::<Bark>(&config, "{}", &msg()).unwrap_err();
-    assert!(matches!(e, SendError::Permanent(ref m) if m.contains("private")));
+    assert!(matches!(e, SendError::Permanent(ref f) if f.message.contains("private")));
+    // No response arrived: nothing but the message.
+    assert_eq!(e.failure().http_status, None);
+    assert_eq!(e.failure().response_snippet, None);
     testing::mock_fetch(|_| Ok(Response::new(503, Vec::new()).with_header("retry-after", "12")));
     let e = harness::channel_send::<Bark>(&config, "{}", &msg()).unwrap_err();
     assert_eq!(
         e,
-        SendError::Retryable {
+        SendError::Retryable(SendFailure {
             message: "HTTP 503".into(),
-            retry_after_ms: Some(12_000)
+            retry_after_ms: Some(12_000),
+            http_status: Some(503),
+            response_snippet: None,
+            response_json: None,
+        })
+    );
+    testing::reset();
+}
+
+#[test]
+fn send_failure_keeps_the_bark_answer() {
+    testing::reset();
+    testing::mock_fetch(|_| {
+        Ok(Response::new(
+            400,
+            br#"{"code":400,"message":"failed to get device token","timestamp":1}"#.to_vec(),
+        )
+        .with_header("content-type", "application/json"))
+    });
+    let e = harness::channel_send::<Bark>(&one_key_json(), "{}", &msg()).unwrap_err();
+    assert!(!e.is_retryable());
+    assert_eq!(
+        e.into_failure(),
+        SendFailure {
+            message:
+                r#"HTTP 400: {"code":400,"message":"failed to get device token","timestamp":1}"#
+                    .into(),
+            retry_after_ms: None,
+            http_status: Some(400),
+            response_snippet: Some(
+                r#"{"code":400,"message":"failed to get device token","timestamp":1}"#.into()
+            ),
+            response_json: Some(
+                r#"{"code":400,"message":"failed to get device token","timestamp":1}"#.into()
+            ),
         }
     );
     testing::reset();
@@ -346,7 +465,8 @@ fn send_with_invalid_config_is_permanent_and_does_not_fetch() {
     testing::reset();
     let e = harness::channel_send::<Bark>(r#"{"server_base_url":"https://x"}"#, "{}", &msg())
         .unwrap_err();
-    assert!(matches!(e, SendError::Permanent(ref m) if m.contains("device_key")));
+    assert!(matches!(e, SendError::Permanent(ref f) if f.message.contains("device_key")));
+    assert_eq!(e.failure().http_status, None);
     assert!(testing::requests().is_empty());
 }
 

@@ -2,6 +2,8 @@
 //! fresh SQLite file or a fresh PostgreSQL database, with mail going to a real
 //! SMTP server, and talks to it over HTTP.
 
+pub mod bark;
+pub mod fixtures;
 pub mod services;
 
 use std::collections::HashMap;
@@ -173,6 +175,11 @@ impl TestServer {
             ("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", "100000".into()),
             ("AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", "100000".into()),
             ("INGEST_RATE_LIMIT_PER_MINUTE", "0".into()),
+            // Plugins compiled once for the whole run instead of once per test.
+            (
+                "BEACON_PLUGIN_CACHE_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-plugin-cache").to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -1,0 +1,68 @@
+//! Builds the first-party plugins (plugins/) for wasm32-wasip2 so the host can
+//! embed them: the normal `cargo build` of the host produces a complete binary.
+//! A separate target directory keeps the nested build out of the host's lock.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+const PLUGINS: [(&str, &str); 2] = [
+    ("BARK", "bark.wasm"),
+    ("STANDARD_FILTER", "standard_filter.wasm"),
+];
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("host/ sits in the workspace root")
+        .to_path_buf();
+    for watched in [
+        "plugins/Cargo.toml",
+        "plugins/Cargo.lock",
+        "plugins/bark",
+        "plugins/standard-filter",
+        "sdk/src",
+        "sdk/Cargo.toml",
+        "wit",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    let target_dir = root.join("target").join("plugins");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(root.join("plugins").join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The host's flags and target settings must not leak into the wasm build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR")
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        other => panic!(
+            "building the built-in plugins for wasm32-wasip2 failed ({other:?}); \
+             is the target installed? run: rustup target add wasm32-wasip2"
+        ),
+    }
+    for (name, file) in PLUGINS {
+        let path = target_dir.join("wasm32-wasip2").join("release").join(file);
+        assert!(
+            path.exists(),
+            "expected {} after the plugin build",
+            path.display()
+        );
+        println!("cargo:rustc-env=BEACON_BUILTIN_{name}={}", path.display());
+    }
+}

@@ -1,0 +1,197 @@
+//! `/api/channels`: CRUD and test send (SPEC §7). Secrets come back masked.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiJson, CurrentUser};
+use super::time::rfc3339;
+use crate::channels::Channel;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::ingest::canonical_id;
+use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_channels, create_channel))
+        .routes(routes!(get_channel, update_channel, delete_channel))
+        .routes(routes!(test_channel))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChannelView {
+    id: String,
+    name: String,
+    /// Channel plugin id, e.g. `bark`.
+    plugin: String,
+    /// The plugin config; fields the plugin marks secret read `********`.
+    #[schema(value_type = Object)]
+    config: serde_json::Value,
+    enabled: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Channel> for ChannelView {
+    fn from(channel: Channel) -> Self {
+        ChannelView {
+            id: channel.row.id,
+            name: channel.row.name,
+            plugin: channel.row.plugin,
+            config: channel.config,
+            enabled: channel.row.enabled != 0,
+            created_at: rfc3339(channel.row.created_at),
+            updated_at: rfc3339(channel.row.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChannelList {
+    items: Vec<ChannelView>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateChannel {
+    name: String,
+    plugin: String,
+    #[schema(value_type = Object)]
+    config: serde_json::Value,
+    /// Default true.
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateChannel {
+    name: Option<String>,
+    /// Replaces the config; secret fields sent as `********` keep their stored value.
+    #[schema(value_type = Option<Object>)]
+    config: Option<serde_json::Value>,
+    enabled: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestResult {
+    ok: bool,
+    http_status: Option<u16>,
+    response_snippet: Option<String>,
+    error: Option<String>,
+}
+
+fn channel_id(raw: &str) -> AppResult<String> {
+    canonical_id(raw).ok_or(AppError::NotFound)
+}
+
+/// The user's channels, newest first.
+#[utoipa::path(get, path = "/api/channels", tag = "channels", security(("bearer" = [])),
+    responses((status = 200, body = ChannelList), (status = 401, body = ErrorBody)))]
+async fn list_channels(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> AppResult<Json<ChannelList>> {
+    let items = state
+        .channels
+        .list(&user.id)
+        .await?
+        .into_iter()
+        .map(ChannelView::from)
+        .collect();
+    Ok(Json(ChannelList { items }))
+}
+
+/// Create a channel; the plugin validates the config.
+#[utoipa::path(post, path = "/api/channels", tag = "channels", request_body = CreateChannel, security(("bearer" = [])),
+    responses((status = 201, body = ChannelView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_channel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<CreateChannel>,
+) -> AppResult<(StatusCode, Json<ChannelView>)> {
+    let user = user.require_verified()?;
+    let channel = state
+        .channels
+        .create(
+            &user.id,
+            &body.name,
+            &body.plugin,
+            body.config,
+            body.enabled.unwrap_or(true),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(channel.into())))
+}
+
+/// One channel.
+#[utoipa::path(get, path = "/api/channels/{id}", tag = "channels", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ChannelView), (status = 404, body = ErrorBody)))]
+async fn get_channel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<ChannelView>> {
+    Ok(Json(
+        state
+            .channels
+            .get(&user.id, &channel_id(&id)?)
+            .await?
+            .into(),
+    ))
+}
+
+/// Change name, config or enabled flag.
+#[utoipa::path(patch, path = "/api/channels/{id}", tag = "channels", params(("id" = String, Path)), request_body = UpdateChannel,
+    security(("bearer" = [])), responses((status = 200, body = ChannelView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_channel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateChannel>,
+) -> AppResult<Json<ChannelView>> {
+    let channel = state
+        .channels
+        .update(
+            &user.id,
+            &channel_id(&id)?,
+            body.name.as_deref(),
+            body.config,
+            body.enabled,
+        )
+        .await?;
+    Ok(Json(channel.into()))
+}
+
+/// Delete a channel and the rules that target it; delivery history stays.
+#[utoipa::path(delete, path = "/api/channels/{id}", tag = "channels", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_channel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    state.channels.delete(&user.id, &channel_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send a test notification through the channel now.
+#[utoipa::path(post, path = "/api/channels/{id}/test", tag = "channels", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = TestResult), (status = 404, body = ErrorBody)))]
+async fn test_channel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<TestResult>> {
+    let result = state
+        .channels
+        .test_send(&user.id, &channel_id(&id)?)
+        .await?;
+    Ok(Json(TestResult {
+        ok: result.ok,
+        http_status: result.http_status,
+        response_snippet: result.response_snippet,
+        error: result.error,
+    }))
+}

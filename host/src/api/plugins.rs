@@ -1,0 +1,56 @@
+//! `GET /api/plugins`: the installed plugins and their config schemas.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::CurrentUser;
+use crate::error::ErrorBody;
+use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_plugins))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PluginView {
+    id: String,
+    name: String,
+    version: String,
+    /// `channel` or `filter`.
+    kind: String,
+    description: String,
+    /// JSON Schema of the config; secret fields carry `"x-secret": true`.
+    #[schema(value_type = Object)]
+    config_schema: serde_json::Value,
+    builtin: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PluginList {
+    items: Vec<PluginView>,
+}
+
+/// Installed plugins (built-in and operator-installed).
+#[utoipa::path(get, path = "/api/plugins", tag = "plugins", security(("bearer" = [])),
+    responses((status = 200, body = PluginList), (status = 401, body = ErrorBody)))]
+async fn list_plugins(State(state): State<AppState>, _user: CurrentUser) -> Json<PluginList> {
+    let items = state
+        .plugins
+        .list()
+        .into_iter()
+        .map(|p| PluginView {
+            id: p.info.id,
+            name: p.info.name,
+            version: p.info.version,
+            kind: p.info.kind.as_str().to_string(),
+            description: p.info.description,
+            config_schema: p.info.config_schema,
+            builtin: p.builtin,
+        })
+        .collect();
+    Json(PluginList { items })
+}

@@ -1,0 +1,564 @@
+//! The Wasm component runtime: one engine configured once (epoch interruption,
+//! pooling allocator), components compiled once per content hash and cached on
+//! disk, checked against what their kind is granted, pre-instantiated, and
+//! called in a fresh store per call with a deadline and a memory limit.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+
+use super::bindings::channel::{ChannelSender, ChannelSenderPre};
+use super::bindings::filter::{Filter, FilterPre};
+use super::bindings::types;
+use super::fetch::Fetchers;
+use super::state::PluginState;
+
+/// Epoch tick; deadlines are counted in these.
+const TICK: Duration = Duration::from_millis(2);
+/// The WIT package this host implements.
+pub const WIT_PACKAGE: &str = "beacon:plugin";
+pub const WIT_VERSION: &str = "0.1.0";
+/// Deadline for `describe` and `validate-config`.
+const CONTROL_DEADLINE: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    Channel,
+    Filter,
+}
+
+impl PluginKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Channel => "channel",
+            PluginKind::Filter => "filter",
+        }
+    }
+}
+
+/// What a plugin says about itself, checked at load.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PluginInfo {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub kind: PluginKind,
+    pub description: String,
+    pub config_schema: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("not a WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error("plugin refused: {0}")]
+    Refused(String),
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+    #[error("plugin ran out of time ({0} ms)")]
+    Timeout(u128),
+    #[error("plugin exceeded its memory limit")]
+    MemoryLimit,
+    #[error("plugin runtime error: {0}")]
+    Runtime(String),
+}
+
+/// A field-level config error reported by a plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+pub use types::{Message, SendError, SendOutcome};
+
+#[derive(Clone, Debug)]
+pub struct RuntimeLimits {
+    pub filter_deadline: Duration,
+    pub sender_deadline: Duration,
+    pub memory_bytes: usize,
+}
+
+enum Pre {
+    Channel(ChannelSenderPre<PluginState>),
+    Filter(FilterPre<PluginState>),
+}
+
+/// A loaded, checked, pre-instantiated plugin version.
+pub struct LoadedPlugin {
+    pub info: PluginInfo,
+    /// SHA-256 of the component file.
+    pub sha256: String,
+    pre: Pre,
+    id: Arc<str>,
+}
+
+/// Every call into plugin code blocks the calling thread (WASI's stdio and the
+/// `fetch` capability wait on the async runtime), so async code must call
+/// through `tokio::task::spawn_blocking`, never on an async worker thread.
+pub struct Runtime {
+    engine: Engine,
+    channel_linker: Linker<PluginState>,
+    filter_linker: Linker<PluginState>,
+    cache_dir: PathBuf,
+    limits: RuntimeLimits,
+    fetchers: Fetchers,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    pub fn new(
+        cache_dir: PathBuf,
+        limits: RuntimeLimits,
+        fetchers: Fetchers,
+    ) -> Result<Self, PluginError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(1_000);
+        pool.total_core_instances(2_000);
+        pool.total_memories(1_000);
+        pool.total_tables(2_000);
+        pool.max_memory_size(limits.memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(runtime_error)?;
+
+        let mut channel_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut channel_linker).map_err(runtime_error)?;
+        ChannelSender::add_to_linker::<_, HasSelf<_>>(&mut channel_linker, |state| state)
+            .map_err(runtime_error)?;
+        let mut filter_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut filter_linker).map_err(runtime_error)?;
+        Filter::add_to_linker::<_, HasSelf<_>>(&mut filter_linker, |state| state)
+            .map_err(runtime_error)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
+        std::thread::Builder::new()
+            .name("plugin-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    ticking_engine.increment_epoch();
+                }
+            })
+            .map_err(|err| PluginError::Runtime(format!("epoch thread: {err}")))?;
+        std::fs::create_dir_all(&cache_dir).map_err(|err| {
+            PluginError::Runtime(format!("cache dir {}: {err}", cache_dir.display()))
+        })?;
+        Ok(Runtime {
+            engine,
+            channel_linker,
+            filter_linker,
+            cache_dir,
+            limits,
+            fetchers,
+            ticker_stop,
+        })
+    }
+
+    /// Compiles (or loads from the cache), checks and pre-instantiates a component.
+    pub fn load(&self, bytes: &[u8]) -> Result<LoadedPlugin, PluginError> {
+        if !is_component(bytes) {
+            return Err(PluginError::NotAComponent(if bytes.starts_with(b"\0asm") {
+                "this is a core WebAssembly module; build for wasm32-wasip2 (or run wasm-tools component new)".into()
+            } else {
+                "the file does not start with the WebAssembly magic number".into()
+            }));
+        }
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let component = self.compile_cached(bytes, &sha256)?;
+        let kind = self.check_interface(&component)?;
+        let pre = match kind {
+            PluginKind::Channel => Pre::Channel(
+                ChannelSenderPre::new(
+                    self.channel_linker
+                        .instantiate_pre(&component)
+                        .map_err(link_error)?,
+                )
+                .map_err(link_error)?,
+            ),
+            PluginKind::Filter => Pre::Filter(
+                FilterPre::new(
+                    self.filter_linker
+                        .instantiate_pre(&component)
+                        .map_err(link_error)?,
+                )
+                .map_err(link_error)?,
+            ),
+        };
+        let mut plugin = LoadedPlugin {
+            info: PluginInfo {
+                id: String::new(),
+                name: String::new(),
+                version: String::new(),
+                kind,
+                description: String::new(),
+                config_schema: serde_json::Value::Null,
+            },
+            sha256,
+            pre,
+            id: Arc::from("(loading)"),
+        };
+        let info = self.describe(&plugin)?;
+        check_info(&info, kind)?;
+        plugin.id = Arc::from(info.id.as_str());
+        plugin.info = info;
+        Ok(plugin)
+    }
+
+    fn compile_cached(&self, bytes: &[u8], sha256: &str) -> Result<Component, PluginError> {
+        let path = self.cache_dir.join(format!("{sha256}-wasmtime-48.cwasm"));
+        if path.exists() {
+            // SAFETY: the cache directory holds only artifacts this process (or an
+            // earlier run of it) serialized; deserialize also checks engine
+            // compatibility and fails cleanly on a mismatch, in which case we recompile.
+            if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, &path) } {
+                return Ok(component);
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|err| PluginError::NotAComponent(format!("{err:#}")))?;
+        if let Ok(serialized) = component.serialize() {
+            let temporary = path.with_extension("tmp");
+            if std::fs::write(&temporary, serialized)
+                .and_then(|()| std::fs::rename(&temporary, &path))
+                .is_err()
+            {
+                tracing::warn!(path = %path.display(), "could not write the compiled plugin cache");
+            }
+        }
+        Ok(component)
+    }
+
+    /// The kind from the exports; refuses a foreign WIT version and imports
+    /// beyond what the kind is granted.
+    fn check_interface(&self, component: &Component) -> Result<PluginKind, PluginError> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let exported = |interface: &str| {
+            exports
+                .iter()
+                .find(|e| e.starts_with(&format!("{WIT_PACKAGE}/{interface}@")))
+        };
+        let (kind, export) = match (exported("channel-api"), exported("filter-api")) {
+            (Some(name), None) => (PluginKind::Channel, name),
+            (None, Some(name)) => (PluginKind::Filter, name),
+            _ => {
+                return Err(PluginError::Refused(format!(
+                    "must export exactly one of {WIT_PACKAGE}/channel-api or {WIT_PACKAGE}/filter-api @{WIT_VERSION}; found: {}",
+                    exports.join(", ")
+                )))
+            }
+        };
+        let version = export.split_once('@').map(|(_, v)| v).unwrap_or("");
+        if !same_version_line(version, WIT_VERSION) {
+            return Err(PluginError::Refused(format!(
+                "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (rebuild against the current SDK)"
+            )));
+        }
+        for (name, _) in ty.imports(&self.engine) {
+            check_import(name, kind)?;
+        }
+        Ok(kind)
+    }
+
+    fn store(&self, plugin: &LoadedPlugin, deadline: Duration) -> Store<PluginState> {
+        let network =
+            matches!(plugin.pre, Pre::Channel(_)).then(|| self.fetchers.for_plugin(&plugin.id));
+        let mut store = Store::new(
+            &self.engine,
+            PluginState::new(plugin.id.clone(), self.limits.memory_bytes, network),
+        );
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(ticks(deadline));
+        store
+    }
+
+    fn describe(&self, plugin: &LoadedPlugin) -> Result<PluginInfo, PluginError> {
+        let mut store = self.store(plugin, CONTROL_DEADLINE);
+        let raw = match &plugin.pre {
+            Pre::Channel(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|i| i.beacon_plugin_channel_api().call_describe(&mut store)),
+            Pre::Filter(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|i| i.beacon_plugin_filter_api().call_describe(&mut store)),
+        };
+        store.data().flush_output();
+        let raw = raw.map_err(|err| call_error(err, CONTROL_DEADLINE))?;
+        let config_schema = serde_json::from_str(&raw.config_schema).map_err(|err| {
+            PluginError::Refused(format!(
+                "describe() returned a config schema that is not JSON: {err}"
+            ))
+        })?;
+        Ok(PluginInfo {
+            id: raw.id,
+            name: raw.name,
+            version: raw.version,
+            kind: match raw.kind {
+                types::PluginKind::Channel => PluginKind::Channel,
+                types::PluginKind::Filter => PluginKind::Filter,
+            },
+            description: raw.description,
+            config_schema,
+        })
+    }
+
+    /// Asks the plugin whether a config is acceptable.
+    pub fn validate_config(
+        &self,
+        plugin: &LoadedPlugin,
+        config_json: &str,
+    ) -> Result<Result<(), ConfigError>, PluginError> {
+        let mut store = self.store(plugin, CONTROL_DEADLINE);
+        let result = match &plugin.pre {
+            Pre::Channel(pre) => pre.instantiate(&mut store).and_then(|i| {
+                i.beacon_plugin_channel_api()
+                    .call_validate_config(&mut store, config_json)
+            }),
+            Pre::Filter(pre) => pre.instantiate(&mut store).and_then(|i| {
+                i.beacon_plugin_filter_api()
+                    .call_validate_config(&mut store, config_json)
+            }),
+        };
+        store.data().flush_output();
+        let result = result.map_err(|err| call_error(err, CONTROL_DEADLINE))?;
+        Ok(result.map_err(|e| ConfigError {
+            field: e.field,
+            message: e.message,
+        }))
+    }
+
+    /// A fresh instance of a filter for one message; reusable across that message's rules.
+    pub fn filter_session(&self, plugin: &LoadedPlugin) -> Result<FilterSession, PluginError> {
+        let Pre::Filter(pre) = &plugin.pre else {
+            return Err(PluginError::Refused(format!(
+                "{} is not a filter plugin",
+                plugin.info.id
+            )));
+        };
+        let deadline = self.limits.filter_deadline;
+        let mut store = self.store(plugin, deadline);
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|err| call_error(err, deadline))?;
+        Ok(FilterSession {
+            store,
+            instance,
+            deadline,
+            broken: false,
+        })
+    }
+
+    /// Runs `send` in a fresh instance. Blocks (the plugin waits on fetch):
+    /// call it from a blocking thread.
+    pub fn send_blocking(
+        &self,
+        plugin: &LoadedPlugin,
+        config_json: &str,
+        payload_json: &str,
+        message: &Message,
+    ) -> Result<Result<SendOutcome, SendError>, PluginError> {
+        let Pre::Channel(pre) = &plugin.pre else {
+            return Err(PluginError::Refused(format!(
+                "{} is not a channel plugin",
+                plugin.info.id
+            )));
+        };
+        let deadline = self.limits.sender_deadline;
+        let mut store = self.store(plugin, deadline);
+        let result = pre.instantiate(&mut store).and_then(|i| {
+            i.beacon_plugin_channel_api()
+                .call_send(&mut store, config_json, payload_json, message)
+        });
+        store.data().flush_output();
+        result.map_err(|err| call_error(err, deadline))
+    }
+}
+
+/// One filter instance; after a trap it is broken and must be replaced.
+pub struct FilterSession {
+    store: Store<PluginState>,
+    instance: Filter,
+    deadline: Duration,
+    broken: bool,
+}
+
+impl FilterSession {
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    pub fn evaluate(
+        &mut self,
+        config_json: &str,
+        message: &Message,
+    ) -> Result<Result<bool, String>, PluginError> {
+        if self.broken {
+            return Err(PluginError::Runtime(
+                "filter instance is unusable after an earlier failure".into(),
+            ));
+        }
+        self.store.set_epoch_deadline(ticks(self.deadline));
+        let result = self.instance.beacon_plugin_filter_api().call_evaluate(
+            &mut self.store,
+            config_json,
+            message,
+        );
+        self.store.data().flush_output();
+        result.map_err(|err| {
+            self.broken = true;
+            call_error(err, self.deadline)
+        })
+    }
+}
+
+fn ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / TICK.as_millis()).max(1) as u64
+}
+
+/// A component (not a core module) starts with `\0asm`, version 0x0d and layer 1.
+fn is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [0x01, 0x00]
+}
+
+/// Import rules: WASI except sockets and HTTP for everybody (the context grants
+/// nothing anyway), `log` and `types` for all, `http` for channel senders only,
+/// and only this host's WIT version line.
+fn check_import(name: &str, kind: PluginKind) -> Result<(), PluginError> {
+    let (package_path, version) = name.split_once('@').unwrap_or((name, ""));
+    if let Some(interface) = package_path.strip_prefix(&format!("{WIT_PACKAGE}/")) {
+        if !same_version_line(version, WIT_VERSION) {
+            return Err(PluginError::Refused(format!(
+                "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (rebuild against the current SDK)"
+            )));
+        }
+        return match (interface, kind) {
+            ("log" | "types", _) | ("http", PluginKind::Channel) => Ok(()),
+            ("http", PluginKind::Filter) => Err(PluginError::Refused(format!(
+                "imports {name}, but filter plugins get no network access"
+            ))),
+            _ => Err(PluginError::Refused(format!(
+                "imports {name}, which this host does not provide"
+            ))),
+        };
+    }
+    if package_path.starts_with("wasi:sockets") || package_path.starts_with("wasi:http") {
+        return Err(PluginError::Refused(format!(
+            "imports {name}; plugins reach the network only through {WIT_PACKAGE}/http"
+        )));
+    }
+    if package_path.starts_with("wasi:") {
+        return Ok(());
+    }
+    Err(PluginError::Refused(format!(
+        "imports {name}, which no plugin is granted"
+    )))
+}
+
+/// Semver compatibility: same major, and for 0.x the same minor.
+fn same_version_line(theirs: &str, ours: &str) -> bool {
+    match (semver::Version::parse(theirs), semver::Version::parse(ours)) {
+        (Ok(a), Ok(b)) if b.major == 0 => a.major == 0 && a.minor == b.minor,
+        (Ok(a), Ok(b)) => a.major == b.major,
+        _ => false,
+    }
+}
+
+fn check_info(info: &PluginInfo, kind: PluginKind) -> Result<(), PluginError> {
+    if info.kind != kind {
+        return Err(PluginError::Refused(format!(
+            "describe() says {} but the component implements the {} world",
+            info.kind.as_str(),
+            kind.as_str()
+        )));
+    }
+    let id_ok = !info.id.is_empty()
+        && info.id.len() <= 64
+        && info
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !id_ok {
+        return Err(PluginError::Refused(format!(
+            "plugin id {:?} must be 1-64 lowercase letters, digits or '-'",
+            info.id
+        )));
+    }
+    if semver::Version::parse(&info.version).is_err() {
+        return Err(PluginError::Refused(format!(
+            "plugin version {:?} is not semver",
+            info.version
+        )));
+    }
+    if !info.config_schema.is_object() {
+        return Err(PluginError::Refused(
+            "the config schema must be a JSON object".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn runtime_error(err: wasmtime::Error) -> PluginError {
+    PluginError::Runtime(format!("{err:#}"))
+}
+
+fn link_error(err: wasmtime::Error) -> PluginError {
+    PluginError::Refused(format!("cannot be linked: {err:#}"))
+}
+
+/// Turns a failed call into a clear error: deadline, memory limit or trap.
+fn call_error(err: wasmtime::Error, deadline: Duration) -> PluginError {
+    if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return PluginError::Timeout(deadline.as_millis());
+    }
+    let text = format!("{err:#}");
+    if text.contains("growing memory") || text.contains("memory limit") {
+        return PluginError::MemoryLimit;
+    }
+    let first_lines: String = text.lines().take(6).collect::<Vec<_>>().join(" | ");
+    PluginError::Trap(first_lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_rules() {
+        assert!(check_import("beacon:plugin/log@0.1.0", PluginKind::Filter).is_ok());
+        assert!(check_import("beacon:plugin/http@0.1.0", PluginKind::Channel).is_ok());
+        assert!(check_import("beacon:plugin/http@0.1.0", PluginKind::Filter).is_err());
+        assert!(check_import("beacon:plugin/log@0.1.3", PluginKind::Channel).is_ok());
+        assert!(check_import("beacon:plugin/log@0.2.0", PluginKind::Channel).is_err());
+        assert!(check_import("beacon:plugin/log@1.0.0", PluginKind::Channel).is_err());
+        assert!(check_import("wasi:cli/environment@0.2.6", PluginKind::Filter).is_ok());
+        assert!(check_import("wasi:sockets/tcp@0.2.6", PluginKind::Channel).is_err());
+        assert!(check_import("wasi:http/outgoing-handler@0.2.6", PluginKind::Channel).is_err());
+        assert!(check_import("acme:evil/shell@1.0.0", PluginKind::Channel).is_err());
+    }
+
+    #[test]
+    fn component_header() {
+        assert!(is_component(b"\0asm\x0d\x00\x01\x00rest"));
+        assert!(!is_component(b"\0asm\x01\x00\x00\x00rest"));
+        assert!(!is_component(b"MZ"));
+    }
+}

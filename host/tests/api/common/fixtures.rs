@@ -1,0 +1,63 @@
+//! Test plugins built from source for wasm32-wasip2, once per test process.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Builds `manifest` (relative to the workspace root) for wasm32-wasip2 and
+/// returns the release output directory.
+fn build(manifest: &str, target_dir: &str) -> PathBuf {
+    let root = workspace_root();
+    let target = root.join("target").join(target_dir);
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(root.join(manifest))
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("cargo could not run");
+    assert!(
+        output.status.success(),
+        "building {manifest} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("wasm32-wasip2").join("release")
+}
+
+/// `hostile_filter.wasm` and `hostile_channel.wasm`.
+pub fn hostile(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build("host/tests/fixtures/hostile/Cargo.toml", "test-plugins"))
+        .join(format!("hostile_{name}.wasm"))
+}
+
+/// The built-in plugins as the host build produced them.
+pub fn builtin(file: &str) -> PathBuf {
+    let path = workspace_root()
+        .join("target")
+        .join("plugins")
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing (the host build makes it)",
+        path.display()
+    );
+    path
+}
