@@ -12,8 +12,10 @@ pub mod mail;
 pub mod ops;
 pub mod plugins;
 pub mod ratelimit;
+pub mod rules;
 pub mod storage;
 pub mod templates;
+pub mod timefmt;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +31,7 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::mail::Mailer;
 use crate::plugins::registry::Registry;
+use crate::rules::Rules;
 use crate::storage::Store;
 
 /// Everything a request handler may use; cheap to clone.
@@ -40,6 +43,9 @@ pub struct AppState {
     pub ingest: Ingest,
     pub plugins: Arc<Registry>,
     pub channels: Channels,
+    pub rules: Rules,
+    /// Signalled when deliveries are queued (wakes the in-process worker).
+    pub work_queued: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -61,11 +67,15 @@ impl AppState {
         let plugins = Arc::new(plugins.context("loading plugins")?);
         let cipher = ConfigCipher::from_text(&config.channel_config_key)
             .context("CHANNEL_CONFIG_ENCRYPTION_KEY")?;
+        let rules = Rules::new(store.clone(), plugins.clone());
+        let work_queued = Arc::new(tokio::sync::Notify::new());
         Ok(AppState {
+            ingest: Ingest::new(&config, store.clone(), rules.clone(), work_queued.clone()),
             channels: Channels::new(store.clone(), plugins.clone(), cipher),
+            rules,
+            work_queued,
             plugins,
             auth: Auth::new(&config, store.clone(), mailer),
-            ingest: Ingest::new(&config, store.clone()),
             store,
             config: Arc::new(config),
         })

@@ -239,7 +239,7 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 message_json.as_bytes(),
             )
             .map_err(|err| anyhow::anyhow!("--message: {err}"))?;
-            let now = beacon_host::api::time::rfc3339(beacon_host::storage::now_ms());
+            let now = beacon_host::timefmt::rfc3339(beacon_host::storage::now_ms());
             let message = beacon_host::plugins::wit_message(
                 &sample,
                 &beacon_host::storage::new_id(),

@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, CurrentUser};
-use super::time::rfc3339;
 use crate::channels::Channel;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ingest::canonical_id;
+use crate::timefmt::rfc3339;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -161,6 +161,7 @@ async fn update_channel(
             body.enabled,
         )
         .await?;
+    state.rules.forget_user(&user.id);
     Ok(Json(channel.into()))
 }
 
@@ -173,6 +174,7 @@ async fn delete_channel(
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     state.channels.delete(&user.id, &channel_id(&id)?).await?;
+    state.rules.forget_user(&user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
-use super::time::rfc3339;
 use crate::auth::secrets::{random_token, sha256_hex};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ingest::canonical_id;
 use crate::storage::{new_id, EndpointRow};
+use crate::timefmt::rfc3339;
 use crate::AppState;
 
 /// Prefix that makes leaked keys easy to recognise (e.g. by secret scanners).

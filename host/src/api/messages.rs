@@ -11,10 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
-use super::time::{parse_rfc3339, rfc3339};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ingest::canonical_id;
 use crate::storage::{now_ms, MessageFilter, MessageRow};
+use crate::timefmt::{parse_rfc3339, rfc3339};
 use crate::AppState;
 
 const DEFAULT_PAGE: i64 = 50;

@@ -9,7 +9,7 @@ pub mod extract;
 mod ingest;
 mod messages;
 mod plugins;
-pub mod time;
+mod rules;
 
 use std::sync::Arc;
 
@@ -38,6 +38,7 @@ pub use ingest::INGEST_KEY_HEADER;
         (name = "ingest", description = "Sending messages"),
         (name = "messages", description = "Stored messages"),
         (name = "channels", description = "Where deliveries go"),
+        (name = "rules", description = "Which messages go to which channel, and what is sent"),
         (name = "plugins", description = "Installed channel and filter plugins"),
         (name = "ops", description = "Health and readiness"),
     )
@@ -69,6 +70,7 @@ fn routes() -> (Router<AppState>, OpenApiDoc) {
         .merge(ingest::router())
         .merge(messages::router())
         .merge(plugins::router())
+        .merge(rules::router())
         .merge(crate::ops::router())
         .split_for_parts()
 }

@@ -153,7 +153,7 @@ impl Channels {
             .ok_or(AppError::NotFound)?;
         let plugin = self.channel_plugin(&row.plugin)?;
         let config = self.open(&row)?.to_string();
-        let now = crate::api::time::rfc3339(now_ms());
+        let now = crate::timefmt::rfc3339(now_ms());
         let message = Message {
             id: new_id(),
             received_at: now,

@@ -15,7 +15,10 @@ use crate::auth::secrets::{constant_time_eq, sha256_hex};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::KeyedLimiter;
-use crate::storage::{new_id_with_time, Backend, EndpointAuth, NewMessage, Store};
+use crate::rules::Rules;
+use crate::storage::{
+    new_id, new_id_with_time, Backend, EndpointAuth, NewDelivery, NewMessage, Store,
+};
 
 pub use payload::{BodyKind, Payload};
 use writer::Writer;
@@ -43,10 +46,18 @@ pub struct Ingest {
     cache: Arc<RwLock<HashMap<String, (EndpointAuth, Instant)>>>,
     require_verified: bool,
     pub max_bytes: usize,
+    rules: Rules,
+    /// Wakes the in-process delivery worker when deliveries were queued.
+    work_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Ingest {
-    pub fn new(config: &Config, store: Store) -> Self {
+    pub fn new(
+        config: &Config,
+        store: Store,
+        rules: Rules,
+        work_queued: Arc<tokio::sync::Notify>,
+    ) -> Self {
         let writers = config.ingest_writers.unwrap_or(match store.backend() {
             Backend::Sqlite => 1,
             Backend::Postgres => 4,
@@ -60,6 +71,8 @@ impl Ingest {
             cache: Arc::default(),
             require_verified: config.require_verified_email_for_ingest,
             max_bytes: config.max_ingest_bytes,
+            rules,
+            work_queued,
         }
     }
 
@@ -107,6 +120,9 @@ impl Ingest {
     ) -> AppResult<String> {
         let payload = payload::parse(kind, body)?;
         let (id, received_at) = new_id_with_time();
+        let (deliveries, filter_errors) = self
+            .match_rules(endpoint, &payload, &id, received_at)
+            .await?;
         let message = NewMessage {
             id,
             user_id: endpoint.user_id.clone(),
@@ -125,14 +141,60 @@ impl Ingest {
             headers_json: to_json(&meta.headers)?,
             query_json: to_json(&meta.query)?,
             size_bytes: meta.size_bytes as i64,
+            filter_errors,
+            deliveries,
         };
         let id = message.id.clone();
+        let queued = !message.deliveries.is_empty();
         self.writer
             .write(message)
             .await
             .map_err(AppError::internal)?;
+        if queued {
+            self.work_queued.notify_one();
+        }
         tracing::info!(endpoint_id = %endpoint.endpoint_id, message_id = %id, size = meta.size_bytes, "message ingested");
         Ok(id)
+    }
+
+    /// Runs the owner's rules: one queued delivery per match, and the errors of
+    /// filters that failed (stored with the message; the ingest still succeeds).
+    async fn match_rules(
+        &self,
+        endpoint: &EndpointAuth,
+        payload: &Payload,
+        id: &str,
+        received_at: i64,
+    ) -> AppResult<(Vec<NewDelivery>, Option<String>)> {
+        let rules = self.rules.active(&endpoint.user_id).await?;
+        if rules.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let message = crate::plugins::wit_message(
+            payload,
+            id,
+            &crate::timefmt::rfc3339(received_at),
+            &endpoint.endpoint_id,
+            &endpoint.endpoint_name,
+        );
+        let verdicts = self.rules.evaluate(rules.clone(), message).await?;
+        let mut deliveries = Vec::new();
+        let mut errors = Vec::new();
+        for (rule, verdict) in rules.iter().zip(verdicts) {
+            if verdict.matched {
+                deliveries.push(NewDelivery {
+                    id: new_id(),
+                    rule_id: rule.row.id.clone(),
+                    channel_id: rule.row.channel_id.clone(),
+                });
+            }
+            if verdict.error.is_some() {
+                tracing::warn!(rule_id = %verdict.rule_id, error = ?verdict.error, "filter failed; rule treated as not matched");
+                errors.push(verdict);
+            }
+        }
+        let errors = (!errors.is_empty()).then(|| to_json(&errors)).transpose()?;
+        Ok((deliveries, errors))
     }
 
     async fn endpoint(&self, id: &str) -> AppResult<Option<EndpointAuth>> {

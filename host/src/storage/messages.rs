@@ -32,6 +32,18 @@ pub struct NewMessage {
     /// JSON object of query parameter → value.
     pub query_json: String,
     pub size_bytes: i64,
+    /// JSON list of filters that failed while matching, if any.
+    pub filter_errors: Option<String>,
+    /// One queued delivery per matching rule, committed with the message.
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A delivery queued at ingest.
+#[derive(Clone, Debug)]
+pub struct NewDelivery {
+    pub id: String,
+    pub rule_id: String,
+    pub channel_id: String,
 }
 
 /// A stored message. In lists, `body` is cut to a preview by the database.
@@ -89,8 +101,10 @@ pub struct DeliverySummary {
 const PREVIEW_CHARS: i64 = 280;
 const MESSAGE_INSERT_COLUMNS: &str =
     "id, user_id, endpoint_id, received_at, title, body, group_name, priority, tags, url, \
-     extras, content_type, remote_ip, user_agent, headers, query, size_bytes";
-const MESSAGE_INSERT_ARITY: usize = 17;
+     extras, content_type, remote_ip, user_agent, headers, query, size_bytes, filter_errors";
+const MESSAGE_INSERT_ARITY: usize = 18;
+const DELIVERY_INSERT_COLUMNS: &str =
+    "id, user_id, message_id, rule_id, channel_id, status, attempt_count, next_attempt_at, created_at, updated_at";
 /// Rows per multi-row INSERT. A batch is cut into these few fixed sizes so
 /// each connection prepares only a handful of distinct statements.
 const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
@@ -106,6 +120,12 @@ static MESSAGE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
                 rows,
             )
         })
+        .collect()
+});
+static DELIVERY_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    CHUNK_SIZES
+        .iter()
+        .map(|&rows| multi_row_insert("deliveries", DELIVERY_INSERT_COLUMNS, 10, rows))
         .collect()
 });
 static TAG_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -198,7 +218,30 @@ impl Store {
                     .bind(m.user_agent.as_deref())
                     .bind(&m.headers_json)
                     .bind(&m.query_json)
-                    .bind(m.size_bytes);
+                    .bind(m.size_bytes)
+                    .bind(m.filter_errors.as_deref());
+            }
+            query.execute(&mut *tx).await?;
+        }
+
+        let deliveries: Vec<(&NewMessage, &NewDelivery)> = batch
+            .iter()
+            .flat_map(|m| m.deliveries.iter().map(move |d| (m, d)))
+            .collect();
+        for (start, size_index) in chunks(deliveries.len()) {
+            let mut query = sqlx::query(&DELIVERY_INSERTS[size_index]);
+            for (m, d) in &deliveries[start..start + CHUNK_SIZES[size_index]] {
+                query = query
+                    .bind(&d.id)
+                    .bind(&m.user_id)
+                    .bind(&m.id)
+                    .bind(&d.rule_id)
+                    .bind(&d.channel_id)
+                    .bind("queued")
+                    .bind(0_i64)
+                    .bind(m.received_at)
+                    .bind(m.received_at)
+                    .bind(m.received_at);
             }
             query.execute(&mut *tx).await?;
         }

@@ -14,7 +14,7 @@ mod users;
 
 pub use channels::{ChannelRow, RuleRow};
 pub use endpoints::{EndpointAuth, EndpointRow};
-pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewMessage};
+pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewDelivery, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};
 pub use users::UserRow;
 

@@ -11,3 +11,4 @@ mod ingest;
 mod messages;
 mod openapi;
 mod plugins;
+mod rules;

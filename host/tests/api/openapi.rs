@@ -34,6 +34,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/api/channels/{id}"),
     ("delete", "/api/channels/{id}"),
     ("post", "/api/channels/{id}/test"),
+    ("get", "/api/rules"),
+    ("post", "/api/rules"),
+    ("get", "/api/rules/{id}"),
+    ("put", "/api/rules/{id}"),
+    ("delete", "/api/rules/{id}"),
+    ("post", "/api/rules/test"),
+    ("post", "/api/rules/{id}/test"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];
