@@ -62,11 +62,14 @@ pub struct Verdict {
     pub error: Option<String>,
 }
 
+/// A user's active rules and when they were read.
+type CachedRules = (Arc<Vec<ActiveRule>>, Instant);
+
 #[derive(Clone)]
 pub struct Rules {
     store: Store,
     plugins: Arc<Registry>,
-    cache: Arc<RwLock<HashMap<String, (Arc<Vec<ActiveRule>>, Instant)>>>,
+    cache: Arc<RwLock<HashMap<String, CachedRules>>>,
 }
 
 impl Rules {
