@@ -45,7 +45,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "REQUIRE_VERIFIED_EMAIL_FOR_INGEST", default: "true", description: "Refuse ingest (403) for users whose e-mail is not verified." },
     Variable { name: "MAX_INGEST_BYTES", default: "1048576", description: "Largest accepted ingest body in bytes (413 above)." },
     Variable { name: "INGEST_RATE_LIMIT_PER_MINUTE", default: "600", description: "Ingest requests allowed per endpoint per minute (bursts up to the same number); 0 disables the limit." },
-    Variable { name: "INGEST_WRITERS", default: "", description: "Concurrent group-commit writers for ingest. Unset: 1 on SQLite, 4 on PostgreSQL." },
+    Variable { name: "INGEST_WRITERS", default: "", description: "Concurrent group-commit writers for ingest. Unset: 1 on SQLite, 2 on PostgreSQL." },
     Variable { name: "AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", default: "30", description: "Sign-up, log-in, forgot-password and resend-verification calls allowed per client IP per minute, per action." },
     Variable { name: "AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", default: "10", description: "The same calls allowed per e-mail address per minute, per action." },
     Variable { name: "BEACON_PLUGINS_DIR", default: "", description: "Directory of installed plugin `.wasm` files. Unset: `<BEACON_DATA_DIR>/plugins`." },

@@ -4,7 +4,9 @@
 //! unchanged (every 201 follows a real commit) while the per-commit cost is
 //! shared by the whole batch — that is where ingest throughput comes from.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -14,6 +16,8 @@ use crate::storage::{NewMessage, Store, StoreError};
 const MAX_BATCH: usize = 512;
 /// Queued messages before handlers wait for room (back-pressure).
 const QUEUE_CAPACITY: usize = 8_192;
+/// An endpoint's `last_used_at` is written at most this often per writer.
+const TOUCH_INTERVAL: Duration = Duration::from_secs(1);
 
 struct Job {
     message: NewMessage,
@@ -60,6 +64,7 @@ impl Writer {
 
 async fn run(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut touched: HashMap<String, Instant> = HashMap::new();
     loop {
         {
             // Only one writer collects at a time; the others are committing.
@@ -68,7 +73,39 @@ async fn run(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 return; // every sender is gone: the server is shutting down
             }
         }
+        touch_endpoints(&store, &batch, &mut touched).await;
         commit(&store, &mut batch).await;
+    }
+}
+
+/// Records endpoints' last use, at most once a second each; a failure here
+/// only costs the timestamp, never the messages.
+async fn touch_endpoints(store: &Store, batch: &[Job], touched: &mut HashMap<String, Instant>) {
+    let mut due: HashMap<String, i64> = HashMap::new();
+    for job in batch {
+        let endpoint = &job.message.endpoint_id;
+        if touched
+            .get(endpoint)
+            .is_none_or(|at| at.elapsed() >= TOUCH_INTERVAL)
+        {
+            let at = due
+                .entry(endpoint.clone())
+                .or_insert(job.message.received_at);
+            *at = (*at).max(job.message.received_at);
+        }
+    }
+    if due.is_empty() {
+        return;
+    }
+    if touched.len() > 100_000 {
+        touched.retain(|_, at| at.elapsed() < TOUCH_INTERVAL);
+    }
+    let now = Instant::now();
+    for endpoint in due.keys() {
+        touched.insert(endpoint.clone(), now);
+    }
+    if let Err(err) = store.touch_endpoints(&due).await {
+        tracing::warn!(error = %err, "could not record endpoint last use");
     }
 }
 

@@ -109,33 +109,50 @@ const DELIVERY_INSERT_COLUMNS: &str =
 /// each connection prepares only a handful of distinct statements.
 const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
 
-static MESSAGE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    CHUNK_SIZES
-        .iter()
-        .map(|&rows| {
-            multi_row_insert(
-                "messages",
-                MESSAGE_INSERT_COLUMNS,
-                MESSAGE_INSERT_ARITY,
-                rows,
-            )
-        })
-        .collect()
-});
-static DELIVERY_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    CHUNK_SIZES
-        .iter()
-        .map(|&rows| multi_row_insert("deliveries", DELIVERY_INSERT_COLUMNS, 10, rows))
-        .collect()
-});
-static TAG_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    CHUNK_SIZES
-        .iter()
-        .map(|&rows| multi_row_insert("message_tags", "message_id, user_id, tag", 3, rows))
-        .collect()
-});
+/// Multi-row INSERT texts per chunk size, per dialect: SQLite gets plain `?`
+/// placeholders (binding `$N` names costs it a lookup per parameter, which
+/// grows with the square of a statement's size), PostgreSQL `$N`.
+struct Inserts {
+    sqlite: Vec<String>,
+    postgres: Vec<String>,
+}
 
-fn multi_row_insert(table: &str, columns: &str, arity: usize, rows: usize) -> String {
+impl Inserts {
+    fn new(table: &str, columns: &str, arity: usize) -> Self {
+        let build = |numbered| {
+            CHUNK_SIZES
+                .iter()
+                .map(|&rows| multi_row_insert(table, columns, arity, rows, numbered))
+                .collect()
+        };
+        Inserts {
+            sqlite: build(false),
+            postgres: build(true),
+        }
+    }
+
+    fn get(&self, backend: Backend, size_index: usize) -> &str {
+        match backend {
+            Backend::Sqlite => &self.sqlite[size_index],
+            Backend::Postgres => &self.postgres[size_index],
+        }
+    }
+}
+
+static MESSAGE_INSERTS: LazyLock<Inserts> =
+    LazyLock::new(|| Inserts::new("messages", MESSAGE_INSERT_COLUMNS, MESSAGE_INSERT_ARITY));
+static DELIVERY_INSERTS: LazyLock<Inserts> =
+    LazyLock::new(|| Inserts::new("deliveries", DELIVERY_INSERT_COLUMNS, 10));
+static TAG_INSERTS: LazyLock<Inserts> =
+    LazyLock::new(|| Inserts::new("message_tags", "message_id, user_id, tag", 3));
+
+fn multi_row_insert(
+    table: &str,
+    columns: &str,
+    arity: usize,
+    rows: usize,
+    numbered: bool,
+) -> String {
     let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
     for row in 0..rows {
         if row > 0 {
@@ -146,7 +163,11 @@ fn multi_row_insert(table: &str, columns: &str, arity: usize, rows: usize) -> St
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * arity + col + 1));
+            if numbered {
+                sql.push_str(&format!("${}", row * arity + col + 1));
+            } else {
+                sql.push('?');
+            }
         }
         sql.push(')');
     }
@@ -192,14 +213,14 @@ fn bind_all<'q>(
 }
 
 impl Store {
-    /// Stores a batch of messages with their tags in one transaction and
-    /// records the endpoints' last use. The caller acknowledges each message
+    /// Stores a batch of messages with their tags and queued deliveries in one
+    /// transaction. The caller acknowledges each message
     /// only after this returns, so a 201 always means committed.
     pub async fn insert_messages(&self, batch: &[NewMessage]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         for (start, size_index) in chunks(batch.len()) {
             let rows = &batch[start..start + CHUNK_SIZES[size_index]];
-            let mut query = sqlx::query(&MESSAGE_INSERTS[size_index]);
+            let mut query = sqlx::query(MESSAGE_INSERTS.get(self.backend, size_index));
             for m in rows {
                 query = query
                     .bind(&m.id)
@@ -229,7 +250,7 @@ impl Store {
             .flat_map(|m| m.deliveries.iter().map(move |d| (m, d)))
             .collect();
         for (start, size_index) in chunks(deliveries.len()) {
-            let mut query = sqlx::query(&DELIVERY_INSERTS[size_index]);
+            let mut query = sqlx::query(DELIVERY_INSERTS.get(self.backend, size_index));
             for (m, d) in &deliveries[start..start + CHUNK_SIZES[size_index]] {
                 query = query
                     .bind(&d.id)
@@ -256,28 +277,28 @@ impl Store {
             })
             .collect();
         for (start, size_index) in chunks(tags.len()) {
-            let mut query = sqlx::query(&TAG_INSERTS[size_index]);
+            let mut query = sqlx::query(TAG_INSERTS.get(self.backend, size_index));
             for (message_id, user_id, tag) in &tags[start..start + CHUNK_SIZES[size_index]] {
                 query = query.bind(*message_id).bind(*user_id).bind(tag.as_str());
             }
             query.execute(&mut *tx).await?;
         }
 
-        let mut last_use: HashMap<&str, i64> = HashMap::new();
-        for m in batch {
-            let entry = last_use
-                .entry(m.endpoint_id.as_str())
-                .or_insert(m.received_at);
-            *entry = (*entry).max(m.received_at);
-        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records when endpoints were last used (only ever moves forward).
+    /// Outside the batch transaction: concurrent writers would otherwise queue
+    /// on the same endpoint row.
+    pub async fn touch_endpoints(&self, last_use: &HashMap<String, i64>) -> StoreResult<()> {
         for (endpoint_id, at) in last_use {
             sqlx::query("UPDATE ingest_endpoints SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
-                .bind(at)
-                .bind(endpoint_id)
-                .execute(&mut *tx)
+                .bind(*at)
+                .bind(endpoint_id.as_str())
+                .execute(&self.pool)
                 .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
