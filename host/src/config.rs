@@ -58,6 +58,12 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "PLUGIN_FILTER_TIMEOUT_MS", default: "50", description: "Deadline of one filter evaluation; a filter over it counts as not matched." },
     Variable { name: "PLUGIN_MEMORY_LIMIT_MB", default: "64", description: "Linear memory one plugin instance may grow to." },
     Variable { name: "CHANNEL_CONFIG_ENCRYPTION_KEY", default: "", description: "32-byte key (64 hex digits or base64) that encrypts channel configs at rest. Unset: generated once into `<BEACON_DATA_DIR>/channel_config_key` (set it in production and back it up)." },
+    Variable { name: "DELIVERY_BACKOFF_BASE_SECONDS", default: "5", description: "First retry delay; it doubles per attempt (plus up to 20 % jitter)." },
+    Variable { name: "DELIVERY_BACKOFF_MAX_SECONDS", default: "1800", description: "Longest delay between two attempts." },
+    Variable { name: "DELIVERY_MAX_ATTEMPTS", default: "10", description: "Attempts before a retryable failure becomes final." },
+    Variable { name: "WORKER_CONCURRENCY", default: "16", description: "Deliveries one worker sends at the same time." },
+    Variable { name: "WORKER_LEASE_SECONDS", default: "60", description: "How long a claimed delivery stays with its worker; if the worker dies, it is claimed again after this. Must exceed `BARK_REQUEST_TIMEOUT_SECONDS` plus a few seconds." },
+    Variable { name: "WORKER_POLL_INTERVAL_MS", default: "1000", description: "Fallback polling for retries that become due (new work wakes the worker at once)." },
     Variable { name: "BEACON_LOG_FORMAT", default: "json", description: "`json` (structured) or `text`." },
     Variable { name: "RUST_LOG", default: "info", description: "Log filter (tracing `EnvFilter` syntax)." },
 ];
@@ -137,6 +143,16 @@ pub struct PluginConfig {
 }
 
 #[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub max_attempts: i64,
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+}
+
+#[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -152,6 +168,7 @@ pub struct Config {
     pub ingest_writers: Option<usize>,
     pub rate_limits: RateLimits,
     pub plugins: PluginConfig,
+    pub delivery: DeliveryConfig,
     /// Key text for channel config encryption (configured or generated).
     pub channel_config_key: String,
     pub log_format: LogFormat,
@@ -278,6 +295,7 @@ impl Config {
                 )?,
             },
             plugins: plugin_config(&env, &data_dir)?,
+            delivery: delivery_config(&env)?,
             channel_config_key: channel_config_key(&env, &data_dir)?,
             log_format: match env.get("BEACON_LOG_FORMAT")?.as_str() {
                 "json" => LogFormat::Json,
@@ -408,6 +426,40 @@ fn plugin_config(env: &Env<'_>, data_dir: &Path) -> Result<PluginConfig, ConfigE
             10_000,
         )?),
         memory_bytes: env.parse_in_range::<usize>("PLUGIN_MEMORY_LIMIT_MB", 1, 4096)? * 1024 * 1024,
+    })
+}
+
+fn delivery_config(env: &Env<'_>) -> Result<DeliveryConfig, ConfigError> {
+    let lease = Duration::from_secs(env.parse_in_range("WORKER_LEASE_SECONDS", 5, 86_400)?);
+    let request_timeout =
+        Duration::from_secs(env.parse_in_range("BARK_REQUEST_TIMEOUT_SECONDS", 1, 300)?);
+    if lease < request_timeout + Duration::from_secs(5) {
+        return Err(ConfigError {
+            name: "WORKER_LEASE_SECONDS",
+            reason: "must exceed BARK_REQUEST_TIMEOUT_SECONDS by at least 5 seconds".into(),
+        });
+    }
+    let backoff_base =
+        Duration::from_secs(env.parse_in_range("DELIVERY_BACKOFF_BASE_SECONDS", 1, 86_400)?);
+    let backoff_max =
+        Duration::from_secs(env.parse_in_range("DELIVERY_BACKOFF_MAX_SECONDS", 1, 30 * 86_400)?);
+    if backoff_max < backoff_base {
+        return Err(ConfigError {
+            name: "DELIVERY_BACKOFF_MAX_SECONDS",
+            reason: "must not be below DELIVERY_BACKOFF_BASE_SECONDS".into(),
+        });
+    }
+    Ok(DeliveryConfig {
+        backoff_base,
+        backoff_max,
+        max_attempts: env.parse_in_range("DELIVERY_MAX_ATTEMPTS", 1, 1000)?,
+        concurrency: env.parse_in_range("WORKER_CONCURRENCY", 1, 1024)?,
+        lease,
+        poll_interval: Duration::from_millis(env.parse_in_range(
+            "WORKER_POLL_INTERVAL_MS",
+            10,
+            60_000,
+        )?),
     })
 }
 

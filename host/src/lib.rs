@@ -16,6 +16,7 @@ pub mod rules;
 pub mod storage;
 pub mod templates;
 pub mod timefmt;
+pub mod worker;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -79,6 +80,32 @@ impl AppState {
             store,
             config: Arc::new(config),
         })
+    }
+}
+
+impl AppState {
+    /// The delivery worker over this state's store and plugins.
+    pub fn worker(&self) -> worker::Worker {
+        let delivery = &self.config.delivery;
+        let config = worker::WorkerConfig {
+            concurrency: delivery.concurrency,
+            lease: delivery.lease,
+            poll_interval: delivery.poll_interval,
+            policy: worker::policy::RetryPolicy {
+                base: delivery.backoff_base,
+                max: delivery.backoff_max,
+                max_attempts: delivery.max_attempts,
+            },
+            // The plugin's own deadline is the request timeout plus a margin; this bounds the whole call.
+            send_timeout: self.config.plugins.request_timeout + std::time::Duration::from_secs(5),
+        };
+        worker::Worker::new(
+            self.store.clone(),
+            self.channels.clone(),
+            self.plugins.clone(),
+            config,
+            self.work_queued.clone(),
+        )
     }
 }
 

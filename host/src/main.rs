@@ -22,10 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: HTTP API and ingest.
+    /// Run everything: HTTP API, ingest and the delivery worker.
     Serve(ServeArgs),
-    /// Run only the web half (API and ingest) — the same as `serve` until the delivery worker exists.
+    /// Run only the web half: HTTP API and ingest (workers run elsewhere).
     Web(ServeArgs),
+    /// Run only the delivery worker.
+    Worker(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users.
@@ -112,6 +114,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let with_worker = matches!(command, Command::Serve(_));
     match command {
         Command::Serve(args) | Command::Web(args) => {
             if config.jwt.key_generated {
@@ -122,12 +125,34 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("binding BEACON_LISTEN={}", config.listen))?;
             let state = AppState::build(config, !args.no_migrate).await?;
             let address = listener.local_addr()?;
-            tracing::info!(%address, "listening");
+            tracing::info!(%address, with_worker, "listening");
             println!(
                 "Beacon Spear is running at {} (API on http://{address})",
                 state.config.app_base_url
             );
-            serve(state, listener, shutdown_signal()).await
+            // One signal stops both halves; the worker finishes its in-flight sends.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = with_worker.then(|| {
+                let mut stopped = stopped.clone();
+                tokio::spawn(state.worker().run(async move {
+                    let _ = stopped.changed().await;
+                }))
+            });
+            serve(state, listener, async move {
+                shutdown_signal().await;
+                let _ = stop.send(true);
+            })
+            .await?;
+            if let Some(worker) = worker {
+                let _ = worker.await;
+            }
+            Ok(())
+        }
+        Command::Worker(args) => {
+            let state = AppState::build(config, !args.no_migrate).await?;
+            state.worker().run(shutdown_signal()).await;
+            state.store.close().await;
+            Ok(())
         }
         Command::Migrate => {
             AppState::build(config, true).await?;

@@ -113,6 +113,8 @@ pub struct MessageDetail {
     request: RequestMetadata,
     /// Filters that failed (trapped, timed out) while matching rules for this message.
     filter_errors: Vec<serde_json::Value>,
+    /// One per matching rule, with every attempt.
+    deliveries: Vec<super::deliveries::DeliveryView>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -258,10 +260,11 @@ async fn get_message(
         .message_for_user(&user.id, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Json(detail(row)))
+    let deliveries = super::deliveries::of_message(&state, &row.id).await?;
+    Ok(Json(detail(row, deliveries)))
 }
 
-fn detail(row: MessageRow) -> MessageDetail {
+fn detail(row: MessageRow, deliveries: Vec<super::deliveries::DeliveryView>) -> MessageDetail {
     MessageDetail {
         received_at: rfc3339(row.received_at),
         endpoint: EndpointRef {
@@ -288,6 +291,7 @@ fn detail(row: MessageRow) -> MessageDetail {
             .as_deref()
             .map(json_or_default)
             .unwrap_or_default(),
+        deliveries,
         id: row.id,
     }
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod channels;
+mod deliveries;
 mod endpoints;
 pub mod extract;
 mod ingest;
@@ -39,6 +40,7 @@ pub use ingest::INGEST_KEY_HEADER;
         (name = "messages", description = "Stored messages"),
         (name = "channels", description = "Where deliveries go"),
         (name = "rules", description = "Which messages go to which channel, and what is sent"),
+        (name = "deliveries", description = "Delivery attempts and manual retry"),
         (name = "plugins", description = "Installed channel and filter plugins"),
         (name = "ops", description = "Health and readiness"),
     )
@@ -71,6 +73,7 @@ fn routes() -> (Router<AppState>, OpenApiDoc) {
         .merge(messages::router())
         .merge(plugins::router())
         .merge(rules::router())
+        .merge(deliveries::router())
         .merge(crate::ops::router())
         .split_for_parts()
 }

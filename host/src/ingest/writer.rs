@@ -113,6 +113,12 @@ async fn commit(store: &Store, batch: &mut Vec<Job>) {
     let messages: Vec<NewMessage> = batch.iter().map(|job| job.message.clone()).collect();
     match store.insert_messages(&messages).await {
         Ok(()) => {
+            if messages.iter().any(|m| !m.deliveries.is_empty()) {
+                // Workers in other processes (PostgreSQL); this process's worker is woken by ingest.
+                if let Err(err) = store.notify_work().await {
+                    tracing::warn!(error = %err, "NOTIFY of new deliveries failed; workers will find them by polling");
+                }
+            }
             for job in batch.drain(..) {
                 let _ = job.done.send(Ok(()));
             }

@@ -7,12 +7,14 @@
 //! matches on [`Backend`] right beside the shared text.
 
 mod channels;
+mod deliveries;
 mod endpoints;
 mod messages;
 mod tokens;
 mod users;
 
 pub use channels::{ChannelRow, RuleRow};
+pub use deliveries::{AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryRow, NextState};
 pub use endpoints::{EndpointAuth, EndpointRow};
 pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewDelivery, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};
@@ -58,6 +60,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    url: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -91,7 +94,16 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            url: std::sync::Arc::from(url),
+        })
+    }
+
+    /// The connection URL (the PostgreSQL worker opens a LISTEN connection with it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn backend(&self) -> Backend {

@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod channels;
 mod cli;
+mod delivery;
 mod endpoints;
 mod ingest;
 mod messages;

@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/rules/{id}"),
     ("post", "/api/rules/test"),
     ("post", "/api/rules/{id}/test"),
+    ("post", "/api/deliveries/{id}/retry"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];

@@ -175,6 +175,10 @@ impl TestServer {
             ("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", "100000".into()),
             ("AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", "100000".into()),
             ("INGEST_RATE_LIMIT_PER_MINUTE", "0".into()),
+            ("DELIVERY_BACKOFF_BASE_SECONDS", "1".into()),
+            ("WORKER_POLL_INTERVAL_MS", "100".into()),
+            ("BARK_REQUEST_TIMEOUT_SECONDS", "2".into()),
+            ("WORKER_LEASE_SECONDS", "10".into()),
             // Plugins compiled once for the whole run instead of once per test.
             (
                 "BEACON_PLUGIN_CACHE_DIR",
@@ -193,6 +197,8 @@ impl TestServer {
         tokio::spawn(async move {
             let _ = beacon_host::serve(server_state, listener, std::future::pending()).await;
         });
+        // Like `beacon serve`: the delivery worker runs beside the API.
+        tokio::spawn(state.worker().run(std::future::pending()));
         TestServer {
             base: format!("http://{addr}"),
             state,

@@ -1,0 +1,401 @@
+//! The delivery worker (SPEC §7): claims due deliveries with a lease, runs the
+//! channel plugin with bounded concurrency, and records each attempt together
+//! with the delivery's next state. It wakes on an in-process signal when
+//! ingest queues work (plus LISTEN/NOTIFY on PostgreSQL, for other
+//! processes); a short poll remains for retries that become due.
+
+pub mod policy;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::channels::Channels;
+use crate::plugins::registry::Registry;
+use crate::plugins::runtime::{PluginError, SendError};
+use crate::plugins::Message;
+use crate::storage::{
+    new_id, now_ms, AttemptRecord, Backend, ClaimedDelivery, MessageRow, NextState, Store,
+};
+use crate::templates::{render, ContextSource, TemplateContext};
+use crate::timefmt::rfc3339;
+use policy::{Ending, RetryPolicy};
+
+/// Characters of a response kept with an attempt.
+const MAX_SNIPPET_CHARS: usize = 2_048;
+const MAX_RESPONSE_JSON_BYTES: usize = 16 * 1024;
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub policy: RetryPolicy,
+    /// Outer bound of one send (the plugin's own deadline is shorter).
+    pub send_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    channels: Channels,
+    plugins: Arc<Registry>,
+    config: WorkerConfig,
+    id: Arc<str>,
+    wake: Arc<Notify>,
+}
+
+/// Why an attempt ended, with whatever the channel answered.
+struct AttemptResult {
+    ending: Ending,
+    http_status: Option<u16>,
+    error: Option<String>,
+    response_snippet: Option<String>,
+    response_json: Option<String>,
+}
+
+impl AttemptResult {
+    fn failed(ending: Ending, error: impl Into<String>) -> Self {
+        AttemptResult {
+            ending,
+            http_status: None,
+            error: Some(error.into()),
+            response_snippet: None,
+            response_json: None,
+        }
+    }
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        channels: Channels,
+        plugins: Arc<Registry>,
+        config: WorkerConfig,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let id: Arc<str> = Arc::from(format!("{}-{}", hostname(), &new_id()[20..]));
+        Worker {
+            store,
+            channels,
+            plugins,
+            config,
+            id,
+            wake,
+        }
+    }
+
+    /// Runs until `shutdown` resolves; in-flight deliveries finish first.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tracing::info!(worker_id = %self.id, concurrency = self.config.concurrency, "delivery worker started");
+        if self.store.backend() == Backend::Postgres {
+            tokio::spawn(listen_for_work(
+                self.store.url().to_string(),
+                self.wake.clone(),
+            ));
+        }
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut last_heartbeat: Option<Instant> = None;
+        tokio::pin!(shutdown);
+        loop {
+            if last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY) {
+                if let Err(err) = self.store.worker_heartbeat(&self.id).await {
+                    tracing::warn!(error = %err, "worker heartbeat failed");
+                }
+                last_heartbeat = Some(Instant::now());
+            }
+            let free = slots.available_permits();
+            let claimed = if free > 0 {
+                match self
+                    .store
+                    .claim_deliveries(&self.id, self.config.lease.as_millis() as i64, free as i64)
+                    .await
+                {
+                    Ok(claimed) => claimed,
+                    Err(err) => {
+                        tracing::error!(error = %err, "claiming deliveries failed");
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            let saturated = free > 0 && claimed.len() == free;
+            for delivery in claimed {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let worker = self.clone();
+                tokio::spawn(async move {
+                    worker.deliver(delivery).await;
+                    drop(permit);
+                    worker.wake.notify_one();
+                });
+            }
+            if saturated {
+                continue; // there may be more due work right now
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = &mut shutdown => break,
+            }
+        }
+        // Let running sends finish and record their outcome.
+        let _ = slots.acquire_many(self.config.concurrency as u32).await;
+        tracing::info!(worker_id = %self.id, "delivery worker stopped");
+    }
+
+    async fn deliver(&self, delivery: ClaimedDelivery) {
+        let attempt_no = delivery.attempt_count + 1;
+        let started_at = now_ms();
+        let clock = Instant::now();
+        let result = self.attempt(&delivery).await;
+        let next = self.config.policy.next(
+            attempt_no,
+            result.ending,
+            now_ms(),
+            rand::thread_rng().gen::<f64>(),
+        );
+        let outcome = match next {
+            NextState::Sent => "sent",
+            NextState::RetryAt(_) => "retry",
+            NextState::Failed => "failed",
+        };
+        let record = AttemptRecord {
+            attempt_no,
+            started_at,
+            duration_ms: clock.elapsed().as_millis() as i64,
+            outcome,
+            http_status: result.http_status.map(i64::from),
+            error: result.error,
+            response_snippet: result
+                .response_snippet
+                .map(|s| cap_chars(&s, MAX_SNIPPET_CHARS)),
+            response_json: result
+                .response_json
+                .filter(|json| json.len() <= MAX_RESPONSE_JSON_BYTES),
+        };
+        match self
+            .store
+            .finish_attempt(&delivery.id, &self.id, &record, &next)
+            .await
+        {
+            Ok(true) => tracing::info!(
+                delivery_id = %delivery.id, rule_id = ?delivery.rule_id, channel_id = ?delivery.channel_id,
+                attempt = attempt_no, status = outcome, http_status = ?record.http_status, "delivery attempt finished"
+            ),
+            Ok(false) => {
+                tracing::warn!(delivery_id = %delivery.id, "lease lost before the outcome was recorded; another worker owns it")
+            }
+            Err(err) => {
+                tracing::error!(delivery_id = %delivery.id, error = %err, "recording a delivery attempt failed; it will be retried after the lease")
+            }
+        }
+    }
+
+    /// Everything one attempt needs, then the plugin call.
+    async fn attempt(&self, delivery: &ClaimedDelivery) -> AttemptResult {
+        let permanent = |text: &str| AttemptResult::failed(Ending::Permanent, text);
+        let Some(channel_id) = &delivery.channel_id else {
+            return permanent("the channel was deleted");
+        };
+        let Some(rule_id) = &delivery.rule_id else {
+            return permanent("the rule was deleted");
+        };
+        let loaded = async {
+            let channel = self.store.channel_by_id(channel_id).await?;
+            let rule = self.store.rule_by_id(rule_id).await?;
+            let message = self
+                .store
+                .message_for_delivery(&delivery.message_id)
+                .await?;
+            Ok::<_, crate::storage::StoreError>((channel, rule, message))
+        };
+        let (channel, rule, message) = match loaded.await {
+            Ok(found) => found,
+            Err(err) => {
+                return AttemptResult::failed(
+                    Ending::Retryable {
+                        retry_after_ms: None,
+                    },
+                    format!("database: {err}"),
+                )
+            }
+        };
+        let Some(channel) = channel else {
+            return permanent("the channel was deleted");
+        };
+        let Some(rule) = rule else {
+            return permanent("the rule was deleted");
+        };
+        let Some((message, deleted_at)) = message else {
+            return permanent("the message no longer exists");
+        };
+        if deleted_at.is_some() {
+            return permanent("the message was deleted");
+        }
+        if channel.enabled == 0 {
+            return permanent("the channel is disabled");
+        }
+        let Some(plugin) = self.plugins.get(&channel.plugin) else {
+            return AttemptResult::failed(
+                Ending::Retryable {
+                    retry_after_ms: None,
+                },
+                format!("channel plugin {} is not installed", channel.plugin),
+            );
+        };
+        let config = match self.channels.open(&channel) {
+            Ok(config) => config.to_string(),
+            Err(err) => return permanent(&format!("the channel config cannot be read: {err}")),
+        };
+        let template: serde_json::Value =
+            serde_json::from_str(&rule.payload_template).unwrap_or_default();
+        let payload = render(&template, &context(&message)).to_string();
+        let wit_message = wit_message(&message);
+
+        let plugins = self.plugins.clone();
+        let call = tokio::task::spawn_blocking(move || {
+            plugins
+                .runtime()
+                .send_blocking(&plugin, &config, &payload, &wit_message)
+        });
+        match tokio::time::timeout(self.config.send_timeout, call).await {
+            Err(_) => AttemptResult::failed(
+                Ending::Retryable {
+                    retry_after_ms: None,
+                },
+                "the send did not finish in time",
+            ),
+            Ok(Err(err)) => AttemptResult::failed(
+                Ending::Retryable {
+                    retry_after_ms: None,
+                },
+                format!("internal error: {err}"),
+            ),
+            Ok(Ok(Err(err))) => plugin_failure(err),
+            Ok(Ok(Ok(Ok(sent)))) => AttemptResult {
+                ending: Ending::Sent,
+                http_status: sent.http_status,
+                error: None,
+                response_snippet: sent.response_snippet,
+                response_json: sent.response_json,
+            },
+            Ok(Ok(Ok(Err(error)))) => {
+                let (ending, failure) = match error {
+                    SendError::Retryable(failure) => (
+                        Ending::Retryable {
+                            retry_after_ms: failure.retry_after_ms,
+                        },
+                        failure,
+                    ),
+                    SendError::Permanent(failure) => (Ending::Permanent, failure),
+                };
+                AttemptResult {
+                    ending,
+                    http_status: failure.http_status,
+                    error: Some(failure.message),
+                    response_snippet: failure.response_snippet,
+                    response_json: failure.response_json,
+                }
+            }
+        }
+    }
+}
+
+/// A plugin that ran out of time may succeed later; one that traps will not.
+fn plugin_failure(err: PluginError) -> AttemptResult {
+    let ending = match err {
+        PluginError::Timeout(_) => Ending::Retryable {
+            retry_after_ms: None,
+        },
+        _ => Ending::Permanent,
+    };
+    AttemptResult::failed(ending, err.to_string())
+}
+
+fn context(message: &MessageRow) -> TemplateContext {
+    let tags: Vec<String> = serde_json::from_str(&message.tags).unwrap_or_default();
+    let extras: BTreeMap<String, String> =
+        serde_json::from_str(&message.extras).unwrap_or_default();
+    let headers: BTreeMap<String, String> =
+        serde_json::from_str(&message.headers).unwrap_or_default();
+    let query: BTreeMap<String, String> = serde_json::from_str(&message.query).unwrap_or_default();
+    let received_at = rfc3339(message.received_at);
+    TemplateContext::new(&ContextSource {
+        message_id: &message.id,
+        received_at: &received_at,
+        title: message.title.as_deref(),
+        body: &message.body,
+        group: message.group_name.as_deref(),
+        priority: message.priority,
+        tags: &tags,
+        url: message.url.as_deref(),
+        extras: &extras,
+        content_type: &message.content_type,
+        remote_ip: message.remote_ip.as_deref(),
+        user_agent: message.user_agent.as_deref(),
+        headers: &headers,
+        query: &query,
+        endpoint_id: &message.endpoint_id,
+        endpoint_name: &message.endpoint_name,
+    })
+}
+
+fn wit_message(message: &MessageRow) -> Message {
+    let extras: BTreeMap<String, String> =
+        serde_json::from_str(&message.extras).unwrap_or_default();
+    Message {
+        id: message.id.clone(),
+        received_at: rfc3339(message.received_at),
+        title: message.title.clone(),
+        body: message.body.clone(),
+        group: message.group_name.clone(),
+        priority: message.priority.clamp(1, 5) as u8,
+        tags: serde_json::from_str(&message.tags).unwrap_or_default(),
+        url: message.url.clone(),
+        extras: extras.into_iter().collect(),
+        endpoint_id: message.endpoint_id.clone(),
+        endpoint_name: message.endpoint_name.clone(),
+    }
+}
+
+/// Forwards PostgreSQL notifications about new work to the worker loop,
+/// reconnecting after failures. Polling covers any gap.
+async fn listen_for_work(url: String, wake: Arc<Notify>) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => {
+                if let Err(err) = listener.listen("beacon_deliveries").await {
+                    tracing::warn!(error = %err, "LISTEN failed");
+                } else {
+                    while listener.recv().await.is_ok() {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "could not open the LISTEN connection"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into())
+}
+
+fn cap_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((index, _)) => text[..index].to_string(),
+        None => text.to_string(),
+    }
+}

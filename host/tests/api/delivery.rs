@@ -1,0 +1,175 @@
+//! ingest → rule → worker → Bark plugin → a Bark-compatible receiver on loopback.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::bark::BarkReceiver;
+use crate::common::{Db, TestEndpoint, TestServer, TestUser};
+use crate::on_both_databases;
+
+struct Pipeline {
+    server: TestServer,
+    user: TestUser,
+    endpoint: TestEndpoint,
+}
+
+/// A server allowing loopback, a user with an endpoint, and one Bark channel + rule.
+async fn pipeline(
+    db: Db,
+    receiver_url: &str,
+    template: Value,
+    defaults: Option<Value>,
+) -> Pipeline {
+    let server = TestServer::start_with(db, &[("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32")]).await;
+    let user = server.user().await;
+    let endpoint = server.endpoint(&user, "nas").await;
+    let mut config = json!({"server_base_url": receiver_url, "device_key": "device-123"});
+    if let Some(defaults) = defaults {
+        config["default_payload_json"] = defaults;
+    }
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "phone", "plugin": "bark", "config": config}),
+        )
+        .await;
+    channel.assert_status(201);
+    let rule = server
+        .post(
+            "/api/rules",
+            Some(&user.token),
+            json!({"name": "all", "channel_id": channel.json["id"], "payload_template": template}),
+        )
+        .await;
+    rule.assert_status(201);
+    Pipeline {
+        server,
+        user,
+        endpoint,
+    }
+}
+
+/// Polls the message detail until its first delivery reaches `status`.
+async fn wait_for_status(p: &Pipeline, message_id: &str, status: &str, timeout: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let detail = p
+            .server
+            .get(&format!("/api/messages/{message_id}"), Some(&p.user.token))
+            .await;
+        let delivery = detail.json["deliveries"][0].clone();
+        if delivery["status"] == status {
+            return delivery;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "delivery never reached {status}: {}",
+            detail.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+on_both_databases! {
+    async fn bark_receives_exactly_the_specified_json(db: Db) {
+        let receiver = BarkReceiver::start(vec![]).await;
+        let p = pipeline(db, &receiver.base_url,
+            json!({"title": "[{{ingest_endpoint.name}}] {{message.title}}", "level": "timeSensitive", "group": "{{message.group}}",
+                   "custom_key": "{{message.extras.host}}"}),
+            Some(json!({"sound": "alarm", "level": "passive", "icon": "https://x.test/i.png"}))).await;
+        let id = p.server.ingest_ok(&p.endpoint, json!({"title": "Disk", "body": "95% full", "group": "ops", "extras": {"host": "nas1"}})).await;
+        let delivery = wait_for_status(&p, &id, "sent", Duration::from_secs(15)).await;
+        let pushed = receiver.received();
+        assert_eq!(pushed.len(), 1);
+        // Template first, channel defaults only for keys it leaves unset, the
+        // channel's device key, and the message body as the body fallback.
+        assert_eq!(pushed[0], json!({
+            "title": "[nas] Disk", "level": "timeSensitive", "group": "ops", "custom_key": "nas1",
+            "sound": "alarm", "icon": "https://x.test/i.png", "device_key": "device-123", "body": "95% full"
+        }));
+        let attempts = delivery["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0]["outcome"], "sent");
+        assert_eq!(attempts[0]["http_status"], 200);
+        assert_eq!(attempts[0]["response_json"]["code"], 200);
+        assert!(delivery["sent_at"].is_string());
+        let list = p.server.get("/api/messages?limit=1", Some(&p.user.token)).await;
+        assert_eq!(list.json["items"][0]["deliveries"], json!({"total": 1, "sent": 1, "failed": 0, "pending": 0}));
+    }
+
+    async fn server_error_is_retried_then_sent(db: Db) {
+        let receiver = BarkReceiver::start(vec![(500, json!({"code": 500, "message": "oops"}))]).await;
+        let p = pipeline(db, &receiver.base_url, json!({}), None).await;
+        let id = p.server.ingest_ok(&p.endpoint, json!({"title": "T", "body": "retry me"})).await;
+        let delivery = wait_for_status(&p, &id, "sent", Duration::from_secs(20)).await;
+        let attempts = delivery["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 2, "{delivery}");
+        assert_eq!(attempts[0]["outcome"], "retry");
+        assert_eq!(attempts[0]["http_status"], 500);
+        assert!(attempts[0]["error"].as_str().is_some_and(|e| e.contains("500")));
+        assert_eq!(attempts[1]["outcome"], "sent");
+        assert_eq!(receiver.received().len(), 2);
+        assert_eq!(receiver.received()[1], json!({"title": "T", "body": "retry me", "device_key": "device-123"}));
+    }
+
+    async fn client_error_fails_at_once_and_can_be_retried(db: Db) {
+        let receiver = BarkReceiver::start(vec![(400, json!({"code": 400, "message": "failed to get device token"}))]).await;
+        let p = pipeline(db, &receiver.base_url, json!({}), None).await;
+        let id = p.server.ingest_ok(&p.endpoint, json!({"body": "bad key"})).await;
+        let delivery = wait_for_status(&p, &id, "failed", Duration::from_secs(15)).await;
+        let attempts = delivery["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0]["http_status"], 400);
+        assert!(attempts[0]["response_snippet"].as_str().is_some_and(|s| s.contains("failed to get device token")));
+        assert_eq!(attempts[0]["response_json"]["message"], "failed to get device token");
+
+        let delivery_id = delivery["id"].as_str().expect("id");
+        let bob = p.server.user().await;
+        p.server.post(&format!("/api/deliveries/{delivery_id}/retry"), Some(&bob.token), json!({})).await.assert_error(404, "not_found", None);
+        let retried = p.server.post(&format!("/api/deliveries/{delivery_id}/retry"), Some(&p.user.token), json!({})).await;
+        retried.assert_status(200);
+        // The woken worker may already have claimed (or even sent) it.
+        assert!(["queued", "sending", "sent"].contains(&retried.json["status"].as_str().unwrap_or_default()), "{}", retried.text);
+        let delivery = wait_for_status(&p, &id, "sent", Duration::from_secs(15)).await;
+        assert_eq!(delivery["attempts"].as_array().map(Vec::len), Some(2));
+        p.server.post(&format!("/api/deliveries/{delivery_id}/retry"), Some(&p.user.token), json!({})).await
+            .assert_error(409, "delivery_not_failed", None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_receiver_times_out_and_is_retried() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let p = pipeline(Db::Sqlite, &url, json!({}), None).await;
+    let id = p
+        .server
+        .ingest_ok(&p.endpoint, json!({"body": "into the void"}))
+        .await;
+    let delivery = wait_for_status(&p, &id, "retry", Duration::from_secs(20)).await;
+    let attempt = &delivery["attempts"][0];
+    assert_eq!(attempt["outcome"], "retry");
+    assert!(
+        attempt["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("timed out") || e.contains("timeout")),
+        "{attempt}"
+    );
+    assert!(
+        attempt["duration_ms"]
+            .as_i64()
+            .is_some_and(|ms| (1_500..10_000).contains(&ms)),
+        "{attempt}"
+    );
+}
