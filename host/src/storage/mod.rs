@@ -86,24 +86,56 @@ impl Store {
                         // WAL lets readers run beside the writer; FULL keeps every
                         // acknowledged commit durable; the busy timeout turns writer
                         // contention into waiting instead of errors.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                            .await?;
+                        // Checkpoints run on a background task (below) instead of
+                        // inside whichever commit crosses the WAL size threshold.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;
+                             PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
             url: std::sync::Arc::from(url),
-        })
+        };
+        if backend == Backend::Sqlite {
+            store.spawn_checkpointer();
+        }
+        Ok(store)
     }
 
     /// The connection URL (the PostgreSQL worker opens a LISTEN connection with it).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Copies the WAL back into the database once a second (PASSIVE: never
+    /// blocks the writer). Durability is unchanged: commits are on disk in the
+    /// WAL already; this only keeps the checkpoint work off the commit path.
+    fn spawn_checkpointer(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    break;
+                }
+                if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(error = %err, "WAL checkpoint skipped");
+                }
+            }
+        });
     }
 
     pub fn backend(&self) -> Backend {
