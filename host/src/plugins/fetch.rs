@@ -242,3 +242,118 @@ impl Fetchers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header::LOCATION, StatusCode};
+    use axum::routing::get;
+
+    fn limits() -> FetchLimits {
+        FetchLimits {
+            max_timeout: Duration::from_secs(2),
+            max_request_bytes: 1024,
+            max_response_bytes: 64,
+        }
+    }
+
+    fn request(url: &str, follow_redirects: bool) -> Request {
+        Request {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+            timeout_ms: None,
+            follow_redirects,
+        }
+    }
+
+    /// A loopback server with `/ok`, `/big` and `/hop` (a redirect to `target`).
+    async fn server(target: String) -> String {
+        let app = axum::Router::new()
+            .route("/ok", get(|| async { "fine" }))
+            .route("/big", get(|| async { "x".repeat(1000) }))
+            .route(
+                "/hop",
+                get(move || async move { (StatusCode::FOUND, [(LOCATION, target)]) }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        base
+    }
+
+    fn denied(result: Result<Response, FetchError>) -> String {
+        match result {
+            Err(FetchError::PolicyDenied(reason)) => reason,
+            other => panic!("expected a policy refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_destinations_say_why() {
+        let fetcher =
+            Fetcher::new(OutboundPolicy::with_allowlist(true, &[]), limits()).expect("client");
+        for (url, reason) in [
+            ("http://127.0.0.1:9/", "loopback"),
+            ("http://169.254.169.254/latest/meta-data/", "link-local"),
+            ("http://10.1.2.3/", "private range"),
+            ("http://192.168.0.10/", "private range"),
+            ("http://localhost:9/", "loopback"),
+            ("http://[::ffff:127.0.0.1]:9/", "loopback"),
+            ("http://[::1]:9/", "loopback"),
+            ("ftp://example.com/", "scheme"),
+            ("http://user:pw@example.com/", "user names"),
+        ] {
+            let why = denied(fetcher.fetch(request(url, false)).await);
+            assert!(why.contains(reason), "{url}: {why}");
+        }
+    }
+
+    #[tokio::test]
+    async fn allowlisted_loopback_works_and_limits_hold() {
+        let base = server("http://127.0.0.2:9/".into()).await;
+        let fetcher = Fetcher::new(
+            OutboundPolicy::with_allowlist(true, &["127.0.0.1/32".into()]),
+            limits(),
+        )
+        .expect("client");
+        let ok = fetcher
+            .fetch(request(&format!("{base}/ok"), false))
+            .await
+            .expect("allowed");
+        assert_eq!((ok.status, ok.body.as_slice()), (200, b"fine".as_slice()));
+        assert!(matches!(
+            fetcher.fetch(request(&format!("{base}/big"), false)).await,
+            Err(FetchError::BodyTooLarge(64))
+        ));
+        // Not following: the 3xx comes back as it is.
+        let hop = fetcher
+            .fetch(request(&format!("{base}/hop"), false))
+            .await
+            .expect("handed back");
+        assert_eq!(hop.status, 302);
+        // Following: the hop to a refused address is refused, with the reason.
+        let why = denied(fetcher.fetch(request(&format!("{base}/hop"), true)).await);
+        assert!(
+            why.contains("127.0.0.2") && why.contains("loopback"),
+            "{why}"
+        );
+    }
+
+    #[tokio::test]
+    async fn redirects_by_name_are_checked_too() {
+        let base = server("http://localhost:9/secret".into()).await;
+        let fetcher = Fetcher::new(
+            OutboundPolicy::with_allowlist(true, &["127.0.0.1/32".into()]),
+            limits(),
+        )
+        .expect("client");
+        let why = denied(fetcher.fetch(request(&format!("{base}/hop"), true)).await);
+        assert!(why.contains("localhost"), "{why}");
+    }
+}
