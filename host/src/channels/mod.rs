@@ -296,10 +296,12 @@ pub fn secret_fields(plugin: &LoadedPlugin) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Masks every string inside a secret value (strings, lists, objects such as header maps).
 fn mask_value(value: &mut Value) {
     match value {
         Value::String(s) if !s.is_empty() => *s = SECRET_MASK.to_string(),
         Value::Array(items) => items.iter_mut().for_each(mask_value),
+        Value::Object(map) => map.values_mut().for_each(mask_value),
         _ => {}
     }
 }
@@ -333,6 +335,13 @@ fn restore_value(new: &mut Value, old: &Value) {
         (Value::Array(items), Value::Array(old_items)) => {
             for (item, old_item) in items.iter_mut().zip(old_items) {
                 restore_value(item, old_item);
+            }
+        }
+        (Value::Object(map), Value::Object(old_map)) => {
+            for (key, item) in map.iter_mut() {
+                if let Some(old_item) = old_map.get(key) {
+                    restore_value(item, old_item);
+                }
             }
         }
         _ => {}

@@ -173,3 +173,80 @@ async fn silent_receiver_times_out_and_is_retried() {
         "{attempt}"
     );
 }
+
+/// A third-party plugin, installed with `beacon plugin install`, delivers through the pipeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_party_webhook_plugin_delivers() {
+    let plugins_dir = tempfile::tempdir().expect("tempdir");
+    let cli_data = tempfile::tempdir().expect("tempdir");
+    let wasm = crate::common::fixtures::webhook();
+    let install = std::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BEACON_DATA_DIR", cli_data.path())
+        .env("BEACON_PLUGINS_DIR", plugins_dir.path())
+        .args(["plugin", "install"])
+        .arg(&wasm)
+        .output()
+        .expect("install");
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+
+    let receiver = BarkReceiver::start(vec![]).await;
+    let dir = plugins_dir.path().display().to_string();
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        &[
+            ("BEACON_PLUGINS_DIR", dir.as_str()),
+            ("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let user = server.user().await;
+    let plugins = server.get("/api/plugins", Some(&user.token)).await;
+    let webhook = plugins.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|p| p["id"] == "webhook")
+        .cloned()
+        .expect("webhook listed");
+    assert_eq!(webhook["builtin"], false);
+    assert_eq!(webhook["kind"], "channel");
+
+    let channel = server.post("/api/channels", Some(&user.token), json!({"name": "hook", "plugin": "webhook",
+        "config": {"url": format!("{}/push", receiver.base_url), "headers": {"X-Token": "s3cret"}}})).await;
+    channel.assert_status(201);
+    assert_eq!(
+        channel.json["config"]["headers"]["X-Token"], "********",
+        "{}",
+        channel.text
+    );
+    server
+        .post(
+            "/api/rules",
+            Some(&user.token),
+            json!({"name": "hook all", "channel_id": channel.json["id"],
+        "payload_template": {"text": "{{message.body}}", "priority": "{{message.priority}}"}}),
+        )
+        .await
+        .assert_status(201);
+    let endpoint = server.endpoint(&user, "ci").await;
+    let p = Pipeline {
+        server,
+        user,
+        endpoint,
+    };
+    let id = p
+        .server
+        .ingest_ok(&p.endpoint, json!({"body": "build green", "priority": 2}))
+        .await;
+    wait_for_status(&p, &id, "sent", Duration::from_secs(15)).await;
+    assert_eq!(
+        receiver.received(),
+        vec![json!({"text": "build green", "priority": "2"})]
+    );
+}

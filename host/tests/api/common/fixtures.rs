@@ -61,3 +61,10 @@ pub fn builtin(file: &str) -> PathBuf {
     );
     path
 }
+
+/// The third-party example plugin, built only against the SDK.
+pub fn webhook() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build("examples/webhook/Cargo.toml", "test-webhook"))
+        .join("webhook.wasm")
+}
