@@ -13,3 +13,4 @@ mod messages;
 mod openapi;
 mod plugins;
 mod rules;
+mod workers;

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 struct Shared {
     received: Arc<Mutex<Vec<Value>>>,
     script: Arc<Mutex<Vec<(u16, Value)>>>,
+    /// How many of the first requests hang (never answer).
+    hang_first: Arc<Mutex<usize>>,
 }
 
 pub struct BarkReceiver {
@@ -22,9 +24,15 @@ pub struct BarkReceiver {
 
 impl BarkReceiver {
     pub async fn start(script: Vec<(u16, Value)>) -> Self {
+        Self::start_hanging(script, 0).await
+    }
+
+    /// Like `start`, but the first `hang` requests are recorded and never answered.
+    pub async fn start_hanging(script: Vec<(u16, Value)>, hang: usize) -> Self {
         let shared = Shared {
             received: Arc::default(),
             script: Arc::new(Mutex::new(script)),
+            hang_first: Arc::new(Mutex::new(hang)),
         };
         let app = Router::new()
             .route("/push", post(push))
@@ -51,6 +59,14 @@ impl BarkReceiver {
 async fn push(State(shared): State<Shared>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     if let Ok(mut received) = shared.received.lock() {
         received.push(body);
+    }
+    let hang = shared.hang_first.lock().map(|mut left| {
+        let hang = *left > 0;
+        *left = left.saturating_sub(1);
+        hang
+    });
+    if hang.unwrap_or(false) {
+        std::future::pending::<()>().await;
     }
     let next = shared
         .script

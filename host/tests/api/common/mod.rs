@@ -41,6 +41,8 @@ pub enum Db {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+/// Pass `(WEB_ONLY, "1")` to start the API without its in-process worker.
+pub const WEB_ONLY: &str = "TEST_WEB_ONLY";
 
 pub struct TestServer {
     pub base: String,
@@ -197,14 +199,25 @@ impl TestServer {
         tokio::spawn(async move {
             let _ = beacon_host::serve(server_state, listener, std::future::pending()).await;
         });
-        // Like `beacon serve`: the delivery worker runs beside the API.
-        tokio::spawn(state.worker().run(std::future::pending()));
+        // Like `beacon serve`: the delivery worker runs beside the API, unless
+        // the test runs its workers as separate processes (`beacon web`).
+        if !env.iter().any(|(k, _)| *k == WEB_ONLY) {
+            tokio::spawn(state.worker().run(std::future::pending()));
+        }
         TestServer {
             base: format!("http://{addr}"),
             state,
             http: reqwest::Client::new(),
             _dir: dir,
         }
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.state.config.database_url
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.state.config.data_dir
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,170 @@
+//! Delivery workers as separate processes: a worker killed mid-delivery (the
+//! lease expires and another worker sends it), and two workers draining one
+//! PostgreSQL queue without sending anything twice.
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::bark::BarkReceiver;
+use crate::common::{Db, TestServer, TestUser, WEB_ONLY};
+
+/// A `beacon worker` process, killed when dropped.
+struct WorkerProcess(Child);
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker_process(server: &TestServer) -> WorkerProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BEACON_DATA_DIR", server.data_dir())
+        .env("DATABASE_URL", server.database_url())
+        .env("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32")
+        .env("BARK_REQUEST_TIMEOUT_SECONDS", "2")
+        .env("WORKER_LEASE_SECONDS", "7")
+        .env("WORKER_POLL_INTERVAL_MS", "100")
+        .env("BEACON_LOG_FORMAT", "text")
+        .env("RUST_LOG", "warn")
+        .arg("worker")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start beacon worker");
+    WorkerProcess(child)
+}
+
+async fn setup(server: &TestServer, receiver: &BarkReceiver) -> TestUser {
+    let user = server.user().await;
+    let channel = server.post("/api/channels", Some(&user.token),
+        json!({"name": "phone", "plugin": "bark", "config": {"server_base_url": receiver.base_url, "device_key": "d"}})).await;
+    channel.assert_status(201);
+    server.post("/api/rules", Some(&user.token),
+        json!({"name": "all", "channel_id": channel.json["id"], "payload_template": {"body": "{{message.id}}"}})).await.assert_status(201);
+    user
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_worker_delivery_is_sent_after_the_lease() {
+    let server = TestServer::start_with(Db::Sqlite, &[(WEB_ONLY, "1")]).await;
+    // The first push hangs: the worker is killed while it waits.
+    let receiver = BarkReceiver::start_hanging(vec![], 1).await;
+    let user = setup(&server, &receiver).await;
+    let endpoint = server.endpoint(&user, "e").await;
+
+    let mut first = worker_process(&server);
+    let id = server
+        .ingest_ok(&endpoint, json!({"body": "survive a crash"}))
+        .await;
+    wait_until("the first push", Duration::from_secs(20), || {
+        receiver.received().len() == 1
+    })
+    .await;
+    let killed_at = Instant::now();
+    first.0.kill().expect("SIGKILL the worker");
+    let _ = first.0.wait();
+
+    let _second = worker_process(&server);
+    let started = Instant::now();
+    loop {
+        let detail = server
+            .get(&format!("/api/messages/{id}"), Some(&user.token))
+            .await;
+        if detail.json["deliveries"][0]["status"] == "sent" {
+            let attempts = detail.json["deliveries"][0]["attempts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                attempts.len(),
+                1,
+                "the killed attempt left no record; the re-send did: {}",
+                detail.text
+            );
+            assert_eq!(attempts[0]["outcome"], "sent");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never re-sent: {}",
+            detail.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receiver.received().len(), 2);
+    // Not before the 7 s lease ran out (it started a moment before the kill).
+    assert!(
+        killed_at.elapsed() >= Duration::from_secs(5),
+        "re-sent after {:?}, before the lease expired",
+        killed_at.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_send_each_delivery_exactly_once() {
+    const MESSAGES: usize = 1_000;
+    let server = TestServer::start_with(Db::Postgres, &[(WEB_ONLY, "1")]).await;
+    let receiver = BarkReceiver::start(vec![]).await;
+    let user = setup(&server, &receiver).await;
+    let endpoint = server.endpoint(&user, "e").await;
+
+    // Queue everything first, then let two worker processes race for it.
+    let client = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..MESSAGES {
+        let request = client
+            .post(server.url(&format!("/api/ingest/{}", endpoint.id)))
+            .header("x-beacon-ingest-key", &endpoint.key)
+            .json(&json!({"body": format!("m{i}")}));
+        tasks.spawn(async move {
+            let response = request.send().await.expect("ingest");
+            assert_eq!(response.status().as_u16(), 201);
+            response.json::<Value>().await.expect("json")["message_id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        });
+    }
+    let ids: Vec<String> = tasks.join_all().await;
+    let _a = worker_process(&server);
+    let _b = worker_process(&server);
+
+    wait_until("every push", Duration::from_secs(120), || {
+        receiver.received().len() >= MESSAGES
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // room for any duplicate to show up
+    let pushed = receiver.received();
+    let unique: HashSet<String> = pushed
+        .iter()
+        .map(|p| p["body"].as_str().expect("body").to_string())
+        .collect();
+    assert_eq!(pushed.len(), MESSAGES, "some deliveries were sent twice");
+    assert_eq!(unique, ids.iter().cloned().collect::<HashSet<_>>());
+    let summaries = server
+        .state
+        .store
+        .delivery_summaries(&ids)
+        .await
+        .expect("summaries");
+    assert_eq!(summaries.len(), MESSAGES);
+    assert!(
+        summaries.iter().all(|s| s.total == 1 && s.sent == 1),
+        "every delivery is recorded as sent once"
+    );
+}
