@@ -66,10 +66,12 @@ pub fn filter_validate_config<T: Filter>(config_json: &str) -> Result<(), Config
     config::parse_and_validate::<T::Config>(config_json, T::validate).map(|_| ())
 }
 
-/// `evaluate` for a filter: an invalid config is an error (the rule does
-/// not match), otherwise [`Filter::evaluate`].
+/// `evaluate` for a filter: a config that does not parse is an error (the
+/// rule does not match), otherwise [`Filter::evaluate`]. [`Filter::validate`]
+/// is not run again here: the host validated the config when it was stored,
+/// and evaluation is the hot path (one call per rule per message).
 pub fn filter_evaluate<T: Filter>(config_json: &str, message: &Message) -> Result<bool, String> {
-    let config = config::parse_and_validate::<T::Config>(config_json, T::validate)
+    let config = config::parse::<T::Config>(config_json)
         .map_err(|e| format!("invalid filter config: {e}"))?;
     T::evaluate(&config, message)
 }

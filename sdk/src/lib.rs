@@ -182,8 +182,9 @@ pub trait Filter {
     /// One or two sentences for the dashboard.
     const DESCRIPTION: &'static str;
 
-    /// Checks beyond deserialization; runs in `validate-config` and before
-    /// every `evaluate`.
+    /// Checks beyond deserialization; runs in `validate-config` (when a rule
+    /// is saved), not before every `evaluate`, which must itself return an
+    /// error for a config it cannot use.
     fn validate(config: &Self::Config) -> Result<(), ConfigError> {
         let _ = config;
         Ok(())

@@ -30,7 +30,7 @@
 //! - `group`: the message's group equals this string exactly.
 
 use beacon_plugin_sdk::{export_filter, ConfigError, Filter, Message};
-use regex::{Regex, RegexBuilder};
+use regex_lite::{Regex, RegexBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -112,19 +112,16 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, ConfigError> {
             format!("must be at most {MAX_REGEX_CHARS} characters"),
         ));
     }
+    // regex-lite: linear-time matching and a compile cost small enough to
+    // pay per evaluation (each message gets a fresh instance).
     RegexBuilder::new(pattern)
         .size_limit(MAX_REGEX_COMPILED_BYTES)
-        .dfa_size_limit(MAX_REGEX_COMPILED_BYTES)
         .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(_) => ConfigError::new(
+        .map_err(|e| {
+            ConfigError::new(
                 "body.regex",
-                "is too complex (compiled size over the limit)",
-            ),
-            e => ConfigError::new(
-                "body.regex",
-                format!("is not a valid regular expression: {e}"),
-            ),
+                format!("is not a valid regular expression (or too complex): {e}"),
+            )
         })
 }
 

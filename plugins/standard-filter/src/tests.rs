@@ -111,7 +111,7 @@ fn invalid_regex_is_rejected_naming_the_field() {
         invalid(json!({"body": {"regex": long}})).field,
         "body.regex"
     );
-    let huge = "\\w{1000}\\w{1000}\\w{1000}";
+    let huge = "(?:a{1000}){1000}";
     let e = invalid(json!({"body": {"regex": huge}}));
     assert_eq!(e.field, "body.regex");
     // evaluate with a bad config reports an error instead of matching.

@@ -1,0 +1,97 @@
+//! Plugin cost (issue target: one message against 10 standard-filter rules in
+//! ≤ 50 µs). Run with `cargo bench -p beacon-host --bench plugins`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use beacon_host::config::PluginConfig;
+use beacon_host::ingest::Payload;
+use beacon_host::rules::{evaluate_blocking, prepare};
+use beacon_host::storage::RuleRow;
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::json;
+
+fn rule(i: usize, filter: serde_json::Value) -> RuleRow {
+    RuleRow {
+        id: format!("rule{i:02}"),
+        user_id: "u".into(),
+        name: format!("rule {i}"),
+        enabled: 1,
+        channel_id: "c".into(),
+        filter: filter.to_string(),
+        extra_filters: "[]".into(),
+        payload_template: "{}".into(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = PluginConfig {
+        dir: dir.path().join("plugins"),
+        cache_dir: dir.path().join("cache"),
+        outbound_allowlist: Vec::new(),
+        block_private_networks: true,
+        block_private_overrides: Vec::new(),
+        request_timeout: Duration::from_secs(10),
+        max_body_bytes: 1 << 20,
+        filter_timeout: Duration::from_millis(50),
+        memory_bytes: 64 << 20,
+    };
+    let registry = beacon_host::plugins::start(&config).expect("plugins");
+    // Ten realistic rules over every dimension; two of them use a regex.
+    let filters = [
+        json!({"priority": {"min": 4}}),
+        json!({"tags": ["ops", "disk"]}),
+        json!({"group": "backups"}),
+        json!({"body": {"contains": ["full", "error"]}}),
+        json!({"body": {"regex": "disk \\d+% full"}}),
+        json!({"ingest_endpoint_ids": ["0192f0c1a2b37c4d8e9fa0b1c2d3e4f5"]}),
+        json!({"priority": {"min": 2, "max": 5}, "tags": ["nas"]}),
+        json!({"body": {"contains": ["warning"]}, "priority": {"max": 3}}),
+        json!({"body": {"regex": "(?i)backup (ok|failed)"}, "group": "backups"}),
+        json!({}),
+    ];
+    let rules: Vec<_> = filters
+        .iter()
+        .enumerate()
+        .map(|(i, f)| prepare(rule(i, f.clone())).expect("rule"))
+        .collect();
+    let payload = Payload {
+        body: "disk 95% full on /volume1".into(),
+        title: Some("NAS".into()),
+        group: Some("storage".into()),
+        priority: 5,
+        tags: vec!["ops".into(), "nas".into()],
+        url: None,
+        extras: BTreeMap::from([("host".to_string(), "nas1".to_string())]),
+    };
+    let message = beacon_host::plugins::wit_message(
+        &payload,
+        "0192f0c1a2b37c4d8e9fa0b1c2d3e4f6",
+        "2026-11-22T00:00:00Z",
+        "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5",
+        "nas",
+    );
+    let verdicts = evaluate_blocking(&registry, &rules, &message);
+    assert!(verdicts.iter().all(|v| v.error.is_none()), "{verdicts:?}");
+
+    c.bench_function("one message against 10 standard-filter rules", |b| {
+        b.iter(|| evaluate_blocking(&registry, &rules, &message))
+    });
+    let plain: Vec<_> = rules
+        .iter()
+        .filter(|r| !r.row.filter.contains("regex"))
+        .cloned()
+        .collect();
+    c.bench_function("one message against 8 rules without regex", |b| {
+        b.iter(|| evaluate_blocking(&registry, &plain, &message))
+    });
+    c.bench_function("one message against 1 standard-filter rule", |b| {
+        b.iter(|| evaluate_blocking(&registry, &rules[..1], &message))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
