@@ -20,11 +20,12 @@
 //!   (dashed or undashed UUIDs, any case).
 //! - `body.contains`: the body contains at least one of the substrings,
 //!   case-insensitively.
-//! - `body.regex`: the body matches the regular expression (Rust `regex`
-//!   syntax, linear-time matching, case-sensitive unless the pattern says
-//!   `(?i)`; at most 1024 characters). Unicode-aware `(?i)`, `\w`, `\d`
-//!   and `\s` are supported; `\p{…}` script/category classes are not (they
-//!   are rejected by `validate-config`) to keep the component small.
+//! - `body.regex`: the body matches the regular expression (`regex-lite`
+//!   syntax: Rust regex syntax with linear-time matching; case-sensitive
+//!   unless the pattern says `(?i)`; at most 1024 characters). `(?i)`, `\w`,
+//!   `\d` and `\s` are ASCII-only, and `\p{…}` classes are not supported
+//!   (rejected by `validate-config`): the pattern is compiled once per
+//!   message, so a cheap compile matters more than Unicode tables.
 //! - `priority.min` / `priority.max`: inclusive bounds, 1–5.
 //! - `tags`: the message has at least one of these tags, case-insensitively.
 //! - `group`: the message's group equals this string exactly.
