@@ -95,16 +95,32 @@ async fn openapi_documents_every_route() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness() {
     for db in [Db::Sqlite, Db::Postgres] {
+        // Without any delivery worker the service is alive but not ready.
+        let web_only = TestServer::start_with(db, &[(crate::common::WEB_ONLY, "1")]).await;
+        web_only.get("/healthz", None).await.assert_status(200);
+        let not_ready = web_only.get("/readyz", None).await;
+        not_ready.assert_status(503);
+        assert_eq!(not_ready.json["worker"], "no recent heartbeat");
+
         let server = TestServer::start(db).await;
         let health = server.get("/healthz", None).await;
         health.assert_status(200);
         assert_eq!(health.json["status"], "ok");
-        let ready = server.get("/readyz", None).await;
+        // Ready once the worker's first heartbeat is in.
+        let started = std::time::Instant::now();
+        let ready = loop {
+            let ready = server.get("/readyz", None).await;
+            if ready.status == 200 || started.elapsed() > std::time::Duration::from_secs(10) {
+                break ready;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
         ready.assert_status(200);
         assert_eq!(ready.json["database"], "ok");
+        assert_eq!(ready.json["worker"], "ok");
         server.state.store.close().await;
         let down = server.get("/readyz", None).await;
         down.assert_status(503);
