@@ -157,6 +157,15 @@ impl Store {
             .await?)
     }
 
+    /// A rule by id, whoever owns it (worker side).
+    pub async fn rule_by_id(&self, id: &str) -> StoreResult<Option<RuleRow>> {
+        let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE id = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn update_rule(&self, row: &RuleRow) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE rules SET name = $1, enabled = $2, channel_id = $3, filter = $4, extra_filters = $5, payload_template = $6,

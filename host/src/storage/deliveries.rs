@@ -246,16 +246,6 @@ impl Store {
         }
     }
 
-    pub async fn rule_by_id(&self, id: &str) -> StoreResult<Option<super::RuleRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, name, enabled, channel_id, filter, extra_filters, payload_template, created_at, updated_at
-             FROM rules WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     /// Marks a worker alive (readiness checks look at this).
     pub async fn worker_heartbeat(&self, worker_id: &str) -> StoreResult<()> {
         sqlx::query(
