@@ -30,6 +30,7 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = PluginConfig {
         dir: dir.path().join("plugins"),
+        reload_every: None,
         cache_dir: dir.path().join("cache"),
         outbound_allowlist: Vec::new(),
         block_private_networks: true,

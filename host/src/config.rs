@@ -49,6 +49,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", default: "30", description: "Sign-up, log-in, forgot-password and resend-verification calls allowed per client IP per minute, per action." },
     Variable { name: "AUTH_RATE_LIMIT_PER_EMAIL_PER_MINUTE", default: "10", description: "The same calls allowed per e-mail address per minute, per action." },
     Variable { name: "BEACON_PLUGINS_DIR", default: "", description: "Directory of installed plugin `.wasm` files. Unset: `<BEACON_DATA_DIR>/plugins`." },
+    Variable { name: "PLUGIN_RELOAD_SECONDS", default: "10", description: "How often running servers and workers re-read the plugins directory (installed, upgraded and removed plugins take effect without a restart); 0 disables." },
     Variable { name: "BEACON_PLUGIN_CACHE_DIR", default: "", description: "Where compiled plugins are cached. Unset: `<BEACON_DATA_DIR>/plugin-cache`." },
     Variable { name: "BEACON_OUTBOUND_ALLOWLIST", default: "", description: "Comma-separated host names and CIDRs that plugins may reach even though they are loopback or private (e.g. a Bark server on the LAN)." },
     Variable { name: "BARK_BLOCK_PRIVATE_NETWORKS", default: "true", description: "Refuse plugin requests to private ranges (RFC 1918, CGNAT, IPv6 ULA). Loopback and link-local are always refused unless allowlisted." },
@@ -131,6 +132,8 @@ pub struct RateLimits {
 #[derive(Clone, Debug)]
 pub struct PluginConfig {
     pub dir: PathBuf,
+    /// Re-read the plugins directory this often; `None` = never.
+    pub reload_every: Option<Duration>,
     pub cache_dir: PathBuf,
     pub outbound_allowlist: Vec<String>,
     pub block_private_networks: bool,
@@ -401,8 +404,10 @@ fn plugin_config(env: &Env<'_>, data_dir: &Path) -> Result<PluginConfig, ConfigE
             Ok((id.trim().to_string(), value))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let reload_seconds: u64 = env.parse_in_range("PLUGIN_RELOAD_SECONDS", 0, 86_400)?;
     Ok(PluginConfig {
         dir,
+        reload_every: (reload_seconds > 0).then(|| Duration::from_secs(reload_seconds)),
         cache_dir: match env.get("BEACON_PLUGIN_CACHE_DIR")? {
             dir if dir.is_empty() => data_dir.join("plugin-cache"),
             dir => PathBuf::from(dir),

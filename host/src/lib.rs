@@ -66,6 +66,9 @@ impl AppState {
             .await
             .context("loading plugins")?;
         let plugins = Arc::new(plugins.context("loading plugins")?);
+        if let Some(every) = config.plugins.reload_every {
+            plugins.watch(every);
+        }
         let cipher = ConfigCipher::from_text(&config.channel_config_key)
             .context("CHANNEL_CONFIG_ENCRYPTION_KEY")?;
         let rules = Rules::new(store.clone(), plugins.clone());

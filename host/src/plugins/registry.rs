@@ -93,6 +93,76 @@ impl Registry {
         list
     }
 
+    /// Brings the registry in line with the plugins directory: new or changed
+    /// files are loaded (a changed file swaps in atomically; calls already
+    /// running finish on the version they hold), deleted files are dropped. A
+    /// broken file is logged and the previous version stays. Returns how many
+    /// plugins changed. Blocks (compiles): call from a blocking thread.
+    pub fn refresh(&self) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        let mut changed = 0;
+        for path in wasm_files(&self.dir) {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            let current = self.plugins.read().ok().and_then(|p| {
+                p.values()
+                    .find(|(plugin, builtin)| !builtin && plugin.sha256 == sha256)
+                    .map(|(plugin, _)| plugin.info.id.clone())
+            });
+            if let Some(id) = current {
+                seen.insert(id);
+                continue;
+            }
+            match self.runtime.load(&bytes) {
+                Ok(plugin) if self.is_builtin(&plugin.info.id) => {
+                    tracing::error!(file = %path.display(), plugin = %plugin.info.id, "plugin file ignored: it would replace a built-in");
+                }
+                Ok(plugin) => {
+                    tracing::info!(plugin = %plugin.info.id, version = %plugin.info.version, file = %path.display(), "plugin loaded");
+                    seen.insert(plugin.info.id.clone());
+                    self.insert(plugin, false);
+                    changed += 1;
+                }
+                Err(err) => {
+                    tracing::error!(file = %path.display(), error = %err, "plugin file skipped")
+                }
+            }
+        }
+        if let Ok(mut plugins) = self.plugins.write() {
+            let before = plugins.len();
+            plugins.retain(|id, (_, builtin)| *builtin || seen.contains(id));
+            changed += before - plugins.len();
+        }
+        changed
+    }
+
+    fn is_builtin(&self, id: &str) -> bool {
+        self.plugins
+            .read()
+            .ok()
+            .and_then(|p| p.get(id).map(|(_, builtin)| *builtin))
+            .unwrap_or(false)
+    }
+
+    /// Re-reads the plugins directory every `every`, so `beacon plugin
+    /// install` and `remove` reach running servers and workers.
+    pub fn watch(self: &Arc<Self>, every: std::time::Duration) {
+        let registry = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(registry) = registry.upgrade() else {
+                    break;
+                };
+                let _ = tokio::task::spawn_blocking(move || registry.refresh()).await;
+            }
+        });
+    }
+
     /// Checks and installs a component file into the plugins directory (and
     /// this registry). Built-in ids cannot be replaced.
     pub fn install(&self, bytes: &[u8]) -> Result<PluginInfo, PluginError> {

@@ -246,3 +246,65 @@ async fn api_lists_plugins_with_schemas() {
         .expect("standard filter listed");
     assert_eq!(filter["kind"], "filter");
 }
+
+/// `beacon plugin install` / `remove` reach a running server without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_server_picks_up_installed_and_removed_plugins() {
+    let plugins_dir = tempfile::tempdir().expect("tempdir");
+    let dir = plugins_dir.path().display().to_string();
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        &[
+            ("BEACON_PLUGINS_DIR", dir.as_str()),
+            ("PLUGIN_RELOAD_SECONDS", "1"),
+        ],
+    )
+    .await;
+    let user = server.user().await;
+    let listed = |reply: &crate::common::Reply| -> Vec<String> {
+        reply.json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|p| p["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    assert!(
+        !listed(&server.get("/api/plugins", Some(&user.token)).await)
+            .contains(&"hostile-filter".to_string())
+    );
+
+    let cli_data = tempfile::tempdir().expect("tempdir");
+    let install = Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BEACON_DATA_DIR", cli_data.path())
+        .env("BEACON_PLUGINS_DIR", plugins_dir.path())
+        .args(["plugin", "install"])
+        .arg(hostile("filter"))
+        .output()
+        .expect("install");
+    assert!(install.status.success(), "{}", text(&install));
+
+    let wait_for = |present: bool| {
+        let server = &server;
+        let token = user.token.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let ids = listed(&server.get("/api/plugins", Some(&token)).await);
+                if ids.contains(&"hostile-filter".to_string()) == present {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(15),
+                    "plugin list never became {present}: {ids:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for(true).await;
+    std::fs::remove_file(plugins_dir.path().join("hostile-filter.wasm")).expect("remove");
+    wait_for(false).await;
+}
