@@ -29,6 +29,7 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    stamp_dashboard(&root);
     let target_dir = root.join("target").join("plugins");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
@@ -65,4 +66,35 @@ fn main() {
         );
         println!("cargo:rustc-env=BEACON_BUILTIN_{name}={}", path.display());
     }
+}
+
+/// The dashboard (dashboard/dist, built by `npm run build`) is embedded by
+/// rust-embed at compile time in release builds. A stamp of its files makes a
+/// rebuilt dashboard recompile the host even when only new files appeared.
+fn stamp_dashboard(root: &std::path::Path) {
+    let dist = root.join("dashboard").join("dist");
+    println!("cargo:rerun-if-changed={}", dist.display());
+    let mut stamp = (0u64, 0u128);
+    let mut pending = vec![dist];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                let nanos = modified
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default();
+                stamp = (stamp.0 + 1, stamp.1.max(nanos));
+            }
+        }
+    }
+    println!(
+        "cargo:rustc-env=BEACON_DASHBOARD_STAMP={}-{}",
+        stamp.0, stamp.1
+    );
 }

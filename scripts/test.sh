@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 scripts/install-test-deps.sh
 
+echo "== dashboard (type check, lint, unit tests, build)"
+(cd dashboard && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test)
+# The host's tests serve the built dashboard.
+scripts/build-dashboard.sh
+
 echo "== host"
 cargo test --workspace --locked
 
@@ -17,6 +22,3 @@ for manifest in sdk/Cargo.toml plugins/Cargo.toml examples/webhook/Cargo.toml; d
     cargo test --locked --manifest-path "$manifest"
   fi
 done
-
-echo "== dashboard"
-(cd dashboard && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test)

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod channels;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod ingest;
 pub mod mail;
 pub mod ops;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub rules: Rules,
     /// Signalled when deliveries are queued (wakes the in-process worker).
     pub work_queued: Arc<tokio::sync::Notify>,
+    /// Live events for the dashboard.
+    pub events: events::Events,
 }
 
 impl AppState {
@@ -73,8 +76,16 @@ impl AppState {
             .context("CHANNEL_CONFIG_ENCRYPTION_KEY")?;
         let rules = Rules::new(store.clone(), plugins.clone());
         let work_queued = Arc::new(tokio::sync::Notify::new());
+        let events = events::Events::new();
         Ok(AppState {
-            ingest: Ingest::new(&config, store.clone(), rules.clone(), work_queued.clone()),
+            ingest: Ingest::new(
+                &config,
+                store.clone(),
+                rules.clone(),
+                work_queued.clone(),
+                events.clone(),
+            ),
+            events,
             channels: Channels::new(store.clone(), plugins.clone(), cipher),
             rules,
             work_queued,
@@ -108,7 +119,16 @@ impl AppState {
             self.plugins.clone(),
             config,
             self.work_queued.clone(),
+            self.events.clone(),
         )
+    }
+
+    /// A worker for a process without a web server: its live events are
+    /// relayed to the web processes (PostgreSQL).
+    pub fn standalone_worker(&self) -> worker::Worker {
+        let mut state = self.clone();
+        state.events = events::Events::relaying_through(self.store.clone());
+        state.worker()
     }
 }
 
@@ -119,11 +139,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = api::router(state.clone());
+    state.events.listen_for_relayed(&state.store);
+    let events = state.events.clone();
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Open event streams would otherwise hold the shutdown open.
+        events.close();
+    })
     .await
     .context("HTTP server")?;
     state.store.close().await;

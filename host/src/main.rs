@@ -126,6 +126,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let state = AppState::build(config, !args.no_migrate).await?;
             let address = listener.local_addr()?;
             tracing::info!(%address, with_worker, "listening");
+            if !beacon_host::api::dashboard::is_built() {
+                tracing::warn!("the dashboard is not built into this binary; run scripts/build-dashboard.sh and rebuild (the API works without it)");
+            }
             println!(
                 "Beacon Spear is running at {} (API on http://{address})",
                 state.config.app_base_url
@@ -150,7 +153,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Worker(args) => {
             let state = AppState::build(config, !args.no_migrate).await?;
-            state.worker().run(shutdown_signal()).await;
+            state.standalone_worker().run(shutdown_signal()).await;
             state.store.close().await;
             Ok(())
         }

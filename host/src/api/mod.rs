@@ -4,20 +4,25 @@
 
 mod auth;
 mod channels;
+pub mod dashboard;
 mod deliveries;
 mod endpoints;
+mod events;
 pub mod extract;
 mod ingest;
 mod messages;
 mod plugins;
 mod rules;
+mod stats;
 
 use std::sync::Arc;
 
 use axum::extract::MatchedPath;
-use axum::http::Request;
+use axum::http::header::{REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::{HeaderValue, Request};
 use axum::routing::get;
 use axum::{Json, Router};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -42,6 +47,8 @@ pub use ingest::INGEST_KEY_HEADER;
         (name = "rules", description = "Which messages go to which channel, and what is sent"),
         (name = "deliveries", description = "Delivery attempts and manual retry"),
         (name = "plugins", description = "Installed channel and filter plugins"),
+        (name = "events", description = "Live updates for the dashboard (Server-Sent Events)"),
+        (name = "stats", description = "Activity over time"),
         (name = "ops", description = "Health and readiness"),
     )
 )]
@@ -74,6 +81,8 @@ fn routes() -> (Router<AppState>, OpenApiDoc) {
         .merge(plugins::router())
         .merge(rules::router())
         .merge(deliveries::router())
+        .merge(events::router())
+        .merge(stats::router())
         .merge(crate::ops::router())
         .split_for_parts()
 }
@@ -91,8 +100,20 @@ pub fn router(state: AppState) -> Router {
             "/api/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
-        .fallback(|| async { AppError::NotFound })
+        .fallback(dashboard::serve)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(
             // Method, route template and status only: never bodies, queries or headers.
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

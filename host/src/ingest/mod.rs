@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::auth::secrets::{constant_time_eq, sha256_hex};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::events::{EventKind, Events};
 use crate::ratelimit::KeyedLimiter;
 use crate::rules::Rules;
 use crate::storage::{
@@ -49,6 +50,7 @@ pub struct Ingest {
     rules: Rules,
     /// Wakes the in-process delivery worker when deliveries were queued.
     work_queued: Arc<tokio::sync::Notify>,
+    events: Events,
 }
 
 impl Ingest {
@@ -57,6 +59,7 @@ impl Ingest {
         store: Store,
         rules: Rules,
         work_queued: Arc<tokio::sync::Notify>,
+        events: Events,
     ) -> Self {
         let writers = config.ingest_writers.unwrap_or(match store.backend() {
             Backend::Sqlite => 1,
@@ -74,6 +77,7 @@ impl Ingest {
             max_bytes: config.max_ingest_bytes,
             rules,
             work_queued,
+            events,
         }
     }
 
@@ -147,12 +151,20 @@ impl Ingest {
         };
         let id = message.id.clone();
         let queued = !message.deliveries.is_empty();
+        let live = self.events.wanted().then(|| EventKind::Message {
+            id: id.clone(),
+            endpoint_id: endpoint.endpoint_id.clone(),
+            received_at: crate::timefmt::rfc3339(received_at),
+        });
         self.writer
             .write(message)
             .await
             .map_err(AppError::internal)?;
         if queued {
             self.work_queued.notify_one();
+        }
+        if let Some(live) = live {
+            self.events.publish(&endpoint.user_id, live);
         }
         tracing::info!(endpoint_id = %endpoint.endpoint_id, message_id = %id, size = meta.size_bytes, "message ingested");
         Ok(id)

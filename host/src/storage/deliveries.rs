@@ -268,6 +268,18 @@ impl Store {
         )
     }
 
+    /// `pg_notify(channel, payload)` on PostgreSQL; nothing on SQLite (one process).
+    pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Wakes workers in other processes (PostgreSQL only; SQLite runs one process).
     pub async fn notify_work(&self) -> StoreResult<()> {
         if self.backend == Backend::Postgres {
@@ -276,5 +288,112 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// One row of the user's delivery list: the delivery plus the start of its message.
+#[derive(Clone, Debug, FromRow)]
+pub struct DeliveryListRow {
+    #[sqlx(flatten)]
+    pub delivery: DeliveryRow,
+    pub message_title: Option<String>,
+    pub message_preview: String,
+}
+
+/// Filters of the delivery list.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<String>,
+    /// Keyset cursor: only deliveries updated before this (updated_at, id).
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// Counts per hour-sized bucket, `bucket` counted from the window's start.
+#[derive(Clone, Debug, FromRow)]
+pub struct BucketCount {
+    pub bucket: i64,
+    pub status: String,
+    pub count: i64,
+}
+
+/// Characters of the message body a delivery list row carries.
+const DELIVERY_PREVIEW_CHARS: i64 = 120;
+
+impl Store {
+    /// The user's deliveries, most recently changed first (index
+    /// `deliveries_user_status` with a status, `deliveries_user_updated` without).
+    pub async fn list_deliveries(
+        &self,
+        user_id: &str,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<DeliveryListRow>> {
+        let mut sql = format!(
+            "SELECT d.id, d.message_id, d.rule_id, r.name AS rule_name, d.channel_id, c.name AS channel_name, d.status,
+                    d.attempt_count, d.next_attempt_at, d.last_error, d.created_at, d.updated_at, d.sent_at,
+                    m.title AS message_title, substr(m.body, 1, {DELIVERY_PREVIEW_CHARS}) AS message_preview
+             FROM deliveries d JOIN messages m ON m.id = d.message_id
+             LEFT JOIN rules r ON r.id = d.rule_id LEFT JOIN channels c ON c.id = d.channel_id
+             WHERE d.user_id = $1 AND m.deleted_at IS NULL"
+        );
+        let mut next = 2;
+        if filter.status.is_some() {
+            sql.push_str(&format!(" AND d.status = ${next}"));
+            next += 1;
+        }
+        if filter.before.is_some() {
+            sql.push_str(&format!(
+                " AND (d.updated_at < ${a} OR (d.updated_at = ${a} AND d.id < ${b}))",
+                a = next,
+                b = next + 1
+            ));
+            next += 2;
+        }
+        sql.push_str(&format!(
+            " ORDER BY d.updated_at DESC, d.id DESC LIMIT ${next}"
+        ));
+        let mut query = sqlx::query_as(&sql).bind(user_id);
+        if let Some(status) = &filter.status {
+            query = query.bind(status);
+        }
+        if let Some((updated_at, id)) = &filter.before {
+            query = query.bind(*updated_at).bind(id);
+        }
+        Ok(query.bind(filter.limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Messages received and deliveries finished (sent or failed) per bucket
+    /// of `bucket_ms` since `from_ms`. Messages are found through their
+    /// time-ordered ids (UUIDv7), so the `(user_id, id)` index serves the range.
+    pub async fn activity(
+        &self,
+        user_id: &str,
+        from_ms: i64,
+        bucket_ms: i64,
+    ) -> StoreResult<Vec<BucketCount>> {
+        let first_id = format!("{:012x}{}", from_ms.max(0), "0".repeat(20));
+        let mut counts: Vec<BucketCount> = sqlx::query_as(
+            "SELECT (received_at - $1) / $2 AS bucket, 'message' AS status, COUNT(*) AS count
+             FROM messages WHERE user_id = $3 AND id >= $4 AND received_at >= $1 AND deleted_at IS NULL
+             GROUP BY (received_at - $1) / $2",
+        )
+        .bind(from_ms)
+        .bind(bucket_ms)
+        .bind(user_id)
+        .bind(first_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let finished: Vec<BucketCount> = sqlx::query_as(
+            "SELECT (updated_at - $1) / $2 AS bucket, status, COUNT(*) AS count
+             FROM deliveries WHERE user_id = $3 AND status IN ('sent', 'failed') AND updated_at >= $1
+             GROUP BY status, (updated_at - $1) / $2",
+        )
+        .bind(from_ms)
+        .bind(bucket_ms)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        counts.extend(finished);
+        Ok(counts)
     }
 }

@@ -14,7 +14,10 @@ mod tokens;
 mod users;
 
 pub use channels::{ChannelRow, RuleRow};
-pub use deliveries::{AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryRow, NextState};
+pub use deliveries::{
+    AttemptRecord, AttemptRow, BucketCount, ClaimedDelivery, DeliveryFilter, DeliveryListRow,
+    DeliveryRow, NextState,
+};
 pub use endpoints::{EndpointAuth, EndpointRow};
 pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewDelivery, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};

@@ -15,6 +15,7 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::channels::Channels;
+use crate::events::{EventKind, Events};
 use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{PluginError, SendError};
 use crate::plugins::Message;
@@ -48,6 +49,8 @@ pub struct Worker {
     config: WorkerConfig,
     id: Arc<str>,
     wake: Arc<Notify>,
+    /// Delivery state changes for the dashboard's live view.
+    events: Events,
 }
 
 /// Why an attempt ended, with whatever the channel answered.
@@ -78,6 +81,7 @@ impl Worker {
         plugins: Arc<Registry>,
         config: WorkerConfig,
         wake: Arc<Notify>,
+        events: Events,
     ) -> Self {
         let id: Arc<str> = Arc::from(format!("{}-{}", hostname(), &new_id()[20..]));
         Worker {
@@ -87,6 +91,7 @@ impl Worker {
             config,
             id,
             wake,
+            events,
         }
     }
 
@@ -186,10 +191,20 @@ impl Worker {
             .finish_attempt(&delivery.id, &self.id, &record, &next)
             .await
         {
-            Ok(true) => tracing::info!(
-                delivery_id = %delivery.id, rule_id = ?delivery.rule_id, channel_id = ?delivery.channel_id,
-                attempt = attempt_no, status = outcome, http_status = ?record.http_status, "delivery attempt finished"
-            ),
+            Ok(true) => {
+                tracing::info!(
+                    delivery_id = %delivery.id, rule_id = ?delivery.rule_id, channel_id = ?delivery.channel_id,
+                    attempt = attempt_no, status = outcome, http_status = ?record.http_status, "delivery attempt finished"
+                );
+                self.events.publish(
+                    &delivery.user_id,
+                    EventKind::Delivery {
+                        id: delivery.id.clone(),
+                        message_id: delivery.message_id.clone(),
+                        status: outcome.to_string(),
+                    },
+                );
+            }
             Ok(false) => {
                 tracing::warn!(delivery_id = %delivery.id, "lease lost before the outcome was recorded; another worker owns it")
             }

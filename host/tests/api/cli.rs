@@ -150,8 +150,25 @@ fn migrate_user_create_and_serve_on_the_embedded_default() {
             .send()
             .await
             .expect("login");
-        login.status().as_u16()
+        let status = login.status().as_u16();
+        let token = login.json::<serde_json::Value>().await.expect("login JSON")["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        // The embedded default serves the dashboard too.
+        let page = client.get(format!("{base}/")).send().await.expect("GET /");
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page
+            .text()
+            .await
+            .expect("body")
+            .contains("<div id=\"root\">"));
+        // An open event stream must not hold the shutdown open.
+        let stream =
+            crate::common::sse::EventStream::open(&format!("{base}/api/events"), &token).await;
+        (status, stream)
     });
+    let (result, _open_stream) = result;
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(server.id().to_string())

@@ -8,14 +8,14 @@ use crate::common::bark::BarkReceiver;
 use crate::common::{Db, TestEndpoint, TestServer, TestUser};
 use crate::on_both_databases;
 
-struct Pipeline {
-    server: TestServer,
-    user: TestUser,
-    endpoint: TestEndpoint,
+pub struct Pipeline {
+    pub server: TestServer,
+    pub user: TestUser,
+    pub endpoint: TestEndpoint,
 }
 
 /// A server allowing loopback, a user with an endpoint, and one Bark channel + rule.
-async fn pipeline(
+pub async fn pipeline(
     db: Db,
     receiver_url: &str,
     template: Value,
@@ -52,7 +52,12 @@ async fn pipeline(
 }
 
 /// Polls the message detail until its first delivery reaches `status`.
-async fn wait_for_status(p: &Pipeline, message_id: &str, status: &str, timeout: Duration) -> Value {
+pub async fn wait_for_status(
+    p: &Pipeline,
+    message_id: &str,
+    status: &str,
+    timeout: Duration,
+) -> Value {
     let started = Instant::now();
     loop {
         let detail = p

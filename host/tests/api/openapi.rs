@@ -42,6 +42,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/rules/test"),
     ("post", "/api/rules/{id}/test"),
     ("post", "/api/deliveries/{id}/retry"),
+    ("get", "/api/deliveries"),
+    ("get", "/api/events"),
+    ("get", "/api/stats/activity"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];

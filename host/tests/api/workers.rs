@@ -168,3 +168,23 @@ async fn two_workers_send_each_delivery_exactly_once() {
         "every delivery is recorded as sent once"
     );
 }
+
+/// A worker in its own process relays delivery changes to the web process's
+/// event streams through PostgreSQL NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_separate_worker_relays_live_events_to_the_web_process() {
+    let server = TestServer::start_with(Db::Postgres, &[(WEB_ONLY, "1")]).await;
+    let receiver = BarkReceiver::start(vec![]).await;
+    let user = setup(&server, &receiver).await;
+    let endpoint = server.endpoint(&user, "e").await;
+    let mut events =
+        crate::common::sse::EventStream::open(&server.url("/api/events"), &user.token).await;
+    let _worker = worker_process(&server);
+    let id = server.ingest_ok(&endpoint, json!({"body": "relay"})).await;
+    let sent = events
+        .wait_for("delivery", Duration::from_secs(20), |data| {
+            data["message_id"] == id.as_str() && data["status"] == "sent"
+        })
+        .await;
+    assert!(sent["id"].as_str().is_some());
+}

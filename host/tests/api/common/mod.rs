@@ -5,6 +5,7 @@
 pub mod bark;
 pub mod fixtures;
 pub mod services;
+pub mod sse;
 
 use std::collections::HashMap;
 
