@@ -4,6 +4,12 @@ import { AuthProvider } from "./auth/AuthProvider";
 import { AnonymousOnly, RequireAuth } from "./auth/guards";
 import { AuthLayout, Layout } from "./components/Layout";
 import { AccountPage } from "./pages/AccountPage";
+import { ChannelDetailPage, NewChannelPage } from "./pages/channels/ChannelPages";
+import { ChannelsPage } from "./pages/channels/ChannelsPage";
+import { DeliveriesPage } from "./pages/deliveries/DeliveriesPage";
+import { PluginsPage } from "./pages/PluginsPage";
+import { NewRulePage, RuleDetailPage } from "./pages/rules/RulePages";
+import { RulesPage } from "./pages/rules/RulesPage";
 import { EndpointsPage } from "./pages/endpoints/EndpointsPage";
 import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { HomePage } from "./pages/HomePage";
@@ -15,8 +21,6 @@ import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SignupPage } from "./pages/SignupPage";
 import { VerifyEmailPage } from "./pages/VerifyEmailPage";
 
-// Channels, rules, plugins and deliveries have UI building blocks under
-// src/features/ but no routes until their API exists (see README.md).
 export const routes: RouteObject[] = [
   {
     element: <AuthLayout />,
@@ -43,7 +47,15 @@ export const routes: RouteObject[] = [
           { path: "/", element: <HomePage /> },
           { path: "/messages", element: <MessagesPage /> },
           { path: "/messages/:id", element: <MessageDetailPage /> },
+          { path: "/deliveries", element: <DeliveriesPage /> },
           { path: "/endpoints", element: <EndpointsPage /> },
+          { path: "/channels", element: <ChannelsPage /> },
+          { path: "/channels/new", element: <NewChannelPage /> },
+          { path: "/channels/:id", element: <ChannelDetailPage /> },
+          { path: "/rules", element: <RulesPage /> },
+          { path: "/rules/new", element: <NewRulePage /> },
+          { path: "/rules/:id", element: <RuleDetailPage /> },
+          { path: "/plugins", element: <PluginsPage /> },
           { path: "/account", element: <AccountPage /> },
         ],
       },

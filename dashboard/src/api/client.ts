@@ -60,6 +60,12 @@ export function onSessionExpired(listener: SessionListener): () => void {
   return () => expiredListeners.delete(listener);
 }
 
+/** Tell the app the session is gone (a refresh failed outside {@link api}, e.g. the event stream). */
+export function expireSession(): void {
+  accessToken = null;
+  for (const l of [...expiredListeners]) l();
+}
+
 /** Test helper: forget the token and any pending refresh. */
 export function resetClientState(): void {
   accessToken = null;
@@ -181,6 +187,11 @@ export async function api<T = unknown>(path: string, opts: RequestOptions = {}):
   if (res.status === 204 || res.status === 205) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Like {@link errorMessage}, naming the field when the API named one ("message.priority: must be …"). */
+export function errorWithField(err: unknown): string {
+  return err instanceof ApiError && err.field && err.status === 422 ? `${err.field}: ${err.message}` : errorMessage(err);
 }
 
 /** A human sentence for any thrown value, for form-level and page-level errors. */

@@ -1,5 +1,23 @@
 import { api, type TokenResponse } from "./client";
-import type { CreatedEndpoint, Endpoint, MessageDetail, MessageFilters, MessagePage, User } from "./types";
+import type {
+  Activity,
+  Channel,
+  ChannelInput,
+  ChannelTestResult,
+  CreatedEndpoint,
+  Delivery,
+  DeliveryPage,
+  Endpoint,
+  MessageDetail,
+  MessageFilters,
+  MessagePage,
+  Plugin,
+  Rule,
+  RuleInput,
+  RuleTestRequest,
+  RuleTestResult,
+  User,
+} from "./types";
 
 // Auth — calls made before a session exists pass `auth: false` so a 401
 // (wrong password) is reported instead of triggering a refresh.
@@ -50,6 +68,54 @@ export const messagesApi = {
     api<{ deleted: number }>("/api/messages/batch-delete", { method: "POST", body }),
 };
 
+const seg = encodeURIComponent;
+
+export const pluginsApi = {
+  list: (signal?: AbortSignal) => api<{ items: Plugin[] }>("/api/plugins", { signal }),
+};
+
+export const channelsApi = {
+  list: (signal?: AbortSignal) => api<{ items: Channel[] }>("/api/channels", { signal }),
+  get: (id: string, signal?: AbortSignal) => api<Channel>(`/api/channels/${seg(id)}`, { signal }),
+  create: (body: ChannelInput) => api<Channel>("/api/channels", { method: "POST", body }),
+  /** The plugin cannot change; secrets sent back as `********` keep their stored value. */
+  update: (id: string, body: Partial<Omit<ChannelInput, "plugin">>) =>
+    api<Channel>(`/api/channels/${seg(id)}`, { method: "PATCH", body }),
+  remove: (id: string) => api<void>(`/api/channels/${seg(id)}`, { method: "DELETE" }),
+  test: (id: string) => api<ChannelTestResult>(`/api/channels/${seg(id)}/test`, { method: "POST" }),
+};
+
+export const rulesApi = {
+  list: (signal?: AbortSignal) => api<{ items: Rule[] }>("/api/rules", { signal }),
+  get: (id: string, signal?: AbortSignal) => api<Rule>(`/api/rules/${seg(id)}`, { signal }),
+  create: (body: RuleInput) => api<Rule>("/api/rules", { method: "POST", body }),
+  replace: (id: string, body: RuleInput) => api<Rule>(`/api/rules/${seg(id)}`, { method: "PUT", body }),
+  remove: (id: string) => api<void>(`/api/rules/${seg(id)}`, { method: "DELETE" }),
+  /** Every saved rule against a sample message; nothing is sent. */
+  testAll: (body: RuleTestRequest) =>
+    api<{ results: RuleTestResult[] }>("/api/rules/test", { method: "POST", body }),
+  /** One saved rule against a sample message; nothing is sent. */
+  test: (id: string, body: RuleTestRequest) =>
+    api<{ results: RuleTestResult[] }>(`/api/rules/${seg(id)}/test`, { method: "POST", body }),
+};
+
+export interface DeliveryListParams {
+  status?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const deliveriesApi = {
+  list: (params: DeliveryListParams, signal?: AbortSignal) =>
+    api<DeliveryPage>("/api/deliveries", { query: { ...params }, signal }),
+  retry: (id: string) => api<Delivery>(`/api/deliveries/${seg(id)}/retry`, { method: "POST" }),
+};
+
+export const statsApi = {
+  activity: (hours = 24, signal?: AbortSignal) =>
+    api<Activity>("/api/stats/activity", { query: { hours }, signal }),
+};
+
 /** Query keys, in one place so invalidation stays consistent. */
 export const qk = {
   me: ["me"] as const,
@@ -58,4 +124,13 @@ export const qk = {
   messages: (filters: MessageFilters) => ["messages", filters] as const,
   messagesAll: ["messages"] as const,
   message: (id: string) => ["message", id] as const,
+  plugins: ["plugins"] as const,
+  channels: ["channels"] as const,
+  channel: (id: string) => ["channel", id] as const,
+  rules: ["rules"] as const,
+  rule: (id: string) => ["rule", id] as const,
+  deliveries: (params: DeliveryListParams) => ["deliveries", params] as const,
+  deliveriesAll: ["deliveries"] as const,
+  activity: (hours: number) => ["stats", "activity", hours] as const,
+  statsAll: ["stats"] as const,
 };

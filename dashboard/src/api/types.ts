@@ -67,7 +67,10 @@ export interface MessageDetail {
   url: string | null;
   extras: Record<string, string>;
   request: RequestMetadata;
+  /** Filters that failed while matching rules (usually `{rule_id, rule_name, error}`). */
   filter_errors: unknown[];
+  /** One per matching rule, with every attempt (newest API; absent on older servers). */
+  deliveries?: Delivery[];
 }
 
 export interface MessageFilters {
@@ -81,4 +84,163 @@ export interface MessageFilters {
   since?: string;
   /** RFC 3339 */
   until?: string;
+}
+
+// ---------- channels, plugins, rules, deliveries ----------
+
+export type PluginKind = "channel" | "filter";
+
+export interface Plugin {
+  id: string;
+  name: string;
+  version: string;
+  kind: PluginKind | string;
+  description: string;
+  /** JSON Schema of the config; secret fields carry `"x-secret": true` / `writeOnly`. */
+  config_schema: Record<string, unknown>;
+  builtin: boolean;
+}
+
+export interface Channel {
+  id: string;
+  name: string;
+  plugin: string;
+  /** Secret values read `********`; sending the mask back keeps the stored value. */
+  config: Record<string, unknown>;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ChannelInput {
+  name: string;
+  plugin: string;
+  config: Record<string, unknown>;
+  enabled: boolean;
+}
+
+export interface ChannelTestResult {
+  ok: boolean;
+  http_status: number | null;
+  response_snippet: string | null;
+  error: string | null;
+}
+
+/** The standard filter's config (SPEC §11); every dimension optional. */
+export interface StandardFilter {
+  ingest_endpoint_ids?: string[] | null;
+  body?: { contains?: string[] | null; regex?: string | null } | null;
+  priority?: { min?: number | null; max?: number | null } | null;
+  tags?: string[] | null;
+  group?: string | null;
+}
+
+export interface ExtraFilter {
+  plugin: string;
+  config: Record<string, unknown>;
+}
+
+export interface Rule {
+  id: string;
+  name: string;
+  enabled: boolean;
+  channel_id: string;
+  filter: StandardFilter;
+  extra_filters: ExtraFilter[];
+  payload_template: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RuleInput {
+  name: string;
+  enabled: boolean;
+  channel_id: string;
+  filter: StandardFilter;
+  extra_filters: ExtraFilter[];
+  payload_template: Record<string, unknown>;
+}
+
+export interface RuleTestRequest {
+  /** A sample message exactly as it would be sent to ingest. */
+  message: Record<string, unknown>;
+  ingest_endpoint_id?: string;
+}
+
+export interface RuleTestResult {
+  rule_id: string;
+  name: string;
+  enabled: boolean;
+  matched: boolean;
+  error: string | null;
+  payload: unknown;
+}
+
+export type DeliveryStatus = "queued" | "sending" | "retry" | "sent" | "failed";
+
+export interface Attempt {
+  attempt_no: number;
+  started_at: string;
+  duration_ms: number;
+  /** `sent`, `retry` or `failed`. */
+  outcome: string;
+  http_status: number | null;
+  error: string | null;
+  response_snippet: string | null;
+  response_json: unknown;
+}
+
+export interface Delivery {
+  id: string;
+  message_id: string;
+  rule_id: string | null;
+  rule_name: string | null;
+  channel_id: string | null;
+  channel_name: string | null;
+  status: DeliveryStatus | string;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+  attempts: Attempt[];
+}
+
+/** `GET /api/deliveries` rows. */
+export interface DeliverySummary {
+  id: string;
+  message_id: string;
+  message_title: string | null;
+  message_preview: string;
+  rule_id: string | null;
+  rule_name: string | null;
+  channel_id: string | null;
+  channel_name: string | null;
+  status: DeliveryStatus | string;
+  attempt_count: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+export interface DeliveryPage {
+  items: DeliverySummary[];
+  next_cursor: string | null;
+}
+
+export interface ActivityBucket {
+  start: string;
+  messages: number;
+  sent: number;
+  failed: number;
+}
+
+export interface Activity {
+  bucket_seconds: number;
+  from: string;
+  to: string;
+  buckets: ActivityBucket[];
 }

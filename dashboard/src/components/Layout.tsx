@@ -1,18 +1,25 @@
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { useAuth } from "../auth/AuthProvider";
+import { useLiveUpdates } from "../live/useLiveUpdates";
 import { ThemeSwitcher } from "./ThemeSwitcher";
 import { VerifyBanner } from "./VerifyBanner";
 
 const NAV = [
   { to: "/", label: "Home", end: true },
   { to: "/messages", label: "Messages" },
+  { to: "/deliveries", label: "Deliveries" },
   { to: "/endpoints", label: "Endpoints" },
+  { to: "/channels", label: "Channels" },
+  { to: "/rules", label: "Rules" },
+  { to: "/plugins", label: "Plugins" },
   { to: "/account", label: "Account" },
 ];
 
 export function Layout() {
   const { user, logout } = useAuth();
   const navigate = useNavigate();
+  // New messages and delivery changes arrive over SSE while signed in (this layout only renders then).
+  const live = useLiveUpdates();
   return (
     <div className="app">
       <a href="#main" className="skip-link">
@@ -30,6 +37,13 @@ export function Layout() {
           ))}
         </nav>
         <div className="topbar-end">
+          <span
+            className={`live live-${live}`}
+            title={live === "open" ? "Live updates: connected" : "Live updates: reconnecting"}
+          >
+            <span aria-hidden="true" className="live-dot" />
+            <span className="live-label">{live === "open" ? "Live" : live === "stopped" ? "Offline" : "Connecting…"}</span>
+          </span>
           <ThemeSwitcher />
           <span className="muted user-email" title={user?.email}>
             {user?.email}

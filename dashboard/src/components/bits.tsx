@@ -66,3 +66,21 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
     </div>
   );
 }
+
+const DELIVERY_STATUS: Record<string, { cls: string; hint: string }> = {
+  queued: { cls: "status-muted", hint: "Waiting for the worker" },
+  sending: { cls: "status-info", hint: "Being sent now" },
+  retry: { cls: "status-warn", hint: "Failed for now; another attempt is scheduled" },
+  sent: { cls: "status-ok", hint: "Delivered" },
+  failed: { cls: "status-bad", hint: "Gave up; can be retried by hand" },
+};
+
+/** A delivery (or attempt) status as a coloured pill whose text is the status itself. */
+export function DeliveryStatusBadge({ status, testId }: { status: string; testId?: string }) {
+  const s = DELIVERY_STATUS[status] ?? { cls: "status-muted", hint: status };
+  return (
+    <span className={`status ${s.cls}`} title={s.hint} data-testid={testId}>
+      {status}
+    </span>
+  );
+}

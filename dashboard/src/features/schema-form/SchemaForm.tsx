@@ -1,6 +1,6 @@
 import { Tabs } from "radix-ui";
 import { useEffect, useId, useState } from "react";
-import { deref, fieldKind, labelFor, mainType, type JsonSchema } from "./schema";
+import { deref, fieldKind, fieldPaths, foldErrors, isSecret, labelFor, mainType, SECRET_MASK, type JsonSchema } from "./schema";
 
 type Obj = Record<string, unknown>;
 
@@ -51,6 +51,9 @@ export function SchemaForm({ schema, value, onChange, errors = {}, label = "Conf
   }
 
   const root = deref(schema, schema);
+  // Errors for paths no input draws (the whole config, unknown keys, list items) are folded
+  // onto the nearest input, or listed above the form.
+  const { byField, other } = foldErrors(errors, fieldPaths(schema));
   return (
     <Tabs.Root value={mode} onValueChange={switchMode} className="schema-form">
       <Tabs.List aria-label={`${label} editor mode`} className="segmented">
@@ -61,8 +64,21 @@ export function SchemaForm({ schema, value, onChange, errors = {}, label = "Conf
           JSON
         </Tabs.Trigger>
       </Tabs.List>
+      {other.length > 0 && (
+        <div className="form-error" role="alert">
+          {other.length === 1 ? (
+            other[0]
+          ) : (
+            <ul>
+              {other.map((o) => (
+                <li key={o}>{o}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
       <Tabs.Content value="form" className="form">
-        <ObjectFields schema={root} root={schema} value={value} onChange={onChange} errors={errors} path="" idPrefix={id} />
+        <ObjectFields schema={root} root={schema} value={value} onChange={onChange} errors={byField} path="" idPrefix={id} />
       </Tabs.Content>
       <Tabs.Content value="json" className="form">
         <div className="field">
@@ -162,8 +178,10 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
       {required && <span aria-hidden="true"> *</span>}
     </label>
   );
+  const masked = isSecret(s) && containsMask(value);
   const after = (
     <>
+      {masked && <p className="hint">Stored secret (shown as {SECRET_MASK}): leave it to keep it, or type a new value.</p>}
       {s.description && (
         <p className="hint" id={hintId}>
           {s.description}
@@ -242,7 +260,7 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
             step={kind === "integer" ? 1 : "any"}
             min={s.minimum}
             max={s.maximum}
-            placeholder={s.default !== undefined ? String(s.default) : undefined}
+            placeholder={typeof s.default === "number" ? String(s.default) : undefined}
             value={typeof value === "number" ? value : value === undefined || value === null ? "" : String(value)}
             onChange={(e) => {
               if (e.target.value === "") return onChange(undefined);
@@ -274,7 +292,7 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
       return (
         <div className="field">
           {labelEl}
-          <SecretInput common={common} value={value} onChange={onChange} />
+          <SecretInput common={common} value={value} onChange={onChange} label={label} />
           {after}
         </div>
       );
@@ -306,7 +324,24 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
 
 type Common = Record<string, unknown> & { id: string };
 
-function SecretInput({ common, value, onChange }: { common: Common; value: unknown; onChange(v: unknown): void }) {
+function containsMask(value: unknown): boolean {
+  if (value === SECRET_MASK) return true;
+  if (Array.isArray(value)) return value.some(containsMask);
+  if (value && typeof value === "object") return Object.values(value).some(containsMask);
+  return false;
+}
+
+function SecretInput({
+  common,
+  value,
+  onChange,
+  label,
+}: {
+  common: Common;
+  value: unknown;
+  onChange(v: unknown): void;
+  label: string;
+}) {
   const [shown, setShown] = useState(false);
   return (
     <span className="secret-input">
@@ -317,7 +352,13 @@ function SecretInput({ common, value, onChange }: { common: Common; value: unkno
         value={typeof value === "string" ? value : ""}
         onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
       />
-      <button type="button" className="btn btn-small" aria-pressed={shown} onClick={() => setShown(!shown)}>
+      <button
+        type="button"
+        className="btn btn-small"
+        aria-pressed={shown}
+        aria-label={`Show ${label}`}
+        onClick={() => setShown(!shown)}
+      >
         {shown ? "Hide" : "Show"}
       </button>
     </span>

@@ -41,6 +41,9 @@ export interface JsonSchema {
   allOf?: JsonSchema[];
 }
 
+/** What the API shows instead of a stored secret; sending it back keeps the stored value. */
+export const SECRET_MASK = "********";
+
 export type FieldKind = "string" | "secret" | "text" | "number" | "integer" | "boolean" | "enum" | "string-list" | "object" | "json";
 
 /** Follow a local `$ref` ("#/$defs/X", "#/definitions/X") against the root schema. */
@@ -107,10 +110,54 @@ export function fieldKind(raw: JsonSchema, root: JsonSchema): FieldKind {
   }
 }
 
+const ACRONYMS = new Set(["url", "uri", "json", "id", "ids", "api", "http", "https", "tls", "ssl", "smtp", "mqtt", "ip"]);
+
 export function labelFor(key: string, s: JsonSchema): string {
   if (s.title) return s.title;
-  const words = key.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  const words = key
+    .replace(/[_-]+/g, " ")
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .trim()
+    .split(/\s+/)
+    .map((w) => (ACRONYMS.has(w.toLowerCase()) ? (w.toLowerCase() === "ids" ? "IDs" : w.toUpperCase()) : w));
+  const text = words.join(" ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Dotted paths of every input the form draws for this schema (nested objects included). */
+export function fieldPaths(schema: JsonSchema, root: JsonSchema = schema, prefix = ""): string[] {
+  const s = mainType(deref(schema, root), root).schema;
+  const out: string[] = [];
+  for (const [key, sub] of Object.entries(s.properties ?? {})) {
+    const p = prefix ? `${prefix}.${key}` : key;
+    out.push(p);
+    if (fieldKind(sub, root) === "object") out.push(...fieldPaths(sub, root, p));
+  }
+  return out;
+}
+
+/**
+ * Put each error on the deepest drawn input at or above its path ("device_keys.1"
+ * → "device_keys"); errors no input owns (the whole config, unknown keys) come
+ * back in `other` with a readable path.
+ */
+export function foldErrors(
+  errors: Record<string, string>,
+  paths: readonly string[],
+): { byField: Record<string, string>; other: string[] } {
+  const byField: Record<string, string> = {};
+  const other: string[] = [];
+  for (const [key, message] of Object.entries(errors)) {
+    let p = key;
+    while (p && !paths.includes(p)) p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "";
+    if (p) {
+      const sub = key.slice(p.length + 1);
+      byField[p] ??= p === key ? message : /^\d+$/.test(sub) ? `Item ${Number(sub) + 1}: ${message}` : `${sub}: ${message}`;
+    } else {
+      other.push(key ? `${key}: ${message}` : message);
+    }
+  }
+  return { byField, other };
 }
 
 function typeOk(type: string | undefined, v: unknown): boolean {

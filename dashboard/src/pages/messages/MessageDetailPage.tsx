@@ -1,29 +1,12 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { Collapsible } from "radix-ui";
-import { useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError } from "../../api/client";
 import { messagesApi, qk } from "../../api/endpoints";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorState, Loading, PriorityBadge, Tags } from "../../components/bits";
+import { Section } from "../../components/Section";
 import { formatBytes, formatDateTime, PRIORITY_LABELS, safeHttpUrl } from "../../lib/format";
-
-function Section({ title, defaultOpen, children }: { title: string; defaultOpen?: boolean; children: ReactNode }) {
-  const [open, setOpen] = useState(Boolean(defaultOpen));
-  return (
-    <Collapsible.Root open={open} onOpenChange={setOpen} className="section">
-      <h2 className="section-head">
-        <Collapsible.Trigger className="section-trigger">
-          <span aria-hidden="true" className="chevron">
-            {open ? "▾" : "▸"}
-          </span>
-          {title}
-        </Collapsible.Trigger>
-      </h2>
-      <Collapsible.Content className="section-body">{children}</Collapsible.Content>
-    </Collapsible.Root>
-  );
-}
+import { DeliveryList, PENDING_STATUSES } from "./Deliveries";
 
 function KeyValues({ data, empty }: { data: Record<string, string>; empty: string }) {
   const entries = Object.entries(data);
@@ -44,7 +27,13 @@ export function MessageDetailPage() {
   const { id = "" } = useParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const q = useQuery({ queryKey: qk.message(id), queryFn: ({ signal }) => messagesApi.get(id, signal) });
+  const q = useQuery({
+    queryKey: qk.message(id),
+    queryFn: ({ signal }) => messagesApi.get(id, signal),
+    // Live updates (SSE) refresh this page; polling is the fallback while work is pending.
+    refetchInterval: (query) =>
+      query.state.data?.deliveries?.some((d) => PENDING_STATUSES.has(d.status)) ? 5_000 : false,
+  });
 
   if (q.isPending) return <Loading />;
   if (q.isError) {
@@ -180,11 +169,49 @@ export function MessageDetailPage() {
       {m.filter_errors.length > 0 && (
         <Section title={`Filter errors (${m.filter_errors.length})`} defaultOpen>
           <p className="hint">These rule filters failed for this message, so their rules were treated as not matching.</p>
-          <pre className="code">{JSON.stringify(m.filter_errors, null, 2)}</pre>
+          <FilterErrors errors={m.filter_errors} />
         </Section>
       )}
 
-      <p className="muted">Deliveries and their attempts will appear here once the delivery API exists.</p>
+      <section aria-labelledby="deliveries-h" className="deliveries">
+        <h2 id="deliveries-h">Deliveries{m.deliveries ? ` (${m.deliveries.length})` : ""}</h2>
+        {m.deliveries ? (
+          <DeliveryList deliveries={m.deliveries} />
+        ) : (
+          <p className="muted">This server does not report deliveries.</p>
+        )}
+      </section>
     </article>
+  );
+}
+
+/** Filter errors as the host records them (`{rule_id, rule_name, error}`); anything else as JSON. */
+function FilterErrors({ errors }: { errors: unknown[] }) {
+  return (
+    <ul className="filter-errors">
+      {errors.map((e, i) => {
+        const v = (e && typeof e === "object" ? e : {}) as { rule_id?: unknown; rule_name?: unknown; error?: unknown };
+        if (typeof v.error === "string") {
+          const name = typeof v.rule_name === "string" ? v.rule_name : "A rule";
+          return (
+            <li key={i}>
+              {typeof v.rule_id === "string" ? (
+                <Link to={`/rules/${encodeURIComponent(v.rule_id)}`} className="strong">
+                  {name}
+                </Link>
+              ) : (
+                <span className="strong">{name}</span>
+              )}
+              : {v.error}
+            </li>
+          );
+        }
+        return (
+          <li key={i}>
+            <pre className="code">{JSON.stringify(e, null, 2)}</pre>
+          </li>
+        );
+      })}
+    </ul>
   );
 }

@@ -1,0 +1,162 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Rule } from "../../api/types";
+import { apiError, json, mockFetch, type Handler } from "../../test/http";
+import { CHANNEL, ENDPOINTS, errorFor, PLUGINS, RULE, signedIn } from "../../test/fixtures";
+import { renderApp } from "../../test/render";
+
+afterEach(() => vi.unstubAllGlobals());
+
+function api(overrides: Handler = () => undefined as unknown as Response): Handler {
+  return signedIn(async (req) => {
+    const o = await overrides(req);
+    if (o) return o;
+    const { url } = req;
+    if (url === "/api/plugins") return json(200, { items: PLUGINS });
+    if (url === "/api/channels") return json(200, { items: [CHANNEL] });
+    if (url.startsWith("/api/ingest-endpoints")) return json(200, { items: ENDPOINTS });
+    if (url === "/api/rules/r1") return json(200, RULE);
+    if (url === "/api/rules") return json(200, { items: [RULE] });
+    return json(404, {});
+  });
+}
+
+const posted = (spy: ReturnType<typeof mockFetch>, url: string) =>
+  spy.mock.calls.filter((c) => c[0] === url && c[1]?.method === "POST").map((c) => JSON.parse(String(c[1]?.body)));
+
+describe("rule editor", () => {
+  it("validates before calling the API", async () => {
+    const spy = mockFetch(api());
+    const { user } = renderApp("/rules/new");
+    // The only channel is preselected.
+    expect(await screen.findByLabelText("Channel")).toHaveValue("c1");
+    await user.selectOptions(screen.getByLabelText("Lowest priority"), "4");
+    await user.selectOptions(screen.getByLabelText("Highest priority"), "2");
+    fireEvent.change(screen.getByLabelText("Payload template (JSON)"), { target: { value: '{"title": ' } });
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    expect(errorFor("Name")).toBe("Give the rule a name.");
+    expect(errorFor("Highest priority")).toBe("Must be at least the lowest priority.");
+    expect(errorFor("Payload template (JSON)")).toMatch(/^Invalid JSON/);
+    await waitFor(() => expect(screen.getByLabelText("Name")).toHaveFocus());
+    expect(posted(spy, "/api/rules")).toHaveLength(0);
+
+    // Errors follow the input once shown.
+    await user.type(screen.getByLabelText("Name"), "x");
+    expect(errorFor("Name")).toBeNull();
+  });
+
+  it("sends the rules API body and opens the saved rule", async () => {
+    const spy = mockFetch(
+      api(({ url, method, body }) => {
+        if (url === "/api/rules" && method === "POST") return json(201, { ...RULE, ...(body as Rule), id: "r9" });
+        if (url === "/api/rules/r9") return json(200, { ...RULE, id: "r9", name: "Disk to phone" });
+        return undefined as unknown as Response;
+      }),
+    );
+    const { user, router } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Name"), "Disk to phone");
+    await user.click(screen.getByLabelText("backups"));
+    await user.type(screen.getByLabelText("Body contains any of"), "disk{Enter}full");
+    await user.type(screen.getByLabelText("Body matches regular expression"), "^ALERT");
+    await user.selectOptions(screen.getByLabelText("Lowest priority"), "3");
+    await user.type(screen.getByLabelText("Has any of these tags"), "ops, Disk");
+    await user.type(screen.getByLabelText("Group equals"), "servers");
+    await user.click(screen.getByLabelText("Enabled"));
+
+    // Insert a variable at the cursor.
+    const tpl = screen.getByLabelText("Payload template (JSON)") as HTMLTextAreaElement;
+    fireEvent.change(tpl, { target: { value: '{"level": "", "body": "{{message.body}}"}' } });
+    tpl.setSelectionRange(11, 11);
+    await user.click(screen.getByRole("button", { name: "Insert {{message.priority}}" }));
+    expect(tpl.value).toBe('{"level": "{{message.priority}}", "body": "{{message.body}}"}');
+
+    // Extra filter plugin with its schema-drawn config.
+    await user.click(screen.getByRole("button", { name: "Add extra filter" }));
+    const extra = screen.getByRole("group", { name: "Extra filter 1" });
+    expect(within(extra).getByLabelText("Filter plugin")).toHaveValue("keyword");
+    await user.type(within(extra).getByLabelText(/Word/), "test");
+
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/rules/r9"));
+    expect(posted(spy, "/api/rules")).toEqual([
+      {
+        name: "Disk to phone",
+        enabled: false,
+        channel_id: "c1",
+        filter: {
+          ingest_endpoint_ids: ["e1"],
+          body: { contains: ["disk", "full"], regex: "^ALERT" },
+          priority: { min: 3 },
+          tags: ["ops", "Disk"],
+          group: "servers",
+        },
+        extra_filters: [{ plugin: "keyword", config: { word: "test" } }],
+        payload_template: { level: "{{message.priority}}", body: "{{message.body}}" },
+      },
+    ]);
+    expect(await screen.findByText(/Rule created/)).toBeInTheDocument();
+  });
+
+  it("shows the API's field errors next to the filter input or extra filter they name", async () => {
+    let answer = apiError(422, "validation_failed", "is not a valid regular expression (or too complex)", "filter.body.regex");
+    mockFetch(api(({ url, method }) => (url === "/api/rules" && method === "POST" ? answer : (undefined as unknown as Response))));
+    const { user } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Name"), "r");
+    await user.type(screen.getByLabelText("Body matches regular expression"), "(");
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    await waitFor(() => expect(errorFor("Body matches regular expression")).toBe("is not a valid regular expression (or too complex)"));
+
+    answer = apiError(422, "validation_failed", "must not be empty", "filter.tags[1]");
+    await user.type(screen.getByLabelText("Has any of these tags"), "a");
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    await waitFor(() => expect(errorFor("Has any of these tags")).toBe("Item 2: must not be empty"));
+
+    answer = apiError(422, "validation_failed", "no such channel", "channel_id");
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    await waitFor(() => expect(errorFor("Channel")).toBe("no such channel"));
+
+    answer = apiError(422, "validation_failed", "must be at least 3 letters", "extra_filters[0].config.word");
+    await user.click(screen.getByRole("button", { name: "Add extra filter" }));
+    await user.type(screen.getByLabelText(/Word/), "ab");
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    await waitFor(() => expect(errorFor(/Word/)).toBe("must be at least 3 letters"));
+  });
+
+  it("previews the draft against the sample as you type", async () => {
+    mockFetch(api());
+    const { user } = renderApp("/rules/new");
+    const preview = await screen.findByRole("region", { name: "Preview of the draft" });
+    expect(within(preview).getByText("matches")).toBeInTheDocument();
+    expect(JSON.parse(within(preview).getByTestId("preview-payload").textContent ?? "")).toEqual({
+      title: "Disk almost full",
+      body: "/dev/sda1 on nas is 91% full",
+    });
+    await user.selectOptions(screen.getByLabelText("Lowest priority"), "5");
+    expect(within(preview).getByText("no match")).toBeInTheDocument();
+    expect(within(preview).getByText("Priority 4 is below 5.")).toBeInTheDocument();
+
+    fireEvent.change(screen.getByLabelText("Sample message (JSON)"), { target: { value: '{"title": "x"}' } });
+    expect(errorFor("Sample message (JSON)")).toBe('The sample needs a non-empty "body" string.');
+  });
+
+  it("tests a saved rule on the server", async () => {
+    const spy = mockFetch(
+      api(({ url }) =>
+        url === "/api/rules/r1/test"
+          ? json(200, { results: [{ rule_id: "r1", name: "Disk alerts", enabled: true, matched: true, error: null, payload: { title: "T", body: "B" } }] })
+          : (undefined as unknown as Response),
+      ),
+    );
+    const { user } = renderApp("/rules/r1");
+    expect(await screen.findByLabelText("Name")).toHaveValue("Disk alerts");
+    expect(screen.getByLabelText("Body contains any of")).toHaveValue("disk");
+    await user.selectOptions(screen.getByLabelText("Arrives on endpoint"), "e2");
+    await user.click(screen.getByRole("button", { name: "Test saved rule on the server" }));
+    const result = await screen.findByRole("listitem", { name: "Result for Disk alerts" });
+    expect(within(result).getByText("yes")).toBeInTheDocument();
+    expect(posted(spy, "/api/rules/r1/test")[0]).toMatchObject({ ingest_endpoint_id: "e2", message: { priority: 4 } });
+
+    await user.type(screen.getByLabelText("Name"), "!");
+    expect(screen.getByText(/the server tests the saved version/)).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,273 @@
+import { useId, useState } from "react";
+import { Link } from "react-router";
+import { ApiError, errorMessage } from "../../api/client";
+import type { Channel, Endpoint, Plugin, RuleInput } from "../../api/types";
+import { FormError } from "../../components/Field";
+import { UNVERIFIED_HINT } from "../../components/VerifyBanner";
+import { SchemaForm } from "../../features/schema-form/SchemaForm";
+import { foldErrors, type JsonSchema } from "../../features/schema-form/schema";
+import { fieldUnder, normalizeApiField } from "../../lib/forms";
+import { FilterEditor } from "./FilterEditor";
+import { RuleTestPanel } from "./RuleTest";
+import { TemplateEditor } from "./TemplateEditor";
+import {
+  draftToInput,
+  MAX_EXTRA_FILTERS,
+  newKey,
+  STANDARD_FILTER_ID,
+  validateDraft,
+  type ExtraFilterDraft,
+  type RuleDraft,
+} from "./ruleDraft";
+
+/** Inputs the editor draws, by API path; errors elsewhere fold onto the nearest one or the form. */
+const FIELD_PATHS = [
+  "name",
+  "channel_id",
+  "filter",
+  "filter.ingest_endpoint_ids",
+  "filter.body",
+  "filter.body.contains",
+  "filter.body.regex",
+  "filter.priority",
+  "filter.priority.min",
+  "filter.priority.max",
+  "filter.tags",
+  "filter.group",
+  "extra_filters",
+  "payload_template",
+];
+
+export interface RuleEditorProps {
+  initial: RuleDraft;
+  ruleId?: string;
+  channels: Channel[];
+  endpoints: Endpoint[];
+  /** All installed plugins (filter-kind ones other than the standard filter are offered as extras). */
+  plugins: Plugin[];
+  canSubmit?: boolean;
+  onSubmit(input: RuleInput): Promise<unknown>;
+}
+
+function Err({ id, message }: { id: string; message?: string }) {
+  if (!message) return null;
+  return (
+    <p className="field-error" id={id} role="alert">
+      {message}
+    </p>
+  );
+}
+
+export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canSubmit = true, onSubmit }: RuleEditorProps) {
+  const id = useId();
+  const [draft, setDraft] = useState<RuleDraft>(initial);
+  const [saved, setSaved] = useState<RuleDraft>(initial);
+  const [checked, setChecked] = useState(false);
+  const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string>();
+  const [submitting, setSubmitting] = useState(false);
+  const filterPlugins = plugins.filter((p) => p.kind === "filter" && p.id !== STANDARD_FILTER_ID);
+
+  const update = (patch: Partial<RuleDraft>) => {
+    setDraft((d) => ({ ...d, ...patch }));
+    setServerErrors({});
+    setFormError(undefined);
+  };
+
+  const allErrors = { ...(checked ? validateDraft(draft, plugins) : {}), ...serverErrors };
+  // Extra filter config errors go to that filter's form; the rest to the inputs here.
+  const extraConfigErrors = draft.extraFilters.map((_, i) => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(allErrors)) {
+      const under = fieldUnder(k, `extra_filters.${i}.config`);
+      if (under !== undefined) out[under] = v;
+    }
+    return out;
+  });
+  const rest = Object.fromEntries(Object.entries(allErrors).filter(([k]) => !/^extra_filters\.\d+\.config(\.|$)/.test(k)));
+  const extraPaths = draft.extraFilters.map((_, i) => `extra_filters.${i}.plugin`);
+  const { byField: errors, other } = foldErrors(rest, [...FIELD_PATHS, ...extraPaths]);
+  const dirty = JSON.stringify(draft) !== JSON.stringify(saved);
+
+  async function submit(e: React.FormEvent) {
+    e.preventDefault();
+    setChecked(true);
+    const found = validateDraft(draft, plugins);
+    if (Object.keys(found).length > 0) {
+      // Focus the first invalid input so keyboard and screen-reader users land on it.
+      requestAnimationFrame(() => (document.querySelector('.rule-form [aria-invalid="true"]') as HTMLElement | null)?.focus());
+      return;
+    }
+    setSubmitting(true);
+    try {
+      await onSubmit(draftToInput(draft));
+      setSaved(draft);
+    } catch (err) {
+      if (err instanceof ApiError && err.field) {
+        setServerErrors({ [normalizeApiField(err.field)]: err.message });
+        requestAnimationFrame(() => (document.querySelector('.rule-form [aria-invalid="true"]') as HTMLElement | null)?.focus());
+      } else {
+        setFormError(errorMessage(err));
+      }
+    } finally {
+      setSubmitting(false);
+    }
+  }
+
+  function setExtra(i: number, patch: Partial<ExtraFilterDraft>) {
+    update({ extraFilters: draft.extraFilters.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
+  }
+
+  const channelErr = errors.channel_id;
+  const nameErr = errors.name;
+  return (
+    <div className="rule-layout">
+      <form onSubmit={submit} noValidate className="form rule-form" aria-label={ruleId ? "Edit rule" : "New rule"}>
+        <FormError message={formError} />
+        {other.length > 0 && (
+          <div className="form-error" role="alert">
+            {other.join(" ")}
+          </div>
+        )}
+        <div className="field">
+          <label htmlFor={`${id}-name`}>Name</label>
+          <input
+            id={`${id}-name`}
+            type="text"
+            autoComplete="off"
+            placeholder="e.g. Disk alerts to my phone"
+            value={draft.name}
+            onChange={(e) => update({ name: e.target.value })}
+            aria-invalid={nameErr ? true : undefined}
+            aria-describedby={nameErr ? `${id}-name-err` : undefined}
+          />
+          <Err id={`${id}-name-err`} message={nameErr} />
+        </div>
+
+        <div className="field">
+          <label htmlFor={`${id}-channel`}>Channel</label>
+          <select
+            id={`${id}-channel`}
+            value={draft.channelId}
+            onChange={(e) => update({ channelId: e.target.value })}
+            aria-invalid={channelErr ? true : undefined}
+            aria-describedby={[channelErr ? `${id}-channel-err` : "", channels.length === 0 ? `${id}-channel-hint` : ""].filter(Boolean).join(" ") || undefined}
+          >
+            <option value="">Choose a channel…</option>
+            {channels.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.plugin}){c.enabled ? "" : " — disabled"}
+              </option>
+            ))}
+            {draft.channelId && !channels.some((c) => c.id === draft.channelId) && (
+              <option value={draft.channelId}>Unknown channel</option>
+            )}
+          </select>
+          {channels.length === 0 && (
+            <p className="hint" id={`${id}-channel-hint`}>
+              You have no channels yet. <Link to="/channels/new">Create a channel</Link> first.
+            </p>
+          )}
+          <Err id={`${id}-channel-err`} message={channelErr} />
+        </div>
+
+        <label className="checkbox">
+          <input type="checkbox" checked={draft.enabled} onChange={(e) => update({ enabled: e.target.checked })} /> Enabled
+        </label>
+
+        <FilterEditor value={draft.filter} onChange={(filter) => update({ filter })} endpoints={endpoints} errors={errors} />
+
+        <fieldset className="extra-filters">
+          <legend>Extra filter plugins</legend>
+          <p className="hint">Further filters that must all pass too (run as plugins on the server).</p>
+          <Err id={`${id}-extras-err`} message={errors.extra_filters} />
+          {draft.extraFilters.map((x, i) => {
+            const plugin = filterPlugins.find((p) => p.id === x.plugin);
+            const pluginErr = errors[`extra_filters.${i}.plugin`];
+            const selId = `${id}-xf-${x.key}`;
+            return (
+              <fieldset key={x.key} className="extra-filter">
+                <legend>Extra filter {i + 1}</legend>
+                <div className="field">
+                  <label htmlFor={selId}>Filter plugin</label>
+                  <select
+                    id={selId}
+                    value={x.plugin}
+                    onChange={(e) => setExtra(i, { plugin: e.target.value, config: {} })}
+                    aria-invalid={pluginErr ? true : undefined}
+                    aria-describedby={pluginErr ? `${selId}-err` : undefined}
+                  >
+                    <option value="">Choose…</option>
+                    {filterPlugins.map((p) => (
+                      <option key={p.id} value={p.id}>
+                        {p.name} ({p.id} {p.version})
+                      </option>
+                    ))}
+                    {x.plugin && !plugin && <option value={x.plugin}>{x.plugin} (not installed)</option>}
+                  </select>
+                  {plugin?.description && <p className="hint">{plugin.description}</p>}
+                  <Err id={`${selId}-err`} message={pluginErr} />
+                </div>
+                {x.plugin && (
+                  <SchemaForm
+                    key={`${x.key}-${x.plugin}`}
+                    schema={(plugin?.config_schema as JsonSchema | undefined) ?? { type: "object" }}
+                    value={x.config}
+                    onChange={(config) => setExtra(i, { config })}
+                    errors={extraConfigErrors[i]}
+                    label={`Extra filter ${i + 1} settings`}
+                  />
+                )}
+                <div>
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger-outline"
+                    onClick={() => update({ extraFilters: draft.extraFilters.filter((_, j) => j !== i) })}
+                  >
+                    Remove extra filter {i + 1}
+                  </button>
+                </div>
+              </fieldset>
+            );
+          })}
+          {filterPlugins.length === 0 ? (
+            <p className="muted">No other filter plugins are installed.</p>
+          ) : (
+            <div>
+              <button
+                type="button"
+                className="btn btn-small"
+                disabled={draft.extraFilters.length >= MAX_EXTRA_FILTERS}
+                onClick={() =>
+                  update({
+                    extraFilters: [
+                      ...draft.extraFilters,
+                      { key: newKey(), plugin: filterPlugins.length === 1 ? filterPlugins[0].id : "", config: {} },
+                    ],
+                  })
+                }
+              >
+                Add extra filter
+              </button>
+            </div>
+          )}
+        </fieldset>
+
+        <TemplateEditor value={draft.template} onChange={(template) => update({ template })} error={errors.payload_template} />
+
+        <div className="form-actions">
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={submitting || !canSubmit}
+            title={canSubmit ? undefined : UNVERIFIED_HINT}
+          >
+            {submitting ? "Saving…" : ruleId ? "Save changes" : "Create rule"}
+          </button>
+          {ruleId && dirty && <span className="muted">Unsaved changes</span>}
+        </div>
+      </form>
+      <RuleTestPanel draft={draft} ruleId={ruleId} dirty={dirty} endpoints={endpoints} />
+    </div>
+  );
+}

@@ -1,0 +1,127 @@
+import { screen } from "@testing-library/react";
+import type { Channel, Endpoint, Plugin, Rule } from "../api/types";
+import { json, type Handler } from "./http";
+
+export const TOKENS = { access_token: "tok", token_type: "Bearer", expires_in: 900 };
+export const ME = { id: "u1", email: "ada@example.com", email_verified: true };
+
+/** A restored session; `rest` sees every call except refresh, me and the event stream. */
+export function signedIn(rest: Handler, me = ME): Handler {
+  return (req) => {
+    if (req.url === "/api/auth/refresh") return json(200, TOKENS);
+    if (req.url === "/api/auth/me") return json(200, me);
+    if (req.url === "/api/events") return new Response(null, { status: 204 });
+    return rest(req);
+  };
+}
+
+/** The error paragraph that the input labelled `label` points at. */
+export function errorFor(label: string | RegExp): string | null {
+  const input = screen.getByLabelText(label);
+  const ids = (input.getAttribute("aria-describedby") ?? "").split(" ").filter(Boolean);
+  const err = ids.map((id) => document.getElementById(id)).find((el) => el?.classList.contains("field-error"));
+  return err?.textContent ?? null;
+}
+
+/** The Bark plugin as `GET /api/plugins` describes it (schema as schemars emits it). */
+export const BARK: Plugin = {
+  id: "bark",
+  name: "Bark",
+  version: "0.1.0",
+  kind: "channel",
+  description: "Push notifications to iPhones through a Bark server (API v2, POST /push).",
+  builtin: true,
+  config_schema: {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    description: "Channel config.",
+    title: "BarkConfig",
+    type: "object",
+    required: ["server_base_url"],
+    properties: {
+      default_payload_json: {
+        additionalProperties: true,
+        default: null,
+        description: "Bark fields applied when the rule's template does not set them.",
+        type: ["object", "string", "null"],
+      },
+      device_key: {
+        default: null,
+        description: "Device key of one iPhone (use this or `device_keys`).",
+        type: ["string", "null"],
+        writeOnly: true,
+        "x-secret": true,
+      },
+      device_keys: {
+        default: null,
+        description: "Device keys for a batch push to several devices.",
+        items: { type: "string" },
+        type: ["array", "null"],
+        writeOnly: true,
+        "x-secret": true,
+      },
+      server_base_url: {
+        description: "Base URL of the Bark server, e.g. `https://api.day.app`; `/push` is appended.",
+        type: "string",
+      },
+    },
+  },
+};
+
+export const WEBHOOK: Plugin = {
+  id: "webhook",
+  name: "Webhook",
+  version: "0.2.0",
+  kind: "channel",
+  description: "POST JSON to a URL.",
+  builtin: false,
+  config_schema: { type: "object", required: ["url"], properties: { url: { type: "string", format: "uri" } } },
+};
+
+export const STANDARD_FILTER: Plugin = {
+  id: "standard-filter",
+  name: "Standard filter",
+  version: "0.1.0",
+  kind: "filter",
+  description: "Match on ingest endpoint, body text or regex, priority range, tags and group.",
+  builtin: true,
+  config_schema: { type: "object", additionalProperties: false, properties: { group: { type: ["string", "null"] } } },
+};
+
+export const KEYWORD_FILTER: Plugin = {
+  id: "keyword",
+  name: "Keyword filter",
+  version: "1.0.0",
+  kind: "filter",
+  description: "Drops messages with a keyword.",
+  builtin: false,
+  config_schema: { type: "object", required: ["word"], properties: { word: { type: "string", minLength: 1 } } },
+};
+
+export const PLUGINS = [BARK, WEBHOOK, STANDARD_FILTER, KEYWORD_FILTER];
+
+export const CHANNEL: Channel = {
+  id: "c1",
+  name: "My iPhone",
+  plugin: "bark",
+  config: { server_base_url: "https://api.day.app", device_key: "********", sound: "bell" },
+  enabled: true,
+  created_at: "2025-03-01T10:00:00Z",
+  updated_at: "2025-03-01T10:00:00Z",
+};
+
+export const ENDPOINTS: Endpoint[] = [
+  { id: "e1", name: "backups", created_at: "2025-03-01T10:00:00Z", revoked_at: null, archived_at: null, last_used_at: null },
+  { id: "e2", name: "ci", created_at: "2025-03-01T10:00:00Z", revoked_at: null, archived_at: null, last_used_at: null },
+];
+
+export const RULE: Rule = {
+  id: "r1",
+  name: "Disk alerts",
+  enabled: true,
+  channel_id: "c1",
+  filter: { body: { contains: ["disk"] }, priority: { min: 4 } },
+  extra_filters: [],
+  payload_template: { title: "{{message.title}}", body: "{{message.body}}" },
+  created_at: "2025-03-01T10:00:00Z",
+  updated_at: "2025-03-01T10:00:00Z",
+};
