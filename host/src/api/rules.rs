@@ -101,6 +101,9 @@ pub struct RuleTest {
     message: serde_json::Value,
     /// The endpoint the sample arrives on (optional).
     ingest_endpoint_id: Option<String>,
+    /// An unsaved rule to test instead of the stored ones (`POST /api/rules/test`
+    /// only); validated like a create, errors name `rule.<field>`.
+    rule: Option<RuleBody>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -199,16 +202,31 @@ async fn delete_rule(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Which of the user's rules match a sample message, and what each would send. Nothing is sent.
+/// Which of the user's rules (or the unsaved `rule`) match a sample message, and what each would send. Nothing is sent.
 #[utoipa::path(post, path = "/api/rules/test", tag = "rules", request_body = RuleTest, security(("bearer" = [])),
     responses((status = 200, body = RuleTestResults), (status = 422, body = ErrorBody)))]
 async fn test_rules(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ClientIp(ip): ClientIp,
-    ApiJson(body): ApiJson<RuleTest>,
+    ApiJson(mut body): ApiJson<RuleTest>,
 ) -> AppResult<Json<RuleTestResults>> {
-    let rows = state.store.list_rules(&user.id).await?;
+    let rows = match body.rule.take() {
+        Some(draft) => {
+            let row = state
+                .rules
+                .draft(&user.id, draft.into_input())
+                .await
+                .map_err(|err| match err {
+                    AppError::Validation { field, message } => {
+                        AppError::validation(format!("rule.{field}"), message)
+                    }
+                    other => other,
+                })?;
+            vec![row]
+        }
+        None => state.store.list_rules(&user.id).await?,
+    };
     run_tests(&state, &user, rows, body, ip).await
 }
 

@@ -109,6 +109,13 @@ impl Rules {
         Ok(row)
     }
 
+    /// Validates an unsaved rule exactly like `create` would, without storing it.
+    pub async fn draft(&self, user_id: &str, input: RuleInput) -> AppResult<RuleRow> {
+        let mut row = self.validated(user_id, input).await?;
+        row.id = String::new();
+        Ok(row)
+    }
+
     pub async fn delete(&self, user_id: &str, id: &str) -> AppResult<()> {
         if !self.store.delete_rule(user_id, id).await? {
             return Err(AppError::NotFound);

@@ -98,6 +98,23 @@ on_both_databases! {
         assert_eq!(one.json["results"].as_array().map(Vec::len), Some(1));
         assert_eq!(one.json["results"][0]["matched"], true);
 
+        // An unsaved draft is validated like a create and tested alone.
+        let draft = server.post("/api/rules/test", Some(&user.token), json!({"message": {"body": "disk 95% full"},
+            "rule": {"name": "draft", "channel_id": channel, "filter": {"body": {"regex": "\\d+% full"}}, "payload_template": {"body": "got {{message.body}}"}}})).await;
+        draft.assert_status(200);
+        assert_eq!(draft.json["results"].as_array().map(Vec::len), Some(1));
+        assert_eq!(draft.json["results"][0]["name"], "draft");
+        assert_eq!(draft.json["results"][0]["matched"], true);
+        assert_eq!(draft.json["results"][0]["payload"], json!({"body": "got disk 95% full"}));
+        let miss = server.post("/api/rules/test", Some(&user.token), json!({"message": {"body": "fine"},
+            "rule": {"name": "draft", "channel_id": channel, "filter": {"body": {"contains": ["disk"]}}}})).await;
+        assert_eq!(miss.json["results"][0]["matched"], false);
+        server.post("/api/rules/test", Some(&user.token), json!({"message": {"body": "x"},
+            "rule": {"name": "draft", "channel_id": channel, "filter": {"body": {"regex": "("}}}})).await
+            .assert_error(422, "validation_failed", Some("rule.filter.body.regex"));
+        let bob = server.user().await;
+        server.post("/api/rules/test", Some(&bob.token), json!({"message": {"body": "x"}, "rule": {"name": "d", "channel_id": channel}})).await
+            .assert_error(422, "validation_failed", Some("rule.channel_id"));
         server.post("/api/rules/test", Some(&user.token), json!({"message": {"title": "no body"}})).await
             .assert_error(422, "validation_failed", Some("message.body"));
         server.post("/api/rules/test", Some(&user.token), json!({"message": {"body": "x"}, "ingest_endpoint_id": "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5"})).await
