@@ -89,6 +89,27 @@ fn bench(c: &mut Criterion) {
     c.bench_function("one message against 8 rules without regex", |b| {
         b.iter(|| evaluate_blocking(&registry, &plain, &message))
     });
+    let standard = registry.get("standard-filter").expect("standard filter");
+    c.bench_function("fresh standard-filter instance (no call)", |b| {
+        b.iter(|| {
+            registry
+                .runtime()
+                .filter_session(&standard)
+                .expect("instance")
+        })
+    });
+    let mut session = registry
+        .runtime()
+        .filter_session(&standard)
+        .expect("instance");
+    let config = rules[0].row.filter.clone();
+    c.bench_function("one evaluate on a live instance", |b| {
+        b.iter(|| session.evaluate(&config, &message).expect("call"))
+    });
+    let regex = r#"{"body":{"regex":"disk \\d+% full"}}"#;
+    c.bench_function("one regex evaluate on a live instance", |b| {
+        b.iter(|| session.evaluate(regex, &message).expect("call"))
+    });
     c.bench_function("one message against 1 standard-filter rule", |b| {
         b.iter(|| evaluate_blocking(&registry, &rules[..1], &message))
     });
