@@ -113,6 +113,32 @@ fn bench(c: &mut Criterion) {
     c.bench_function("one message against 1 standard-filter rule", |b| {
         b.iter(|| evaluate_blocking(&registry, &rules[..1], &message))
     });
+
+    // One bark `send` without the HTTP exchange: the server is a loopback
+    // address the outbound policy refuses, so the call runs everything up to
+    // the host's fetch (fresh instance, config parse, payload merge, request
+    // building, policy check) and returns the refusal.
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let _entered = runtime.enter();
+    let bark = registry.get("bark").expect("bark");
+    let bark_config = json!({"server_base_url": "http://127.0.0.1:9", "device_key": "device-123",
+                             "default_payload_json": {"sound": "bell"}})
+    .to_string();
+    let payload = json!({"title": "NAS", "body": "disk 95% full on /volume1", "group": "storage"})
+        .to_string();
+    let refused = registry
+        .runtime()
+        .send_blocking(&bark, &bark_config, &payload, &message)
+        .expect("call");
+    assert!(refused.is_err(), "the policy must refuse loopback here");
+    c.bench_function("one bark send, HTTP excluded", |b| {
+        b.iter(|| {
+            registry
+                .runtime()
+                .send_blocking(&bark, &bark_config, &payload, &message)
+                .expect("call")
+        })
+    });
 }
 
 criterion_group!(benches, bench);

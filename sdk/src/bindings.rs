@@ -185,9 +185,14 @@ impl<T: Filter> filter::exports::beacon::plugin::filter_api::Guest for FilterAda
     }
 
     fn evaluate(
-        config_json: String,
+        config_jsons: Vec<String>,
         message: filter::beacon::plugin::types::Message,
-    ) -> Result<bool, String> {
-        harness::filter_evaluate::<T>(&config_json, &filter_conv::message_from_wit(message))
+    ) -> Vec<Result<bool, String>> {
+        // The message is converted once for the whole batch.
+        let message = filter_conv::message_from_wit(message);
+        config_jsons
+            .iter()
+            .map(|config_json| harness::filter_evaluate::<T>(config_json, &message))
+            .collect()
     }
 }

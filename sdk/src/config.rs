@@ -51,6 +51,11 @@ pub fn schema_json<C: JsonSchema>() -> String {
 /// value (`""` for the document as a whole); for a missing required field it
 /// is the path the field should have had.
 pub fn parse<C: DeserializeOwned>(config_json: &str) -> Result<C, ConfigError> {
+    // Fast path: filters parse their config on every evaluation. Only a
+    // failure pays for the path-tracking second pass that names the field.
+    if let Ok(config) = serde_json::from_str(config_json) {
+        return Ok(config);
+    }
     let de = &mut serde_json::Deserializer::from_str(config_json);
     match serde_path_to_error::deserialize::<_, C>(de) {
         Ok(config) => Ok(config),

@@ -2,7 +2,7 @@
 //!
 //! Write [Beacon Spear](https://github.com/) channel and filter plugins in
 //! Rust and compile them to WebAssembly components (`wasm32-wasip2`) that
-//! implement the `beacon:plugin@0.1.0` WIT package.
+//! implement the `beacon:plugin@0.2.0` WIT package.
 //!
 //! You implement one trait — [`Channel`] for a sender, [`Filter`] for a rule
 //! filter — with a typed `Config`, then call [`export_channel!`] or
@@ -168,8 +168,9 @@ pub trait Channel {
 
 /// A rule filter plugin (WIT world `filter`). Filters have no network.
 ///
-/// The host may call `evaluate` several times on one instance (one call per
-/// rule for the same message), so it must be a pure function of its inputs.
+/// The host evaluates all of one message's rules that use this filter in one
+/// call on one instance (the SDK calls [`Filter::evaluate`] once per rule), and
+/// may reuse the instance, so `evaluate` must be a pure function of its inputs.
 pub trait Filter {
     /// The filter config (the rule's filter JSON).
     type Config: DeserializeOwned + JsonSchema;

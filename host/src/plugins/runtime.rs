@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-/// Low memory kept mapped in reused pool slots (stack, data, the first heap pages).
-const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 use super::bindings::channel::{ChannelSender, ChannelSenderPre};
@@ -24,7 +22,9 @@ use super::state::PluginState;
 const TICK: Duration = Duration::from_millis(2);
 /// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "beacon:plugin";
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
+/// Low memory kept mapped in reused pool slots (stack, data, the first heap pages).
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 /// Deadline for `describe` and `validate-config`.
 const CONTROL_DEADLINE: Duration = Duration::from_millis(500);
 
@@ -414,27 +414,52 @@ impl FilterSession {
         self.broken
     }
 
+    /// One config against the message (a batch of one).
     pub fn evaluate(
         &mut self,
         config_json: &str,
         message: &Message,
     ) -> Result<Result<bool, String>, PluginError> {
+        let mut verdicts = self.evaluate_many(&[config_json.to_string()], message)?;
+        verdicts
+            .pop()
+            .ok_or_else(|| PluginError::Runtime("the filter returned no verdict".into()))
+    }
+
+    /// Several configs against the message in one call: one verdict per
+    /// config, in order, all within one call's deadline (a config costs
+    /// microseconds; the deadline is tens of milliseconds).
+    pub fn evaluate_many(
+        &mut self,
+        config_jsons: &[String],
+        message: &Message,
+    ) -> Result<Vec<Result<bool, String>>, PluginError> {
         if self.broken {
             return Err(PluginError::Runtime(
                 "filter instance is unusable after an earlier failure".into(),
             ));
         }
-        self.store.set_epoch_deadline(ticks(self.deadline));
+        let deadline = self.deadline;
+        self.store.set_epoch_deadline(ticks(deadline));
         let result = self.instance.beacon_plugin_filter_api().call_evaluate(
             &mut self.store,
-            config_json,
+            config_jsons,
             message,
         );
         self.store.data().flush_output();
-        result.map_err(|err| {
+        let verdicts = result.map_err(|err| {
             self.broken = true;
-            call_error(err, self.deadline)
-        })
+            call_error(err, deadline)
+        })?;
+        if verdicts.len() != config_jsons.len() {
+            self.broken = true;
+            return Err(PluginError::Runtime(format!(
+                "the filter returned {} verdicts for {} configs",
+                verdicts.len(),
+                config_jsons.len()
+            )));
+        }
+        Ok(verdicts)
     }
 }
 
@@ -551,11 +576,12 @@ mod tests {
 
     #[test]
     fn import_rules() {
-        assert!(check_import("beacon:plugin/log@0.1.0", PluginKind::Filter).is_ok());
-        assert!(check_import("beacon:plugin/http@0.1.0", PluginKind::Channel).is_ok());
-        assert!(check_import("beacon:plugin/http@0.1.0", PluginKind::Filter).is_err());
-        assert!(check_import("beacon:plugin/log@0.1.3", PluginKind::Channel).is_ok());
-        assert!(check_import("beacon:plugin/log@0.2.0", PluginKind::Channel).is_err());
+        assert!(check_import("beacon:plugin/log@0.2.0", PluginKind::Filter).is_ok());
+        assert!(check_import("beacon:plugin/http@0.2.0", PluginKind::Channel).is_ok());
+        assert!(check_import("beacon:plugin/http@0.2.0", PluginKind::Filter).is_err());
+        assert!(check_import("beacon:plugin/log@0.2.3", PluginKind::Channel).is_ok());
+        assert!(check_import("beacon:plugin/log@0.1.0", PluginKind::Channel).is_err());
+        assert!(check_import("beacon:plugin/log@0.3.0", PluginKind::Channel).is_err());
         assert!(check_import("beacon:plugin/log@1.0.0", PluginKind::Channel).is_err());
         assert!(check_import("wasi:cli/environment@0.2.6", PluginKind::Filter).is_ok());
         assert!(check_import("wasi:sockets/tcp@0.2.6", PluginKind::Channel).is_err());

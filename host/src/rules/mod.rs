@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
 use crate::plugins::registry::Registry;
-use crate::plugins::runtime::{FilterSession, PluginKind};
+use crate::plugins::runtime::{FilterSession, PluginError, PluginKind};
 use crate::plugins::Message;
 use crate::storage::{new_id, now_ms, RuleRow, Store};
 
@@ -295,62 +295,138 @@ pub fn prepare(row: RuleRow) -> Result<ActiveRule, serde_json::Error> {
     })
 }
 
-/// Matching proper; blocks (runs Wasm). Rules are independent: one failing
-/// filter only affects its own rule.
+/// Matching proper; blocks (runs Wasm). Step by step (the standard filter
+/// first, then each extra filter), the rules still in the running are grouped
+/// by plugin and evaluated in one call per plugin on one instance per plugin,
+/// so the message crosses into Wasm once per plugin and step. Rules stay
+/// independent: when a batch traps or times out, its rules are re-run one by
+/// one on fresh instances so only the rule whose config breaks the filter fails.
 pub fn evaluate_blocking(
     plugins: &Registry,
     rules: &[ActiveRule],
     message: &Message,
 ) -> Vec<Verdict> {
-    let mut sessions: HashMap<String, FilterSession> = HashMap::new();
-    rules
+    let mut verdicts: Vec<Verdict> = rules
         .iter()
-        .map(|rule| {
-            let mut verdict = Verdict {
-                rule_id: rule.row.id.clone(),
-                rule_name: rule.row.name.clone(),
-                matched: true,
-                error: None,
+        .map(|rule| Verdict {
+            rule_id: rule.row.id.clone(),
+            rule_name: rule.row.name.clone(),
+            matched: true,
+            error: None,
+        })
+        .collect();
+    let mut sessions: HashMap<String, FilterSession> = HashMap::new();
+    let steps = rules.iter().map(|rule| rule.steps.len()).max().unwrap_or(0);
+    for step in 0..steps {
+        // Plugin id → the rules (indexes) that need it at this step, in rule order.
+        let mut batches: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            let Some((plugin_id, _)) = rule.steps.get(step) else {
+                continue;
             };
-            for (plugin_id, config) in &rule.steps {
-                match run_step(plugins, &mut sessions, plugin_id, config, message) {
-                    Ok(true) => continue,
+            if !verdicts[index].matched {
+                continue;
+            }
+            match batches.iter_mut().find(|(id, _)| id == plugin_id) {
+                Some((_, indexes)) => indexes.push(index),
+                None => batches.push((plugin_id, vec![index])),
+            }
+        }
+        for (plugin_id, indexes) in batches {
+            let configs: Vec<String> = indexes
+                .iter()
+                .map(|&index| rules[index].steps[step].1.clone())
+                .collect();
+            let results = run_batch(plugins, &mut sessions, plugin_id, &configs, message);
+            for (index, result) in indexes.into_iter().zip(results) {
+                let verdict = &mut verdicts[index];
+                match result {
+                    Ok(true) => {}
                     Ok(false) => verdict.matched = false,
                     Err(error) => {
                         verdict.matched = false;
                         verdict.error = Some(format!("{plugin_id}: {error}"));
                     }
                 }
-                break;
             }
-            verdict
-        })
-        .collect()
+        }
+    }
+    verdicts
 }
 
-fn run_step(
+/// One verdict per config: `Ok(matched)` or the reason the filter could not decide.
+fn run_batch(
     plugins: &Registry,
     sessions: &mut HashMap<String, FilterSession>,
     plugin_id: &str,
-    config: &str,
+    configs: &[String],
     message: &Message,
-) -> Result<bool, String> {
+) -> Vec<Result<bool, String>> {
+    let batch = session_for(plugins, sessions, plugin_id).and_then(|session| {
+        session
+            .evaluate_many(configs, message)
+            .map_err(Failure::Plugin)
+    });
+    match batch {
+        Ok(verdicts) => verdicts
+            .into_iter()
+            .map(|verdict| verdict.map_err(|reason| format!("could not decide: {reason}")))
+            .collect(),
+        // A trap or timeout may come from one config: run each alone on a
+        // fresh instance so only that rule fails (worst case: one deadline
+        // for the batch plus one per config, as if they had run one by one).
+        Err(Failure::Plugin(_)) if configs.len() > 1 => configs
+            .iter()
+            .map(|config| {
+                run_batch(
+                    plugins,
+                    sessions,
+                    plugin_id,
+                    std::slice::from_ref(config),
+                    message,
+                )
+                .pop()
+                .unwrap_or_else(|| Err("no verdict".into()))
+            })
+            .collect(),
+        Err(failure) => {
+            let error = failure.to_string();
+            configs.iter().map(|_| Err(error.clone())).collect()
+        }
+    }
+}
+
+enum Failure {
+    Missing(String),
+    Plugin(PluginError),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Missing(text) => f.write_str(text),
+            Failure::Plugin(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+/// The message's live instance of `plugin_id`, replaced when an earlier call broke it.
+fn session_for<'a>(
+    plugins: &Registry,
+    sessions: &'a mut HashMap<String, FilterSession>,
+    plugin_id: &str,
+) -> Result<&'a mut FilterSession, Failure> {
     if sessions.get(plugin_id).is_none_or(FilterSession::is_broken) {
-        let plugin = plugins
-            .get(plugin_id)
-            .ok_or_else(|| format!("filter plugin {plugin_id} is not installed"))?;
+        let plugin = plugins.get(plugin_id).ok_or_else(|| {
+            Failure::Missing(format!("filter plugin {plugin_id} is not installed"))
+        })?;
         let session = plugins
             .runtime()
             .filter_session(&plugin)
-            .map_err(|err| err.to_string())?;
+            .map_err(Failure::Plugin)?;
         sessions.insert(plugin_id.to_string(), session);
     }
-    let session = sessions
+    sessions
         .get_mut(plugin_id)
-        .ok_or("filter session vanished")?;
-    match session.evaluate(config, message) {
-        Ok(Ok(matched)) => Ok(matched),
-        Ok(Err(reason)) => Err(format!("could not decide: {reason}")),
-        Err(err) => Err(err.to_string()),
-    }
+        .ok_or_else(|| Failure::Missing("filter session vanished".into()))
 }
