@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::common::services::{link_in, smtp, token_of};
-use crate::common::{unique_email, Db, TestServer, PASSWORD};
+use crate::common::{unique_email, TestServer, PASSWORD};
 use crate::on_both_databases;
 
 on_both_databases! {
@@ -282,79 +282,81 @@ on_both_databases! {
     }
 }
 
-#[tokio::test]
-async fn malformed_and_non_json_bodies() {
-    let server = TestServer::start(Db::Sqlite).await;
-    let reply = server
-        .send(
-            server
-                .request(reqwest::Method::POST, "/api/auth/login", None)
-                .header("content-type", "application/json")
-                .body("{\"email\":"),
-        )
-        .await;
-    reply.assert_error(400, "malformed_json", None);
-    let reply = server
-        .send(
-            server
-                .request(reqwest::Method::POST, "/api/auth/login", None)
-                .body("email=a"),
-        )
-        .await;
-    reply.assert_error(415, "unsupported_media_type", None);
-    server
-        .post(
-            "/api/auth/login",
-            None,
-            json!({"email": 5, "password": PASSWORD}),
-        )
-        .await
-        .assert_error(422, "validation_failed", Some("email"));
-    server
-        .get("/api/nothing-here", None)
-        .await
-        .assert_error(404, "not_found", None);
+on_both_databases! {
+    async fn malformed_and_non_json_bodies(db: Db) {
+        let server = TestServer::start(db).await;
+        let reply = server
+            .send(
+                server
+                    .request(reqwest::Method::POST, "/api/auth/login", None)
+                    .header("content-type", "application/json")
+                    .body("{\"email\":"),
+            )
+            .await;
+        reply.assert_error(400, "malformed_json", None);
+        let reply = server
+            .send(
+                server
+                    .request(reqwest::Method::POST, "/api/auth/login", None)
+                    .body("email=a"),
+            )
+            .await;
+        reply.assert_error(415, "unsupported_media_type", None);
+        server
+            .post(
+                "/api/auth/login",
+                None,
+                json!({"email": 5, "password": PASSWORD}),
+            )
+            .await
+            .assert_error(422, "validation_failed", Some("email"));
+        server
+            .get("/api/nothing-here", None)
+            .await
+            .assert_error(404, "not_found", None);
+    }
 }
 
-/// Without EMAIL_HOST, mail lands in `<data dir>/outbox` (and the log) so a first run works.
-#[tokio::test]
-async fn mail_goes_to_the_outbox_without_smtp() {
-    let server = TestServer::start_with(Db::Sqlite, &[("EMAIL_HOST", "")]).await;
-    let email = unique_email("outbox");
-    server
-        .post(
-            "/api/auth/signup",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .assert_status(201);
-    let outbox = server.state.config.outbox_dir();
-    let start = std::time::Instant::now();
-    let mail = loop {
-        let found = std::fs::read_dir(&outbox)
-            .ok()
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .find_map(|entry| {
-                let raw = std::fs::read_to_string(entry.path()).ok()?;
-                let mail = crate::common::services::parse_mail(&raw);
-                (mail.to == email).then_some(mail)
-            });
-        if let Some(mail) = found {
-            break mail;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "no mail in {}",
-            outbox.display()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let token = token_of(&link_in(&mail, "/verify-email?token="));
-    server
-        .post("/api/auth/verify-email", None, json!({"token": token}))
-        .await
-        .assert_status(204);
+on_both_databases! {
+    /// Without EMAIL_HOST, mail lands in `<data dir>/outbox` (and the log) so a first run works.
+    async fn mail_goes_to_the_outbox_without_smtp(db: Db) {
+        let server = TestServer::start_with(db, &[("EMAIL_HOST", "")]).await;
+        let email = unique_email("outbox");
+        server
+            .post(
+                "/api/auth/signup",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await
+            .assert_status(201);
+        let outbox = server.state.config.outbox_dir();
+        let start = std::time::Instant::now();
+        let mail = loop {
+            let found = std::fs::read_dir(&outbox)
+                .ok()
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .find_map(|entry| {
+                    let raw = std::fs::read_to_string(entry.path()).ok()?;
+                    let mail = crate::common::services::parse_mail(&raw);
+                    (mail.to == email).then_some(mail)
+                });
+            if let Some(mail) = found {
+                break mail;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "no mail in {}",
+                outbox.display()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let token = token_of(&link_in(&mail, "/verify-email?token="));
+        server
+            .post("/api/auth/verify-email", None, json!({"token": token}))
+            .await
+            .assert_status(204);
+    }
 }

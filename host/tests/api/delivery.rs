@@ -144,39 +144,40 @@ on_both_databases! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn silent_receiver_times_out_and_is_retried() {
-    // Accepts connections and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let p = pipeline(Db::Sqlite, &url, json!({}), None).await;
-    let id = p
-        .server
-        .ingest_ok(&p.endpoint, json!({"body": "into the void"}))
-        .await;
-    let delivery = wait_for_status(&p, &id, "retry", Duration::from_secs(20)).await;
-    let attempt = &delivery["attempts"][0];
-    assert_eq!(attempt["outcome"], "retry");
-    assert!(
-        attempt["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("timed out") || e.contains("timeout")),
-        "{attempt}"
-    );
-    assert!(
-        attempt["duration_ms"]
-            .as_i64()
-            .is_some_and(|ms| (1_500..10_000).contains(&ms)),
-        "{attempt}"
-    );
+on_both_databases! {
+    async fn silent_receiver_times_out_and_is_retried(db: Db) {
+        // Accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let p = pipeline(db, &url, json!({}), None).await;
+        let id = p
+            .server
+            .ingest_ok(&p.endpoint, json!({"body": "into the void"}))
+            .await;
+        let delivery = wait_for_status(&p, &id, "retry", Duration::from_secs(20)).await;
+        let attempt = &delivery["attempts"][0];
+        assert_eq!(attempt["outcome"], "retry");
+        assert!(
+            attempt["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("timed out") || e.contains("timeout")),
+            "{attempt}"
+        );
+        assert!(
+            attempt["duration_ms"]
+                .as_i64()
+                .is_some_and(|ms| (1_500..10_000).contains(&ms)),
+            "{attempt}"
+        );
+    }
 }
 
 /// A third-party plugin, installed with `beacon plugin install`, delivers through the pipeline.
@@ -254,4 +255,58 @@ async fn third_party_webhook_plugin_delivers() {
         receiver.received(),
         vec![json!({"text": "build green", "priority": "2"})]
     );
+}
+
+on_both_databases! {
+    /// A channel plugin that loops, eats memory or panics ends that attempt
+    /// with a clear error; the worker and the server carry on.
+    async fn hostile_senders_are_stopped_in_the_worker(db: Db) {
+        let server = TestServer::start_with(db, &[("PLUGIN_MEMORY_LIMIT_MB", "32")]).await;
+        let bytes = std::fs::read(crate::common::fixtures::hostile("channel")).expect("fixture");
+        server.state.plugins.install(&bytes).expect("install hostile channel");
+        let user = server.user().await;
+        let endpoint = server.endpoint(&user, "e").await;
+        let mut rule_of_mode = Vec::new();
+        for mode in ["loop", "bomb", "panic", "ok"] {
+            let channel = server.post("/api/channels", Some(&user.token),
+                json!({"name": mode, "plugin": "hostile-channel", "config": {"mode": mode}})).await;
+            channel.assert_status(201);
+            let rule = server.post("/api/rules", Some(&user.token),
+                json!({"name": mode, "channel_id": channel.json["id"], "payload_template": {}})).await;
+            rule.assert_status(201);
+            rule_of_mode.push((mode, rule.json["id"].as_str().expect("rule id").to_string()));
+        }
+        let id = server.ingest_ok(&endpoint, json!({"body": "brace yourself"})).await;
+        let started = Instant::now();
+        let deliveries = loop {
+            let detail = server.get(&format!("/api/messages/{id}"), Some(&user.token)).await;
+            let deliveries = detail.json["deliveries"].as_array().cloned().unwrap_or_default();
+            let settled = deliveries.len() == 4
+                && deliveries.iter().all(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()));
+            if settled {
+                break deliveries;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "attempts not recorded: {}", detail.text);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let of = |mode: &str| {
+            let rule_id = &rule_of_mode.iter().find(|(m, _)| *m == mode).expect("mode").1;
+            deliveries.iter().find(|d| d["rule_id"] == rule_id.as_str()).cloned().expect("delivery")
+        };
+        // Out of time may pass later: retried. A trap or the memory limit will not: failed at once.
+        let looping = of("loop");
+        assert_eq!(looping["attempts"][0]["outcome"], "retry", "{looping}");
+        assert_ne!(looping["status"], "failed", "{looping}");
+        assert!(looping["attempts"][0]["error"].as_str().is_some_and(|e| e.contains("ran out of time")), "{looping}");
+        let hoarding = of("bomb");
+        assert_eq!(hoarding["status"], "failed", "{hoarding}");
+        assert!(hoarding["attempts"][0]["error"].as_str().is_some_and(|e| e.contains("memory limit")), "{hoarding}");
+        let panicking = of("panic");
+        assert_eq!(panicking["status"], "failed", "{panicking}");
+        assert!(panicking["attempts"][0]["error"].as_str().is_some_and(|e| e.contains("trapped")), "{panicking}");
+        assert_eq!(of("ok")["status"], "sent");
+        server.get("/healthz", None).await.assert_status(200);
+        let next = server.ingest_ok(&endpoint, json!({"body": "still here"})).await;
+        assert!(!next.is_empty());
+    }
 }

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{Db, TestServer};
+use crate::common::TestServer;
 use crate::on_both_databases;
 
 /// Sends a raw HTTP/1.1 request with a chunked body (no Content-Length) and
@@ -267,60 +267,62 @@ on_both_databases! {
     }
 }
 
-#[tokio::test]
-async fn ingest_allowed_for_unverified_when_configured() {
-    let server = TestServer::start_with(
-        Db::Sqlite,
-        &[("REQUIRE_VERIFIED_EMAIL_FOR_INGEST", "false")],
-    )
-    .await;
-    let user = server.unverified_user().await;
-    let me = server.get("/api/auth/me", Some(&user.token)).await;
-    let hash = beacon_host::auth::secrets::sha256_hex("bsk_k");
-    let id = beacon_host::storage::new_id();
-    server
-        .state
-        .store
-        .insert_endpoint(&id, me.json["id"].as_str().expect("id"), "u", &hash)
-        .await
-        .expect("endpoint");
-    let endpoint = crate::common::TestEndpoint {
-        id,
-        key: "bsk_k".into(),
-        url: String::new(),
-    };
-    server
-        .ingest_ok(&endpoint, json!({"body": "allowed"}))
+on_both_databases! {
+    async fn ingest_allowed_for_unverified_when_configured(db: Db) {
+        let server = TestServer::start_with(
+            db,
+            &[("REQUIRE_VERIFIED_EMAIL_FOR_INGEST", "false")],
+        )
         .await;
-}
-
-#[tokio::test]
-async fn trusted_proxy_forwarded_for() {
-    for (trusted, expected) in [("127.0.0.1/32", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")] {
-        let server = TestServer::start_with(Db::Sqlite, &[("TRUSTED_PROXIES", trusted)]).await;
-        let user = server.user().await;
-        let endpoint = server.endpoint(&user, "proxied").await;
-        let reply = server
-            .send(
-                server
-                    .request(Method::POST, &format!("/api/ingest/{}", endpoint.id), None)
-                    .header("x-beacon-ingest-key", &endpoint.key)
-                    .header("x-forwarded-for", "203.0.113.7")
-                    .json(&json!({"body": "via proxy"})),
-            )
+        let user = server.unverified_user().await;
+        let me = server.get("/api/auth/me", Some(&user.token)).await;
+        let hash = beacon_host::auth::secrets::sha256_hex("bsk_k");
+        let id = beacon_host::storage::new_id();
+        server
+            .state
+            .store
+            .insert_endpoint(&id, me.json["id"].as_str().expect("id"), "u", &hash)
+            .await
+            .expect("endpoint");
+        let endpoint = crate::common::TestEndpoint {
+            id,
+            key: "bsk_k".into(),
+            url: String::new(),
+        };
+        server
+            .ingest_ok(&endpoint, json!({"body": "allowed"}))
             .await;
-        let id = reply.json["message_id"].as_str().expect("id");
-        let detail = server
-            .get(&format!("/api/messages/{id}"), Some(&user.token))
-            .await;
-        assert_eq!(
-            detail.json["request"]["remote_ip"], expected,
-            "TRUSTED_PROXIES={trusted}"
-        );
     }
 }
 
-crate::on_both_databases! {
+on_both_databases! {
+    async fn trusted_proxy_forwarded_for(db: Db) {
+        for (trusted, expected) in [("127.0.0.1/32", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")] {
+            let server = TestServer::start_with(db, &[("TRUSTED_PROXIES", trusted)]).await;
+            let user = server.user().await;
+            let endpoint = server.endpoint(&user, "proxied").await;
+            let reply = server
+                .send(
+                    server
+                        .request(Method::POST, &format!("/api/ingest/{}", endpoint.id), None)
+                        .header("x-beacon-ingest-key", &endpoint.key)
+                        .header("x-forwarded-for", "203.0.113.7")
+                        .json(&json!({"body": "via proxy"})),
+                )
+                .await;
+            let id = reply.json["message_id"].as_str().expect("id");
+            let detail = server
+                .get(&format!("/api/messages/{id}"), Some(&user.token))
+                .await;
+            assert_eq!(
+                detail.json["request"]["remote_ip"], expected,
+                "TRUSTED_PROXIES={trusted}"
+            );
+        }
+    }
+}
+
+on_both_databases! {
     async fn disabled_owner_is_403_everywhere(db: Db) {
         let server = TestServer::start(db).await;
         let user = server.user().await;

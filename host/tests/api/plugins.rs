@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::common::fixtures::{builtin, hostile};
+use crate::common::fixtures::{builtin, hostile, test_plugin};
 use crate::common::{Db, TestServer};
 
 fn beacon(data_dir: &std::path::Path, args: &[&str]) -> Output {
@@ -216,6 +216,37 @@ fn install_list_remove_and_refusals() {
         "{}",
         text(&refused)
     );
+}
+
+/// Real components that must be refused at install, each with its reason.
+#[test]
+fn install_refuses_foreign_versions_and_overreaching_imports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wit_version = beacon_host::plugins::runtime::WIT_VERSION;
+    for (file, expected) in [
+        (
+            "old_wit_filter.wasm",
+            format!("built for beacon:plugin@0.1.0, but this host implements beacon:plugin@{wit_version}"),
+        ),
+        (
+            "overreach_filter.wasm",
+            format!("imports beacon:plugin/http@{wit_version}, but filter plugins get no network access"),
+        ),
+        (
+            "socket_filter.wasm",
+            "imports wasi:sockets/".to_string(),
+        ),
+    ] {
+        let wasm = test_plugin(file);
+        let refused = beacon(dir.path(), &["plugin", "install", wasm.to_str().expect("path")]);
+        assert!(!refused.status.success(), "{file} was installed: {}", text(&refused));
+        assert!(text(&refused).contains(&expected), "{file}: {}", text(&refused));
+        // Nothing is left in the plugins directory.
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("plugins"))
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{file} left {left:?}");
+    }
 }
 
 #[tokio::test]

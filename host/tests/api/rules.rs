@@ -160,6 +160,8 @@ on_both_databases! {
             "extra_filters": [{"plugin": "hostile-filter", "config": {"mode": "loop"}}]})).await;
         let panicking = rule(&server, &user, json!({"name": "panics", "channel_id": channel,
             "extra_filters": [{"plugin": "hostile-filter", "config": {"mode": "panic"}}]})).await;
+        let hoarding = rule(&server, &user, json!({"name": "eats memory", "channel_id": channel,
+            "extra_filters": [{"plugin": "hostile-filter", "config": {"mode": "bomb"}}]})).await;
         rule(&server, &user, json!({"name": "healthy", "channel_id": channel,
             "extra_filters": [{"plugin": "hostile-filter", "config": {"mode": "match"}}]})).await;
 
@@ -168,10 +170,11 @@ on_both_databases! {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "the loop was stopped at its deadline");
         let detail = server.get(&format!("/api/messages/{id}"), Some(&user.token)).await;
         let errors = detail.json["filter_errors"].as_array().expect("filter_errors");
-        assert_eq!(errors.len(), 2, "{}", detail.text);
+        assert_eq!(errors.len(), 3, "{}", detail.text);
         let error_of = |rule_id: &str| errors.iter().find(|e| e["rule_id"] == rule_id).and_then(|e| e["error"].as_str()).unwrap_or_default().to_string();
         assert!(error_of(&looping).contains("ran out of time"), "{}", detail.text);
         assert!(error_of(&panicking).contains("trapped"), "{}", detail.text);
+        assert!(error_of(&hoarding).contains("memory limit"), "{}", detail.text);
         let list = server.get("/api/messages?limit=1", Some(&user.token)).await;
         assert_eq!(list.json["items"][0]["deliveries"]["total"], 1, "only the healthy rule matched");
         // The server keeps serving.

@@ -59,60 +59,61 @@ async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> boo
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_worker_delivery_is_sent_after_the_lease() {
-    let server = TestServer::start_with(Db::Sqlite, &[(WEB_ONLY, "1")]).await;
-    // The first push hangs: the worker is killed while it waits.
-    let receiver = BarkReceiver::start_hanging(vec![], 1).await;
-    let user = setup(&server, &receiver).await;
-    let endpoint = server.endpoint(&user, "e").await;
+crate::on_both_databases! {
+    async fn killed_worker_delivery_is_sent_after_the_lease(db: Db) {
+        let server = TestServer::start_with(db, &[(WEB_ONLY, "1")]).await;
+        // The first push hangs: the worker is killed while it waits.
+        let receiver = BarkReceiver::start_hanging(vec![], 1).await;
+        let user = setup(&server, &receiver).await;
+        let endpoint = server.endpoint(&user, "e").await;
 
-    let mut first = worker_process(&server);
-    let id = server
-        .ingest_ok(&endpoint, json!({"body": "survive a crash"}))
-        .await;
-    wait_until("the first push", Duration::from_secs(20), || {
-        receiver.received().len() == 1
-    })
-    .await;
-    let killed_at = Instant::now();
-    first.0.kill().expect("SIGKILL the worker");
-    let _ = first.0.wait();
-
-    let _second = worker_process(&server);
-    let started = Instant::now();
-    loop {
-        let detail = server
-            .get(&format!("/api/messages/{id}"), Some(&user.token))
+        let mut first = worker_process(&server);
+        let id = server
+            .ingest_ok(&endpoint, json!({"body": "survive a crash"}))
             .await;
-        if detail.json["deliveries"][0]["status"] == "sent" {
-            let attempts = detail.json["deliveries"][0]["attempts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            assert_eq!(
-                attempts.len(),
-                1,
-                "the killed attempt left no record; the re-send did: {}",
+        wait_until("the first push", Duration::from_secs(20), || {
+            receiver.received().len() == 1
+        })
+        .await;
+        let killed_at = Instant::now();
+        first.0.kill().expect("SIGKILL the worker");
+        let _ = first.0.wait();
+
+        let _second = worker_process(&server);
+        let started = Instant::now();
+        loop {
+            let detail = server
+                .get(&format!("/api/messages/{id}"), Some(&user.token))
+                .await;
+            if detail.json["deliveries"][0]["status"] == "sent" {
+                let attempts = detail.json["deliveries"][0]["attempts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(
+                    attempts.len(),
+                    1,
+                    "the killed attempt left no record; the re-send did: {}",
+                    detail.text
+                );
+                assert_eq!(attempts[0]["outcome"], "sent");
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never re-sent: {}",
                 detail.text
             );
-            assert_eq!(attempts[0]["outcome"], "sent");
-            break;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        assert_eq!(receiver.received().len(), 2);
+        // Not before the 7 s lease ran out (it started a moment before the kill).
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "never re-sent: {}",
-            detail.text
+            killed_at.elapsed() >= Duration::from_secs(5),
+            "re-sent after {:?}, before the lease expired",
+            killed_at.elapsed()
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(receiver.received().len(), 2);
-    // Not before the 7 s lease ran out (it started a moment before the kill).
-    assert!(
-        killed_at.elapsed() >= Duration::from_secs(5),
-        "re-sent after {:?}, before the lease expired",
-        killed_at.elapsed()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,11 +39,16 @@ fn build(manifest: &str, target_dir: &str) -> PathBuf {
     target.join("wasm32-wasip2").join("release")
 }
 
-/// `hostile_filter.wasm` and `hostile_channel.wasm`.
-pub fn hostile(name: &str) -> PathBuf {
+/// A plugin of the fixture workspace (host/tests/fixtures/hostile), by file name.
+pub fn test_plugin(file: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| build("host/tests/fixtures/hostile/Cargo.toml", "test-plugins"))
-        .join(format!("hostile_{name}.wasm"))
+        .join(file)
+}
+
+/// `hostile_filter.wasm` and `hostile_channel.wasm`.
+pub fn hostile(name: &str) -> PathBuf {
+    test_plugin(&format!("hostile_{name}.wasm"))
 }
 
 /// The built-in plugins as the host build produced them.

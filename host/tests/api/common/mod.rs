@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 /// Runs each listed test once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
+    ($($(#[$meta:meta])* async fn $name:ident($db:ident: Db) $body:block)*) => {$(
+        $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
