@@ -153,7 +153,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Worker(args) => {
             let state = AppState::build(config, !args.no_migrate).await?;
-            state.standalone_worker().run(shutdown_signal()).await;
+            // On a runtime thread, not this one: the loop's wake-ups then stay
+            // on the threads that run the sends and the database calls.
+            let worker = tokio::spawn(state.standalone_worker().run(shutdown_signal()));
+            let _ = worker.await;
             state.store.close().await;
             Ok(())
         }

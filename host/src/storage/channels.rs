@@ -34,8 +34,9 @@ pub struct RuleRow {
     pub updated_at: i64,
 }
 
-const CHANNEL_COLUMNS: &str = "id, user_id, name, plugin, config, enabled, created_at, updated_at";
-const RULE_COLUMNS: &str = "id, user_id, name, enabled, channel_id, filter, extra_filters, payload_template, created_at, updated_at";
+pub(super) const CHANNEL_COLUMNS: &str =
+    "id, user_id, name, plugin, config, enabled, created_at, updated_at";
+pub(super) const RULE_COLUMNS: &str = "id, user_id, name, enabled, channel_id, filter, extra_filters, payload_template, created_at, updated_at";
 
 impl Store {
     pub async fn insert_channel(&self, row: &ChannelRow) -> StoreResult<()> {
@@ -50,7 +51,7 @@ impl Store {
         .bind(row.enabled)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -94,7 +95,7 @@ impl Store {
             .bind(now_ms())
             .bind(&row.id)
             .bind(&row.user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
     }
@@ -104,7 +105,7 @@ impl Store {
         let result = sqlx::query("DELETE FROM channels WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
     }
@@ -123,7 +124,7 @@ impl Store {
         .bind(&row.payload_template)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -157,15 +158,6 @@ impl Store {
             .await?)
     }
 
-    /// A rule by id, whoever owns it (worker side).
-    pub async fn rule_by_id(&self, id: &str) -> StoreResult<Option<RuleRow>> {
-        let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE id = $1");
-        Ok(sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
     pub async fn update_rule(&self, row: &RuleRow) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE rules SET name = $1, enabled = $2, channel_id = $3, filter = $4, extra_filters = $5, payload_template = $6,
@@ -181,7 +173,7 @@ impl Store {
         .bind(now_ms())
         .bind(&row.id)
         .bind(&row.user_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() > 0)
     }
@@ -190,7 +182,7 @@ impl Store {
         let result = sqlx::query("DELETE FROM rules WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
     }

@@ -1,9 +1,16 @@
 //! The delivery queue: claiming due work with a lease, recording attempts
 //! together with the new state, manual retry, and the per-message history.
 
-use sqlx::FromRow;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
-use super::{new_id, now_ms, Backend, Store, StoreResult};
+use sqlx::{FromRow, Row};
+
+use super::batch::{chunks, inserts, param, value_rows, Statements, CHUNK_SIZES};
+use super::channels::{CHANNEL_COLUMNS, RULE_COLUMNS};
+use super::{
+    new_id, now_ms, Backend, ChannelRow, MessageRow, RuleRow, Store, StoreResult, WriteTx,
+};
 
 /// A delivery a worker holds the lease on.
 #[derive(Clone, Debug, FromRow)]
@@ -14,6 +21,27 @@ pub struct ClaimedDelivery {
     pub rule_id: Option<String>,
     pub channel_id: Option<String>,
     pub attempt_count: i64,
+}
+
+/// A claimed delivery with everything its attempt needs, loaded with the
+/// claim (three queries per claimed batch instead of three per delivery).
+#[derive(Clone, Debug)]
+pub struct DeliveryWork {
+    pub delivery: ClaimedDelivery,
+    /// `None` when the channel was deleted since.
+    pub channel: Option<ChannelRow>,
+    /// `None` when the rule was deleted since.
+    pub rule: Option<RuleRow>,
+    /// The stored message and when it was soft-deleted, if it was.
+    pub message: Option<(MessageRow, Option<i64>)>,
+}
+
+/// One finished attempt and what it leads to, for [`Store::finish_attempts`].
+#[derive(Clone, Debug)]
+pub struct FinishedAttempt {
+    pub delivery_id: String,
+    pub attempt: AttemptRecord,
+    pub next: NextState,
 }
 
 /// One finished attempt.
@@ -68,99 +96,201 @@ pub struct AttemptRow {
     pub response_json: Option<String>,
 }
 
+static ATTEMPT_INSERTS: LazyLock<Statements> = LazyLock::new(|| {
+    inserts(
+        "delivery_attempts",
+        "id, delivery_id, attempt_no, started_at, duration_ms, outcome, http_status, error, response_snippet, response_json",
+        10,
+    )
+});
+
+/// Moves a run of deliveries to their next state, each only while the worker
+/// (last parameter) still holds its lease; returns the ids it moved.
+static OUTCOME_UPDATES: LazyLock<Statements> = LazyLock::new(|| {
+    const ARITY: usize = 6;
+    Statements::new(|rows, numbered| {
+        format!(
+            "WITH outcome (id, status, attempt_count, next_attempt_at, sent_at, last_error) AS (VALUES {})
+             UPDATE deliveries SET status = outcome.status, attempt_count = outcome.attempt_count,
+                    next_attempt_at = outcome.next_attempt_at, sent_at = outcome.sent_at, last_error = outcome.last_error,
+                    lease_expires_at = NULL, leased_by = NULL, updated_at = {}
+             FROM outcome WHERE deliveries.id = outcome.id AND deliveries.leased_by = {}
+             RETURNING deliveries.id",
+            value_rows(ARITY, rows, numbered),
+            param(rows * ARITY + 1, numbered),
+            param(rows * ARITY + 2, numbered),
+        )
+    })
+});
+
 const DELIVERY_VIEW: &str = "SELECT d.id, d.message_id, d.rule_id, r.name AS rule_name, d.channel_id, c.name AS channel_name, d.status,
         d.attempt_count, d.next_attempt_at, d.last_error, d.created_at, d.updated_at, d.sent_at
     FROM deliveries d LEFT JOIN rules r ON r.id = d.rule_id LEFT JOIN channels c ON c.id = d.channel_id";
 
 impl Store {
-    /// Leases up to `limit` due deliveries to `worker_id`: queued or retry
-    /// rows whose time has come, and sending rows whose lease expired (their
-    /// worker died). One statement, so two workers never get the same row.
+    /// Leases up to `limit` due deliveries to `worker_id`: sending rows whose
+    /// lease expired (their worker died) first, then queued or retry rows
+    /// whose time has come, oldest first. Each is one statement, so two
+    /// workers never get the same row.
     pub async fn claim_deliveries(
         &self,
         worker_id: &str,
         lease_ms: i64,
         limit: i64,
-    ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let now = now_ms();
-        let lock = match self.backend {
-            Backend::Sqlite => "",
-            // Concurrent claimers skip each other's rows instead of waiting.
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
-            "UPDATE deliveries SET status = 'sending', leased_by = $1, lease_expires_at = $2, updated_at = $3
-             WHERE id IN (
-                 SELECT id FROM deliveries
-                 WHERE (status IN ('queued', 'retry') AND next_attempt_at <= $3)
-                    OR (status = 'sending' AND lease_expires_at <= $3)
-                 ORDER BY next_attempt_at LIMIT $4 {lock})
-             RETURNING id, user_id, message_id, rule_id, channel_id, attempt_count"
-        );
+    ) -> StoreResult<Vec<DeliveryWork>> {
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query_as(&sql)
-            .bind(worker_id)
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
+        let work = self.claim_in(&mut tx, worker_id, lease_ms, limit).await?;
         tx.commit().await?;
-        Ok(claimed)
+        Ok(work)
     }
 
-    /// Records an attempt and moves the delivery on, in one transaction. The
-    /// state changes only while this worker still holds the lease.
-    pub async fn finish_attempt(
+    /// Records finished attempts and claims new work in one transaction: the
+    /// worker's group commit (one commit per round instead of two per
+    /// delivery). See [`Store::finish_attempts`] and [`Store::claim_deliveries`].
+    pub async fn exchange_deliveries(
         &self,
-        delivery_id: &str,
         worker_id: &str,
-        attempt: &AttemptRecord,
-        next: &NextState,
-    ) -> StoreResult<bool> {
-        let now = now_ms();
-        let (status, next_at, sent_at) = match next {
-            NextState::Sent => ("sent", now, Some(now)),
-            NextState::RetryAt(at) => ("retry", *at, None),
-            NextState::Failed => ("failed", now, None),
-        };
+        finished: &[FinishedAttempt],
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<bool>, Vec<DeliveryWork>)> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO delivery_attempts (id, delivery_id, attempt_no, started_at, duration_ms, outcome, http_status, error,
-                                            response_snippet, response_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(new_id())
-        .bind(delivery_id)
-        .bind(attempt.attempt_no)
-        .bind(attempt.started_at)
-        .bind(attempt.duration_ms)
-        .bind(attempt.outcome)
-        .bind(attempt.http_status)
-        .bind(attempt.error.as_deref())
-        .bind(attempt.response_snippet.as_deref())
-        .bind(attempt.response_json.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        let updated = sqlx::query(
-            "UPDATE deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3, sent_at = $4, last_error = $5,
-                                   lease_expires_at = NULL, leased_by = NULL, updated_at = $6
-             WHERE id = $7 AND leased_by = $8",
-        )
-        .bind(status)
-        .bind(attempt.attempt_no)
-        .bind(next_at)
-        .bind(sent_at)
-        .bind(attempt.error.as_deref())
-        .bind(now)
-        .bind(delivery_id)
-        .bind(worker_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
+        let moved = self.finish_in(&mut tx, worker_id, finished).await?;
+        let work = self.claim_in(&mut tx, worker_id, lease_ms, limit).await?;
         tx.commit().await?;
-        Ok(updated)
+        Ok((moved, work))
+    }
+
+    async fn claim_in(
+        &self,
+        tx: &mut WriteTx,
+        worker_id: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryWork>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        // Concurrent claimers skip each other's rows instead of waiting.
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        // Two statements rather than one with OR: each condition has its own
+        // index (deliveries_leased, deliveries_pending) that yields rows in
+        // order, so a claim reads `limit` rows, not the whole queue.
+        let expired = format!(
+            "SELECT id FROM deliveries WHERE status = 'sending' AND lease_expires_at <= $3 LIMIT $4 {lock}"
+        );
+        let due = format!(
+            "SELECT id FROM deliveries WHERE status IN ('queued', 'retry') AND next_attempt_at <= $3
+             ORDER BY next_attempt_at LIMIT $4 {lock}"
+        );
+        let mut claimed: Vec<ClaimedDelivery> = Vec::new();
+        for candidates in [expired, due] {
+            let room = limit - claimed.len() as i64;
+            if room <= 0 {
+                break;
+            }
+            let sql = format!(
+                "UPDATE deliveries SET status = 'sending', leased_by = $1, lease_expires_at = $2, updated_at = $3
+                 WHERE id IN ({candidates})
+                 RETURNING id, user_id, message_id, rule_id, channel_id, attempt_count"
+            );
+            let batch: Vec<ClaimedDelivery> = sqlx::query_as(&sql)
+                .bind(worker_id)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(room)
+                .fetch_all(&mut **tx)
+                .await?;
+            claimed.extend(batch);
+        }
+        load_work(tx, claimed).await
+    }
+
+    /// Records finished attempts and moves their deliveries on, all in one
+    /// transaction (the worker's group commit) with a few multi-row
+    /// statements. A delivery's state changes only while this worker still
+    /// holds its lease: the answer says, per attempt, whether it did.
+    pub async fn finish_attempts(
+        &self,
+        worker_id: &str,
+        finished: &[FinishedAttempt],
+    ) -> StoreResult<Vec<bool>> {
+        let mut tx = self.begin_write().await?;
+        let moved = self.finish_in(&mut tx, worker_id, finished).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    async fn finish_in(
+        &self,
+        tx: &mut WriteTx,
+        worker_id: &str,
+        finished: &[FinishedAttempt],
+    ) -> StoreResult<Vec<bool>> {
+        let now = now_ms();
+        for (start, size_index) in chunks(finished.len()) {
+            let rows = &finished[start..start + CHUNK_SIZES[size_index]];
+            let mut insert = sqlx::query(ATTEMPT_INSERTS.get(self.backend, size_index));
+            for FinishedAttempt {
+                delivery_id,
+                attempt,
+                ..
+            } in rows
+            {
+                insert = insert
+                    .bind(new_id())
+                    .bind(delivery_id.as_str())
+                    .bind(attempt.attempt_no)
+                    .bind(attempt.started_at)
+                    .bind(attempt.duration_ms)
+                    .bind(attempt.outcome)
+                    .bind(attempt.http_status)
+                    .bind(attempt.error.as_deref())
+                    .bind(attempt.response_snippet.as_deref())
+                    .bind(attempt.response_json.as_deref());
+            }
+            insert.execute(&mut **tx).await?;
+        }
+        let mut moved: HashSet<String> = HashSet::new();
+        for (start, size_index) in chunks(finished.len()) {
+            let rows = &finished[start..start + CHUNK_SIZES[size_index]];
+            let mut update =
+                sqlx::query_scalar::<_, String>(OUTCOME_UPDATES.get(self.backend, size_index));
+            for FinishedAttempt {
+                delivery_id,
+                attempt,
+                next,
+            } in rows
+            {
+                let (status, next_at, sent_at) = match next {
+                    NextState::Sent => ("sent", now, Some(now)),
+                    NextState::RetryAt(at) => ("retry", *at, None),
+                    NextState::Failed => ("failed", now, None),
+                };
+                update = update
+                    .bind(delivery_id.as_str())
+                    .bind(status)
+                    .bind(attempt.attempt_no)
+                    .bind(next_at)
+                    .bind(sent_at)
+                    .bind(attempt.error.as_deref());
+            }
+            moved.extend(
+                update
+                    .bind(now)
+                    .bind(worker_id)
+                    .fetch_all(&mut **tx)
+                    .await?,
+            );
+        }
+        Ok(finished
+            .iter()
+            .map(|f| moved.contains(&f.delivery_id))
+            .collect())
     }
 
     /// Re-queues one of the user's failed deliveries; None if there is none.
@@ -173,7 +303,7 @@ impl Store {
         .bind(now)
         .bind(id)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() > 0 {
             return Ok(Some(true));
@@ -222,30 +352,6 @@ impl Store {
         Ok((deliveries, attempts))
     }
 
-    /// The full stored message a delivery refers to (even if soft-deleted).
-    pub async fn message_for_delivery(
-        &self,
-        message_id: &str,
-    ) -> StoreResult<Option<(super::MessageRow, Option<i64>)>> {
-        let row = sqlx::query(
-            "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
-                    m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
-                    m.filter_errors, m.deleted_at
-             FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id WHERE m.id = $1",
-        )
-        .bind(message_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => {
-                use sqlx::Row;
-                let deleted_at: Option<i64> = row.try_get("deleted_at")?;
-                Ok(Some((super::MessageRow::from_row(&row)?, deleted_at)))
-            }
-            None => Ok(None),
-        }
-    }
-
     /// Marks a worker alive (readiness checks look at this).
     pub async fn worker_heartbeat(&self, worker_id: &str) -> StoreResult<()> {
         sqlx::query(
@@ -254,7 +360,7 @@ impl Store {
         )
         .bind(worker_id)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -274,7 +380,7 @@ impl Store {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(channel)
                 .bind(payload)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         Ok(())
@@ -284,7 +390,7 @@ impl Store {
     pub async fn notify_work(&self) -> StoreResult<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify('beacon_deliveries', '')")
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         Ok(())
@@ -396,4 +502,94 @@ impl Store {
         counts.extend(finished);
         Ok(counts)
     }
+}
+
+/// The channels, rules and messages of claimed deliveries, a query each.
+async fn load_work(
+    tx: &mut WriteTx,
+    claimed: Vec<ClaimedDelivery>,
+) -> StoreResult<Vec<DeliveryWork>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let channel_ids = distinct(claimed.iter().filter_map(|d| d.channel_id.as_deref()));
+    let rule_ids = distinct(claimed.iter().filter_map(|d| d.rule_id.as_deref()));
+    let message_ids = distinct(claimed.iter().map(|d| d.message_id.as_str()));
+
+    let mut channels: HashMap<String, ChannelRow> = HashMap::new();
+    if !channel_ids.is_empty() {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id IN ({})",
+            placeholders(channel_ids.len())
+        );
+        let mut query = sqlx::query_as::<_, ChannelRow>(&sql);
+        for id in &channel_ids {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            channels.insert(row.id.clone(), row);
+        }
+    }
+    let mut rules: HashMap<String, RuleRow> = HashMap::new();
+    if !rule_ids.is_empty() {
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM rules WHERE id IN ({})",
+            placeholders(rule_ids.len())
+        );
+        let mut query = sqlx::query_as::<_, RuleRow>(&sql);
+        for id in &rule_ids {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            rules.insert(row.id.clone(), row);
+        }
+    }
+    let sql = format!(
+        "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
+                m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
+                m.filter_errors, m.deleted_at
+         FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id WHERE m.id IN ({})",
+        placeholders(message_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in &message_ids {
+        query = query.bind(*id);
+    }
+    let mut messages: HashMap<String, (MessageRow, Option<i64>)> = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+        let message = MessageRow::from_row(&row)?;
+        messages.insert(message.id.clone(), (message, deleted_at));
+    }
+
+    Ok(claimed
+        .into_iter()
+        .map(|delivery| DeliveryWork {
+            channel: delivery
+                .channel_id
+                .as_ref()
+                .and_then(|id| channels.get(id).cloned()),
+            rule: delivery
+                .rule_id
+                .as_ref()
+                .and_then(|id| rules.get(id).cloned()),
+            message: messages.get(&delivery.message_id).cloned(),
+            delivery,
+        })
+        .collect())
+}
+
+fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// `$1, $2, …, $count`.
+fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

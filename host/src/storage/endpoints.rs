@@ -45,7 +45,7 @@ impl Store {
             .bind(name)
             .bind(key_hash)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(EndpointRow {
             id: id.to_string(),
@@ -109,7 +109,7 @@ impl Store {
         .bind(i64::from(archive))
         .bind(id)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.endpoint_for_user(user_id, id).await
     }

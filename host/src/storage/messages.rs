@@ -7,6 +7,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, FromRow};
 
+use super::batch::{chunks, inserts, Statements, CHUNK_SIZES};
 use super::{now_ms, Backend, Store, StoreResult};
 
 /// A message ready to be stored, as ingest built it.
@@ -105,87 +106,12 @@ const MESSAGE_INSERT_COLUMNS: &str =
 const MESSAGE_INSERT_ARITY: usize = 18;
 const DELIVERY_INSERT_COLUMNS: &str =
     "id, user_id, message_id, rule_id, channel_id, status, attempt_count, next_attempt_at, created_at, updated_at";
-/// Rows per multi-row INSERT. A batch is cut into these few fixed sizes so
-/// each connection prepares only a handful of distinct statements.
-const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
-
-/// Multi-row INSERT texts per chunk size, per dialect: SQLite gets plain `?`
-/// placeholders (binding `$N` names costs it a lookup per parameter, which
-/// grows with the square of a statement's size), PostgreSQL `$N`.
-struct Inserts {
-    sqlite: Vec<String>,
-    postgres: Vec<String>,
-}
-
-impl Inserts {
-    fn new(table: &str, columns: &str, arity: usize) -> Self {
-        let build = |numbered| {
-            CHUNK_SIZES
-                .iter()
-                .map(|&rows| multi_row_insert(table, columns, arity, rows, numbered))
-                .collect()
-        };
-        Inserts {
-            sqlite: build(false),
-            postgres: build(true),
-        }
-    }
-
-    fn get(&self, backend: Backend, size_index: usize) -> &str {
-        match backend {
-            Backend::Sqlite => &self.sqlite[size_index],
-            Backend::Postgres => &self.postgres[size_index],
-        }
-    }
-}
-
-static MESSAGE_INSERTS: LazyLock<Inserts> =
-    LazyLock::new(|| Inserts::new("messages", MESSAGE_INSERT_COLUMNS, MESSAGE_INSERT_ARITY));
-static DELIVERY_INSERTS: LazyLock<Inserts> =
-    LazyLock::new(|| Inserts::new("deliveries", DELIVERY_INSERT_COLUMNS, 10));
-static TAG_INSERTS: LazyLock<Inserts> =
-    LazyLock::new(|| Inserts::new("message_tags", "message_id, user_id, tag", 3));
-
-fn multi_row_insert(
-    table: &str,
-    columns: &str,
-    arity: usize,
-    rows: usize,
-    numbered: bool,
-) -> String {
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for col in 0..arity {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                sql.push_str(&format!("${}", row * arity + col + 1));
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Splits `len` items into runs of the fixed chunk sizes: (start, index into CHUNK_SIZES).
-fn chunks(len: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (index, &size) in CHUNK_SIZES.iter().enumerate() {
-        while len - start >= size {
-            out.push((start, index));
-            start += size;
-        }
-    }
-    out
-}
+static MESSAGE_INSERTS: LazyLock<Statements> =
+    LazyLock::new(|| inserts("messages", MESSAGE_INSERT_COLUMNS, MESSAGE_INSERT_ARITY));
+static DELIVERY_INSERTS: LazyLock<Statements> =
+    LazyLock::new(|| inserts("deliveries", DELIVERY_INSERT_COLUMNS, 10));
+static TAG_INSERTS: LazyLock<Statements> =
+    LazyLock::new(|| inserts("message_tags", "message_id, user_id, tag", 3));
 
 /// Lowest UUIDv7 id that can carry the given millisecond time. Because ids are
 /// time-ordered, a time range becomes an id range and uses the same index.
@@ -296,7 +222,7 @@ impl Store {
             sqlx::query("UPDATE ingest_endpoints SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
                 .bind(*at)
                 .bind(endpoint_id.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         Ok(())
@@ -438,7 +364,7 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
     }
@@ -464,7 +390,7 @@ impl Store {
         .bind(id_floor_for_time(before_ms))
         .bind(endpoint_id.unwrap_or(""))
         .bind(chunk)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected())
     }
@@ -473,19 +399,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunks_cover_every_row_once() {
-        for len in [0usize, 1, 3, 4, 5, 63, 64, 65, 100, 257] {
-            let covered: usize = chunks(len).iter().map(|&(_, i)| CHUNK_SIZES[i]).sum();
-            assert_eq!(covered, len);
-            let mut next = 0;
-            for (start, i) in chunks(len) {
-                assert_eq!(start, next);
-                next += CHUNK_SIZES[i];
-            }
-        }
-    }
 
     #[test]
     fn id_floor_orders_like_uuid_v7() {

@@ -6,6 +6,7 @@
 //! most statements exist once. Where the dialects really differ the method
 //! matches on [`Backend`] right beside the shared text.
 
+mod batch;
 mod channels;
 mod deliveries;
 mod endpoints;
@@ -16,7 +17,7 @@ mod users;
 pub use channels::{ChannelRow, RuleRow};
 pub use deliveries::{
     AttemptRecord, AttemptRow, BucketCount, ClaimedDelivery, DeliveryFilter, DeliveryListRow,
-    DeliveryRow, NextState,
+    DeliveryRow, DeliveryWork, FinishedAttempt, NextState,
 };
 pub use endpoints::{EndpointAuth, EndpointRow};
 pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewDelivery, NewMessage};
@@ -41,6 +42,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A background task that writes for its callers (group commit) is gone.
+    #[error("the {0} has stopped")]
+    Stopped(&'static str),
 }
 
 impl StoreError {
@@ -52,6 +56,9 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A write transaction (on SQLite: holding the one writer connection).
+type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -62,6 +69,12 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where every write goes. On SQLite a pool of one connection: SQLite has
+    /// one writer at a time anyway, and queueing for that connection in the
+    /// pool is fair and instant, while contending connections would wait in
+    /// SQLite's busy handler, which sleeps up to 100 ms between tries. On
+    /// PostgreSQL the same pool as reads.
+    writer: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
 }
@@ -76,7 +89,27 @@ impl Store {
             Backend::Sqlite
         };
         let options = AnyConnectOptions::from_str(url)?;
-        let pool = AnyPoolOptions::new()
+        let pool = Self::pool_options(backend, max_connections)
+            .connect_with(options.clone())
+            .await?;
+        let writer = match backend {
+            Backend::Sqlite => Self::pool_options(backend, 1).connect_with(options).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        let store = Store {
+            pool,
+            writer,
+            backend,
+            url: std::sync::Arc::from(url),
+        };
+        if backend == Backend::Sqlite {
+            store.spawn_checkpointer();
+        }
+        Ok(store)
+    }
+
+    fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
+        AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -100,17 +133,6 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
-            .await?;
-        let store = Store {
-            pool,
-            backend,
-            url: std::sync::Arc::from(url),
-        };
-        if backend == Backend::Sqlite {
-            store.spawn_checkpointer();
-        }
-        Ok(store)
     }
 
     /// The connection URL (the PostgreSQL worker opens a LISTEN connection with it).
@@ -172,14 +194,15 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`) so a read-then-write transaction never fails with a
     /// lock-upgrade conflict; the busy timeout makes it wait instead.
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+    async fn begin_write(&self) -> StoreResult<WriteTx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

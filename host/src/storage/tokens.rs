@@ -70,7 +70,7 @@ impl Store {
         .bind(new_email)
         .bind(expires_at)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Store {
         .bind(token_hash)
         .bind(purposes.0.as_str())
         .bind(purposes.1.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?)
     }
 
@@ -113,7 +113,7 @@ impl Store {
         .bind(token_hash)
         .bind(expires_at)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -187,7 +187,7 @@ impl Store {
         )
         .bind(now_ms())
         .bind(token_hash)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -206,7 +206,7 @@ impl Store {
         .bind(now_ms())
         .bind(user_id)
         .bind(keep_token_hash.unwrap_or(""))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -36,7 +36,7 @@ impl Store {
         .bind(password_hash)
         .bind(verified.then_some(now))
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -62,7 +62,7 @@ impl Store {
             .bind(password_hash)
             .bind(now_ms())
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -73,7 +73,7 @@ impl Store {
         sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -86,7 +86,7 @@ impl Store {
             .bind(new_email.to_lowercase())
             .bind(now)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -101,7 +101,7 @@ impl Store {
         .bind(i64::from(disabled))
         .bind(now)
         .bind(email.trim().to_lowercase())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() > 0)
     }
@@ -110,7 +110,7 @@ impl Store {
     pub async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
         let result = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
     }

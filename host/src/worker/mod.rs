@@ -3,6 +3,11 @@
 //! with the delivery's next state. It wakes on an in-process signal when
 //! ingest queues work (plus LISTEN/NOTIFY on PostgreSQL, for other
 //! processes); a short poll remains for retries that become due.
+//!
+//! One loop owns the database side: each round records every outcome that
+//! arrived since the last round and claims work for the free slots in one
+//! transaction (group commit). Sends run as tasks and hand their outcome back
+//! to the loop; an outcome is reported (log, live event) only once committed.
 
 pub mod policy;
 
@@ -12,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{mpsc, Notify};
 
 use crate::channels::Channels;
 use crate::events::{EventKind, Events};
@@ -20,7 +25,8 @@ use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{PluginError, SendError};
 use crate::plugins::Message;
 use crate::storage::{
-    new_id, now_ms, AttemptRecord, Backend, ClaimedDelivery, MessageRow, NextState, Store,
+    new_id, now_ms, AttemptRecord, Backend, ChannelRow, DeliveryWork, FinishedAttempt, MessageRow,
+    NextState, RuleRow, Store,
 };
 use crate::templates::{render, ContextSource, TemplateContext};
 use crate::timefmt::rfc3339;
@@ -51,6 +57,12 @@ pub struct Worker {
     wake: Arc<Notify>,
     /// Delivery state changes for the dashboard's live view.
     events: Events,
+}
+
+/// An attempt that ended, waiting for the loop to record it.
+struct Outcome {
+    work: DeliveryWork,
+    finished: FinishedAttempt,
 }
 
 /// Why an attempt ended, with whatever the channel answered.
@@ -95,7 +107,8 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` resolves; in-flight deliveries finish first.
+    /// Runs until `shutdown` resolves; in-flight deliveries finish and are
+    /// recorded first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker_id = %self.id, concurrency = self.config.concurrency, "delivery worker started");
         if self.store.backend() == Backend::Postgres {
@@ -104,7 +117,10 @@ impl Worker {
                 self.wake.clone(),
             ));
         }
-        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let (done, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
+        let mut arrived: Vec<Outcome> = Vec::new();
+        let mut in_flight = 0usize;
+        let mut stopping = false;
         let mut last_heartbeat: Option<Instant> = None;
         tokio::pin!(shutdown);
         loop {
@@ -114,94 +130,97 @@ impl Worker {
                 }
                 last_heartbeat = Some(Instant::now());
             }
-            let free = slots.available_permits();
-            let claimed = if free > 0 {
-                match self
-                    .store
-                    .claim_deliveries(&self.id, self.config.lease.as_millis() as i64, free as i64)
-                    .await
-                {
-                    Ok(claimed) => claimed,
-                    Err(err) => {
-                        tracing::error!(error = %err, "claiming deliveries failed");
-                        Vec::new()
-                    }
-                }
-            } else {
-                Vec::new()
-            };
-            let saturated = free > 0 && claimed.len() == free;
-            for delivery in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    break;
-                };
-                let worker = self.clone();
-                tokio::spawn(async move {
-                    worker.deliver(delivery).await;
-                    drop(permit);
-                    worker.wake.notify_one();
-                });
+            while let Ok(outcome) = outcomes.try_recv() {
+                arrived.push(outcome);
             }
-            if saturated {
-                continue; // there may be more due work right now
+            in_flight -= arrived.len();
+            let room = if stopping {
+                0
+            } else {
+                self.config.concurrency - in_flight
+            };
+            if !arrived.is_empty() || room > 0 {
+                for work in self.exchange(std::mem::take(&mut arrived), room).await {
+                    in_flight += 1;
+                    let (worker, done) = (self.clone(), done.clone());
+                    tokio::spawn(async move {
+                        let finished = worker.deliver(&work).await;
+                        let _ = done.send(Outcome { work, finished });
+                    });
+                }
+            }
+            if stopping && in_flight == 0 {
+                break;
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = &mut shutdown => break,
+                Some(outcome) = outcomes.recv() => arrived.push(outcome),
+                _ = self.wake.notified(), if !stopping => {}
+                _ = tokio::time::sleep(self.config.poll_interval), if !stopping => {}
+                _ = &mut shutdown, if !stopping => stopping = true,
             }
         }
-        // Let running sends finish and record their outcome.
-        let _ = slots.acquire_many(self.config.concurrency as u32).await;
         tracing::info!(worker_id = %self.id, "delivery worker stopped");
     }
 
-    async fn deliver(&self, delivery: ClaimedDelivery) {
-        let attempt_no = delivery.attempt_count + 1;
-        let started_at = now_ms();
-        let clock = Instant::now();
-        let result = self.attempt(&delivery).await;
-        let next = self.config.policy.next(
-            attempt_no,
-            result.ending,
-            now_ms(),
-            rand::thread_rng().gen::<f64>(),
-        );
-        let outcome = match next {
-            NextState::Sent => "sent",
-            NextState::RetryAt(_) => "retry",
-            NextState::Failed => "failed",
-        };
-        let record = AttemptRecord {
-            attempt_no,
-            started_at,
-            duration_ms: clock.elapsed().as_millis() as i64,
-            outcome,
-            http_status: result.http_status.map(i64::from),
-            error: result.error,
-            response_snippet: result
-                .response_snippet
-                .map(|s| cap_chars(&s, MAX_SNIPPET_CHARS)),
-            response_json: result
-                .response_json
-                .filter(|json| json.len() <= MAX_RESPONSE_JSON_BYTES),
-        };
-        match self
+    /// One round: records the arrived outcomes and claims up to `room` due
+    /// deliveries, in one transaction. If that fails, the outcomes are
+    /// recorded one by one (one bad row must not fail its neighbours) and the
+    /// claim runs on its own.
+    async fn exchange(&self, arrived: Vec<Outcome>, room: usize) -> Vec<DeliveryWork> {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        let finished: Vec<FinishedAttempt> = arrived.iter().map(|o| o.finished.clone()).collect();
+        let both = self
             .store
-            .finish_attempt(&delivery.id, &self.id, &record, &next)
-            .await
-        {
+            .exchange_deliveries(&self.id, &finished, lease_ms, room as i64)
+            .await;
+        match both {
+            Ok((moved, claimed)) => {
+                for (outcome, moved) in arrived.iter().zip(moved) {
+                    self.report(outcome, Ok(moved));
+                }
+                claimed
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, outcomes = arrived.len(), "recording outcomes with the claim failed; retrying them one by one");
+                for outcome in &arrived {
+                    let moved = self
+                        .store
+                        .finish_attempts(&self.id, std::slice::from_ref(&outcome.finished))
+                        .await
+                        .map(|moved| moved.first().copied().unwrap_or(false));
+                    self.report(outcome, moved);
+                }
+                if room == 0 {
+                    return Vec::new();
+                }
+                self.store
+                    .claim_deliveries(&self.id, lease_ms, room as i64)
+                    .await
+                    .unwrap_or_else(|err| {
+                        tracing::error!(error = %err, "claiming deliveries failed");
+                        Vec::new()
+                    })
+            }
+        }
+    }
+
+    /// Logs a recorded outcome and tells the dashboard.
+    fn report(&self, outcome: &Outcome, moved: Result<bool, crate::storage::StoreError>) {
+        let delivery = &outcome.work.delivery;
+        let attempt = &outcome.finished.attempt;
+        match moved {
             Ok(true) => {
                 tracing::info!(
                     delivery_id = %delivery.id, rule_id = ?delivery.rule_id, channel_id = ?delivery.channel_id,
-                    attempt = attempt_no, status = outcome, http_status = ?record.http_status, "delivery attempt finished"
+                    attempt = attempt.attempt_no, status = attempt.outcome, http_status = ?attempt.http_status,
+                    "delivery attempt finished"
                 );
                 self.events.publish(
                     &delivery.user_id,
                     EventKind::Delivery {
                         id: delivery.id.clone(),
                         message_id: delivery.message_id.clone(),
-                        status: outcome.to_string(),
+                        status: attempt.outcome.to_string(),
                     },
                 );
             }
@@ -214,50 +233,49 @@ impl Worker {
         }
     }
 
-    /// Everything one attempt needs, then the plugin call.
-    async fn attempt(&self, delivery: &ClaimedDelivery) -> AttemptResult {
-        let permanent = |text: &str| AttemptResult::failed(Ending::Permanent, text);
-        let Some(channel_id) = &delivery.channel_id else {
-            return permanent("the channel was deleted");
+    /// Runs one attempt and decides what follows it.
+    async fn deliver(&self, work: &DeliveryWork) -> FinishedAttempt {
+        let attempt_no = work.delivery.attempt_count + 1;
+        let started_at = now_ms();
+        let clock = Instant::now();
+        let result = self.attempt(work).await;
+        let next = self.config.policy.next(
+            attempt_no,
+            result.ending,
+            now_ms(),
+            rand::thread_rng().gen::<f64>(),
+        );
+        let outcome = match next {
+            NextState::Sent => "sent",
+            NextState::RetryAt(_) => "retry",
+            NextState::Failed => "failed",
         };
-        let Some(rule_id) = &delivery.rule_id else {
-            return permanent("the rule was deleted");
-        };
-        let loaded = async {
-            let channel = self.store.channel_by_id(channel_id).await?;
-            let rule = self.store.rule_by_id(rule_id).await?;
-            let message = self
-                .store
-                .message_for_delivery(&delivery.message_id)
-                .await?;
-            Ok::<_, crate::storage::StoreError>((channel, rule, message))
-        };
-        let (channel, rule, message) = match loaded.await {
-            Ok(found) => found,
-            Err(err) => {
-                return AttemptResult::failed(
-                    Ending::Retryable {
-                        retry_after_ms: None,
-                    },
-                    format!("database: {err}"),
-                )
-            }
-        };
-        let Some(channel) = channel else {
-            return permanent("the channel was deleted");
-        };
-        let Some(rule) = rule else {
-            return permanent("the rule was deleted");
-        };
-        let Some((message, deleted_at)) = message else {
-            return permanent("the message no longer exists");
-        };
-        if deleted_at.is_some() {
-            return permanent("the message was deleted");
+        FinishedAttempt {
+            delivery_id: work.delivery.id.clone(),
+            attempt: AttemptRecord {
+                attempt_no,
+                started_at,
+                duration_ms: clock.elapsed().as_millis() as i64,
+                outcome,
+                http_status: result.http_status.map(i64::from),
+                error: result.error,
+                response_snippet: result
+                    .response_snippet
+                    .map(|s| cap_chars(&s, MAX_SNIPPET_CHARS)),
+                response_json: result
+                    .response_json
+                    .filter(|json| json.len() <= MAX_RESPONSE_JSON_BYTES),
+            },
+            next,
         }
-        if channel.enabled == 0 {
-            return permanent("the channel is disabled");
-        }
+    }
+
+    /// Checks what the claim loaded, then the plugin call.
+    async fn attempt(&self, work: &DeliveryWork) -> AttemptResult {
+        let (channel, rule, message) = match usable(work) {
+            Ok(parts) => parts,
+            Err(reason) => return AttemptResult::failed(Ending::Permanent, reason),
+        };
         let Some(plugin) = self.plugins.get(&channel.plugin) else {
             return AttemptResult::failed(
                 Ending::Retryable {
@@ -266,14 +284,19 @@ impl Worker {
                 format!("channel plugin {} is not installed", channel.plugin),
             );
         };
-        let config = match self.channels.open(&channel) {
+        let config = match self.channels.open(channel) {
             Ok(config) => config.to_string(),
-            Err(err) => return permanent(&format!("the channel config cannot be read: {err}")),
+            Err(err) => {
+                return AttemptResult::failed(
+                    Ending::Permanent,
+                    format!("the channel config cannot be read: {err}"),
+                )
+            }
         };
         let template: serde_json::Value =
             serde_json::from_str(&rule.payload_template).unwrap_or_default();
-        let payload = render(&template, &context(&message)).to_string();
-        let wit_message = wit_message(&message);
+        let payload = render(&template, &context(message)).to_string();
+        let wit_message = wit_message(message);
 
         let plugins = self.plugins.clone();
         let call = tokio::task::spawn_blocking(move || {
@@ -322,6 +345,24 @@ impl Worker {
             }
         }
     }
+}
+
+/// The channel, rule and message of a claimed delivery, or why it cannot be
+/// sent at all (a permanent failure).
+fn usable(work: &DeliveryWork) -> Result<(&ChannelRow, &RuleRow, &MessageRow), &'static str> {
+    let channel = work.channel.as_ref().ok_or("the channel was deleted")?;
+    let rule = work.rule.as_ref().ok_or("the rule was deleted")?;
+    let (message, deleted_at) = work
+        .message
+        .as_ref()
+        .ok_or("the message no longer exists")?;
+    if deleted_at.is_some() {
+        return Err("the message was deleted");
+    }
+    if channel.enabled == 0 {
+        return Err("the channel is disabled");
+    }
+    Ok((channel, rule, message))
 }
 
 /// A plugin that ran out of time may succeed later; one that traps will not.
