@@ -2,11 +2,15 @@
 # Installs what the test suite needs on a fresh Debian machine, and only what is
 # missing: PostgreSQL server binaries (the tests start their own throwaway
 # cluster), Python's aiosmtpd (the tests' SMTP server), the wasm32-wasip2 Rust
-# target (built-in plugins) and npm (the dashboard).
+# target (built-in plugins), npm (the dashboard) and Debian's Chromium (the
+# dashboard's end-to-end tests drive /usr/bin/chromium through playwright-core;
+# CHROMIUM_PATH points them at another build).
 set -euo pipefail
 
 have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ -n "${BEACON_TEST_PG_BIN:-}" ]; }
 have_aiosmtpd() { python3 -c "import aiosmtpd" >/dev/null 2>&1; }
+chromium_path() { echo "${CHROMIUM_PATH:-/usr/bin/chromium}"; }
+have_chromium() { [ -x "$(chromium_path)" ]; }
 
 apt_updated=0
 apt_install() {
@@ -35,9 +39,14 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
 command -v npm >/dev/null || apt_install nodejs npm
+if ! have_chromium; then
+  echo "installing Chromium (end-to-end tests of the dashboard)"
+  apt_install chromium
+fi
 
 # Fail, never skip: a missing dependency here is an error.
 have_postgres || { echo "PostgreSQL server binaries are still missing" >&2; exit 1; }
 have_aiosmtpd || { echo "aiosmtpd is still missing" >&2; exit 1; }
 rustup target list --installed | grep -qx wasm32-wasip2 || { echo "the wasm32-wasip2 target is still missing" >&2; exit 1; }
 command -v npm >/dev/null || { echo "npm is still missing" >&2; exit 1; }
+have_chromium || { echo "Chromium is still missing at $(chromium_path)" >&2; exit 1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: the host's unit tests and black-box HTTP suite (every
 # storage test on SQLite and on a real PostgreSQL server the tests start
-# themselves), the plugin SDK and plugins' unit tests, and the dashboard's
-# type check, lint and unit tests.
+# themselves), the plugin SDK and plugins' unit tests, the dashboard's
+# type check, lint and unit tests, and the dashboard's end-to-end tests
+# (Chromium against the debug server binary the host tests built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,6 @@ for manifest in sdk/Cargo.toml plugins/Cargo.toml examples/webhook/Cargo.toml; d
     cargo test --locked --manifest-path "$manifest"
   fi
 done
+
+echo "== dashboard end-to-end (Chromium against target/debug/beacon)"
+scripts/e2e.sh

@@ -29,10 +29,11 @@ export const routes: RouteObject[] = [
         element: <AnonymousOnly />,
         children: [
           { path: "/login", element: <LoginPage /> },
-          { path: "/signup", element: <SignupPage /> },
           { path: "/forgot-password", element: <ForgotPasswordPage /> },
         ],
       },
+      // Sends signed-in users home itself, except right after signing up there.
+      { path: "/signup", element: <SignupPage /> },
       // Links from e-mails work whether or not the user is signed in.
       { path: "/verify-email", element: <VerifyEmailPage /> },
       { path: "/reset-password", element: <ResetPasswordPage /> },

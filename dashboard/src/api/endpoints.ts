@@ -94,6 +94,9 @@ export const rulesApi = {
   /** Every saved rule against a sample message; nothing is sent. */
   testAll: (body: RuleTestRequest) =>
     api<{ results: RuleTestResult[] }>("/api/rules/test", { method: "POST", body }),
+  /** An unsaved draft (validated like a create) against a sample message; nothing is sent. */
+  testDraft: (rule: RuleInput, body: Omit<RuleTestRequest, "rule">) =>
+    api<{ results: RuleTestResult[] }>("/api/rules/test", { method: "POST", body: { ...body, rule } }),
   /** One saved rule against a sample message; nothing is sent. */
   test: (id: string, body: RuleTestRequest) =>
     api<{ results: RuleTestResult[] }>(`/api/rules/${seg(id)}/test`, { method: "POST", body }),

@@ -165,6 +165,11 @@ export interface RuleTestRequest {
   /** A sample message exactly as it would be sent to ingest. */
   message: Record<string, unknown>;
   ingest_endpoint_id?: string;
+  /**
+   * An unsaved rule to test instead of the stored ones (`POST /api/rules/test`
+   * only). Validated like a create; its errors name `rule.<field>`.
+   */
+  rule?: RuleInput;
 }
 
 export interface RuleTestResult {

@@ -25,12 +25,23 @@ export function RequireAuth() {
   return <Outlet />;
 }
 
-/** Log in / sign up / forgot password: signed-in users go home instead. */
+/** Where to go after logging in: the page that sent the user to log in (`state.from`), else home. */
+export function afterLogin(state: unknown): string {
+  const from = (state as { from?: unknown } | null)?.from;
+  return typeof from === "string" && from.startsWith("/") && !from.startsWith("//") ? from : "/";
+}
+
+/**
+ * Log in / sign up / forgot password: signed-in users are sent on — to the
+ * page that asked them to log in, the same target the log-in form navigates
+ * to, so the two navigations cannot disagree.
+ */
 export function AnonymousOnly() {
   const { status } = useAuth();
+  const location = useLocation();
   if (status === "loading") {
     return <Loading />;
   }
-  if (status === "authenticated") return <Navigate to="/" replace />;
+  if (status === "authenticated") return <Navigate to={afterLogin(location.state)} replace />;
   return <Outlet />;
 }

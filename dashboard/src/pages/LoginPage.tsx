@@ -2,6 +2,7 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useForm } from "react-hook-form";
 import { Link, useLocation, useNavigate } from "react-router";
 import { useAuth } from "../auth/AuthProvider";
+import { afterLogin } from "../auth/guards";
 import { Field, FormError } from "../components/Field";
 import { applyApiError } from "../lib/forms";
 import { loginSchema, type LoginValues } from "../lib/schemas";
@@ -21,7 +22,7 @@ export function LoginPage() {
   const onSubmit = handleSubmit(async (values) => {
     try {
       await login(values.email, values.password);
-      navigate(state?.from && state.from.startsWith("/") ? state.from : "/", { replace: true });
+      navigate(afterLogin(state), { replace: true });
     } catch (err) {
       applyApiError(err, setError, ["email", "password"]);
     }

@@ -1,29 +1,34 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useForm } from "react-hook-form";
-import { Link } from "react-router";
+import { useState } from "react";
+import { Link, Navigate } from "react-router";
 import { useMutation } from "@tanstack/react-query";
 import { authApi } from "../api/endpoints";
 import { useAuth } from "../auth/AuthProvider";
+import { Loading } from "../components/bits";
 import { Field, FormError } from "../components/Field";
 import { applyApiError } from "../lib/forms";
 import { signupSchema, type SignupValues } from "../lib/schemas";
-import { useState } from "react";
 import { errorMessage } from "../api/client";
 
+/**
+ * Sign-up. Not behind `AnonymousOnly`: it signs the new user in and must then
+ * stay to say where the link went, so it sends signed-in users home itself —
+ * unless they have just signed up here (`created` is set before the log-in
+ * starts, so no render can see the session without it).
+ */
 export function SignupPage() {
-  const { login } = useAuth();
+  const { login, status } = useAuth();
   const [created, setCreated] = useState<string | null>(null);
   const {
     register,
     handleSubmit,
     setError,
-    getValues,
     formState: { errors, isSubmitting },
   } = useForm<SignupValues>({
     resolver: zodResolver(signupSchema),
     defaultValues: { email: "", password: "", confirm_password: "" },
   });
-  const resend = useMutation({ mutationFn: (email: string) => authApi.resendVerification(email) });
 
   const onSubmit = handleSubmit(async ({ email, password }) => {
     try {
@@ -37,33 +42,9 @@ export function SignupPage() {
     await login(email, password).catch(() => undefined);
   });
 
-  if (created) {
-    return (
-      <>
-        <h1>Check your inbox</h1>
-        <p>
-          We sent a verification link to <strong>{created}</strong>. Open it to start creating endpoints.
-        </p>
-        <p>
-          <button
-            type="button"
-            className="btn"
-            onClick={() => resend.mutate(getValues("email"))}
-            disabled={resend.isPending}
-          >
-            Resend the e-mail
-          </button>{" "}
-          <span aria-live="polite">
-            {resend.isSuccess && "Sent."}
-            {resend.isError && errorMessage(resend.error)}
-          </span>
-        </p>
-        <p>
-          <Link to="/">Continue to the dashboard</Link>
-        </p>
-      </>
-    );
-  }
+  if (created) return <CheckInbox email={created} />;
+  if (status === "loading") return <Loading />;
+  if (status === "authenticated") return <Navigate to="/" replace />;
 
   return (
     <>
@@ -94,6 +75,34 @@ export function SignupPage() {
         <span>
           Already have an account? <Link to="/login">Log in</Link>
         </span>
+      </p>
+    </>
+  );
+}
+
+/** Where the verification link went, with a resend. */
+function CheckInbox({ email }: { email: string }) {
+  const { status } = useAuth();
+  const resend = useMutation({
+    mutationFn: () => (status === "authenticated" ? authApi.resendVerification() : authApi.resendVerification(email)),
+  });
+  return (
+    <>
+      <h1>Check your inbox</h1>
+      <p>
+        We sent a verification link to <strong className="break">{email}</strong>. Open it to start creating endpoints.
+      </p>
+      <p>
+        <button type="button" className="btn" onClick={() => resend.mutate()} disabled={resend.isPending}>
+          Resend the e-mail
+        </button>{" "}
+        <span aria-live="polite">
+          {resend.isSuccess && "Sent."}
+          {resend.isError && errorMessage(resend.error)}
+        </span>
+      </p>
+      <p>
+        {status === "authenticated" ? <Link to="/">Continue to the dashboard</Link> : <Link to="/login">Log in</Link>}
       </p>
     </>
   );

@@ -1,10 +1,15 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
+import { useForm } from "react-hook-form";
 import { Link, useSearchParams } from "react-router";
 import { ApiError, errorMessage } from "../api/client";
 import { authApi, qk } from "../api/endpoints";
 import { useAuth } from "../auth/AuthProvider";
 import { Loading } from "../components/bits";
+import { Field, FormError } from "../components/Field";
+import { applyApiError } from "../lib/forms";
+import { forgotSchema, type ForgotValues } from "../lib/schemas";
 
 /** Landing page of the link mailed as {APP_BASE_URL}/verify-email?token=… */
 export function VerifyEmailPage() {
@@ -32,7 +37,7 @@ export function VerifyEmailPage() {
       <h1>Verify e-mail</h1>
       {!token && (
         <p role="alert" className="form-error">
-          This link has no token. Open the link from the e-mail again, or request a new one from your account page.
+          This link has no token. Open the link from the e-mail again, or ask for a new one below.
         </p>
       )}
       {token && (verify.isPending || verify.isIdle) && <Loading label="Verifying…" />}
@@ -44,11 +49,100 @@ export function VerifyEmailPage() {
       {verify.isError && (
         <div role="alert" className="form-error">
           {verify.error instanceof ApiError && verify.error.code === "invalid_token"
-            ? "This link is invalid, already used or expired. Request a new one from your account page (or log in and use the banner)."
+            ? "This link is invalid, already used or expired (a link works once, for 24 hours). If you followed it before, your address is already verified."
             : errorMessage(verify.error)}
         </div>
       )}
+      {(!token || verify.isError) && <ResendVerification />}
       <p className="auth-links">{next}</p>
     </>
+  );
+}
+
+/**
+ * A new verification link, in place. `POST /api/auth/resend-verification`
+ * mails the logged-in user, or — signed out — the address given in `email`;
+ * it answers 202 whether or not that address has an unverified account.
+ */
+export function ResendVerification() {
+  const { status, user } = useAuth();
+  if (status === "loading") return null;
+  if (status === "authenticated") {
+    if (!user) return null;
+    if (user.email_verified) {
+      return (
+        <p className="notice" role="status">
+          <strong className="break">{user.email}</strong> is already verified: there is nothing left to do.
+        </p>
+      );
+    }
+    return <ResendToSignedIn email={user.email} />;
+  }
+  return <ResendByAddress />;
+}
+
+function ResendToSignedIn({ email }: { email: string }) {
+  const resend = useMutation({ mutationFn: () => authApi.resendVerification() });
+  return (
+    <section className="stack" aria-labelledby="resend-h">
+      <h2 id="resend-h">Get a new link</h2>
+      {resend.isSuccess ? (
+        <p className="notice" role="status">
+          A new link is on its way to <strong className="break">{email}</strong>. It works once, for 24 hours.
+        </p>
+      ) : (
+        <>
+          <p>
+            We will mail a new link to <strong className="break">{email}</strong>.
+          </p>
+          {resend.isError && <FormError message={errorMessage(resend.error)} />}
+          <div>
+            <button type="button" className="btn btn-primary" onClick={() => resend.mutate()} disabled={resend.isPending}>
+              {resend.isPending ? "Sending…" : "Send a new link"}
+            </button>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function ResendByAddress() {
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    setError,
+    formState: { errors, isSubmitting },
+  } = useForm<ForgotValues>({ resolver: zodResolver(forgotSchema), defaultValues: { email: "" } });
+
+  const onSubmit = handleSubmit(async ({ email }) => {
+    try {
+      await authApi.resendVerification(email);
+      setSentTo(email);
+    } catch (err) {
+      applyApiError(err, setError, ["email"]);
+    }
+  });
+
+  return (
+    <section className="stack" aria-labelledby="resend-h">
+      <h2 id="resend-h">Get a new link</h2>
+      {sentTo ? (
+        <p className="notice" role="status">
+          If <strong className="break">{sentTo}</strong> belongs to an account that is not verified yet, a new link is on
+          its way. It works once, for 24 hours.
+        </p>
+      ) : (
+        <form onSubmit={onSubmit} noValidate className="form" aria-label="Send a new verification link">
+          <p>Enter the address you signed up with and we will mail it a new link. You do not need to log in.</p>
+          <FormError message={errors.root?.server?.message} />
+          <Field label="E-mail" type="email" autoComplete="email" error={errors.email} {...register("email")} />
+          <button type="submit" className="btn btn-primary btn-block" disabled={isSubmitting}>
+            {isSubmitting ? "Sending…" : "Send a new link"}
+          </button>
+        </form>
+      )}
+    </section>
   );
 }

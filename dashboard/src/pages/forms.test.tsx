@@ -111,6 +111,59 @@ describe("log-in form", () => {
   });
 });
 
+describe("after sign-up and log-in", () => {
+  /** A server where sign-up works and log-in then succeeds (unverified user). */
+  function server(extra: Handler = () => json(404, {})): Handler {
+    let loggedIn = false;
+    return (req) => {
+      if (req.url === "/api/auth/refresh") return apiError(401, "invalid_refresh_token", "No session.");
+      if (req.url === "/api/auth/signup") return json(201, { ...ME, email_verified: false });
+      if (req.url === "/api/auth/login") {
+        loggedIn = true;
+        return json(200, TOKENS);
+      }
+      if (req.url === "/api/auth/me") return loggedIn ? json(200, { ...ME, email_verified: false }) : apiError(401, "unauthorized", "x");
+      if (req.url.startsWith("/api/messages")) return json(200, { items: [], next_cursor: null });
+      return extra(req);
+    };
+  }
+
+  it("sign-up signs in and says where the link went, instead of bouncing to home", async () => {
+    const spy = mockFetch(server(({ url }) => (url === "/api/auth/resend-verification" ? new Response(null, { status: 202 }) : json(404, {}))));
+    const { user, router } = renderApp("/signup");
+    await user.type(await screen.findByLabelText("E-mail"), "ada@example.com");
+    await user.type(screen.getByLabelText("Password"), "correct horse");
+    await user.type(screen.getByLabelText("Repeat password"), "correct horse");
+    await user.click(screen.getByRole("button", { name: "Sign up" }));
+    expect(await screen.findByRole("heading", { name: "Check your inbox" })).toBeInTheDocument();
+    expect(screen.getByText("ada@example.com")).toBeInTheDocument();
+    // Signed in by now: the link goes to the dashboard, and the page stays.
+    expect(await screen.findByRole("link", { name: "Continue to the dashboard" })).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe("/signup");
+    await user.click(screen.getByRole("button", { name: "Resend the e-mail" }));
+    expect(await screen.findByText("Sent.")).toBeInTheDocument();
+    const resend = spy.mock.calls.find((c) => c[0] === "/api/auth/resend-verification");
+    expect(new Headers(resend?.[1]?.headers).get("Authorization")).toBe("Bearer tok");
+  });
+
+  it("sends a signed-in user away from /signup", async () => {
+    mockFetch(signedIn(({ url }) => (url.startsWith("/api/messages") ? json(200, { items: [], next_cursor: null }) : json(200, { items: [] }))));
+    const { router } = renderApp("/signup");
+    await waitFor(() => expect(router.state.location.pathname).toBe("/"));
+  });
+
+  it("log-in returns to the page that asked for it", async () => {
+    mockFetch(server(({ url }) => (url === "/api/rules" ? json(200, { items: [] }) : json(200, { items: [] }))));
+    const { user, router } = renderApp("/rules?x=1");
+    await waitFor(() => expect(router.state.location.pathname).toBe("/login"));
+    await user.type(await screen.findByLabelText("E-mail"), "ada@example.com");
+    await user.type(screen.getByLabelText("Password"), "correct horse");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByRole("heading", { name: "Rules", level: 1 })).toBeInTheDocument();
+    expect(router.state.location.pathname + router.state.location.search).toBe("/rules?x=1");
+  });
+});
+
 describe("account forms", () => {
   it("puts wrong_password next to the current password", async () => {
     mockFetch(
@@ -168,10 +221,57 @@ describe("verification", () => {
     expect(JSON.parse(calls[0][1]!.body as string)).toEqual({ token: "abc123" });
   });
 
-  it("explains an invalid token", async () => {
-    mockFetch(anonymous(() => apiError(400, "invalid_token", "Invalid token.")));
-    renderApp("/verify-email?token=bad");
+  it("explains an invalid token and, signed out, resends by address in place", async () => {
+    let resend = new Response(null, { status: 202 });
+    const spy = mockFetch(
+      anonymous(({ url }) => (url === "/api/auth/resend-verification" ? resend : apiError(400, "invalid_token", "Invalid token.", "token"))),
+    );
+    const { user } = renderApp("/verify-email?token=bad");
     expect(await screen.findByText(/invalid, already used or expired/)).toBeInTheDocument();
+    const form = await screen.findByRole("form", { name: "Send a new verification link" });
+    await user.click(within(form).getByRole("button", { name: "Send a new link" }));
+    expect(await within(form).findByText("Enter your e-mail address.")).toBeInTheDocument();
+
+    resend = apiError(429, "rate_limited", "Too many requests.", undefined, { "Retry-After": "42" });
+    await user.type(within(form).getByLabelText("E-mail"), "ada@example.com");
+    await user.click(within(form).getByRole("button", { name: "Send a new link" }));
+    expect(await within(form).findByText("Too many attempts. Try again in 42 s.")).toBeInTheDocument();
+
+    resend = new Response(null, { status: 202 });
+    await user.click(within(form).getByRole("button", { name: "Send a new link" }));
+    expect(await screen.findByText(/a new link is on its way/)).toHaveTextContent("If ada@example.com belongs to an account");
+    const calls = spy.mock.calls.filter((c) => c[0] === "/api/auth/resend-verification");
+    expect(calls.map((c) => JSON.parse(String(c[1]?.body)))).toEqual([{ email: "ada@example.com" }, { email: "ada@example.com" }]);
+    // Signed out: no Authorization header (and no refresh attempt on an error).
+    expect(new Headers(calls[1][1]?.headers).has("Authorization")).toBe(false);
+  });
+
+  it("resends to a signed-in unverified user with one click, and tells a verified one there is nothing to do", async () => {
+    const spy = mockFetch(
+      signedIn(
+        ({ url }) => (url === "/api/auth/resend-verification" ? new Response(null, { status: 202 }) : apiError(400, "invalid_token", "Invalid token.")),
+        { ...ME, email_verified: false },
+      ),
+    );
+    const { user } = renderApp("/verify-email?token=used");
+    await user.click(await screen.findByRole("button", { name: "Send a new link" }));
+    expect(await screen.findByText(/A new link is on its way to/)).toHaveTextContent("ada@example.com");
+    const call = spy.mock.calls.find((c) => c[0] === "/api/auth/resend-verification");
+    expect(JSON.parse(String(call?.[1]?.body))).toEqual({});
+    expect(new Headers(call?.[1]?.headers).get("Authorization")).toBe("Bearer tok");
+    vi.unstubAllGlobals();
+
+    mockFetch(signedIn(() => apiError(400, "invalid_token", "Invalid token.")));
+    renderApp("/verify-email?token=used");
+    expect(await screen.findByText(/there is nothing left to do/)).toHaveTextContent("ada@example.com is already verified");
+    expect(screen.queryByRole("button", { name: "Send a new link" })).not.toBeInTheDocument();
+  });
+
+  it("offers a new link when the page is opened without a token", async () => {
+    mockFetch(anonymous(() => json(404, {})));
+    renderApp("/verify-email");
+    expect(await screen.findByText(/This link has no token/)).toBeInTheDocument();
+    expect(await screen.findByRole("form", { name: "Send a new verification link" })).toBeInTheDocument();
   });
 });
 

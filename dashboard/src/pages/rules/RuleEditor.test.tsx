@@ -139,24 +139,98 @@ describe("rule editor", () => {
     expect(errorFor("Sample message (JSON)")).toBe('The sample needs a non-empty "body" string.');
   });
 
-  it("tests a saved rule on the server", async () => {
+  it("tests the saved rule's current draft on the server, unsaved changes included", async () => {
     const spy = mockFetch(
       api(({ url }) =>
-        url === "/api/rules/r1/test"
-          ? json(200, { results: [{ rule_id: "r1", name: "Disk alerts", enabled: true, matched: true, error: null, payload: { title: "T", body: "B" } }] })
+        url === "/api/rules/test"
+          ? json(200, { results: [{ rule_id: "", name: "Disk alerts!", enabled: true, matched: true, error: null, payload: { title: "T", body: "B" } }] })
           : (undefined as unknown as Response),
       ),
     );
     const { user } = renderApp("/rules/r1");
     expect(await screen.findByLabelText("Name")).toHaveValue("Disk alerts");
     expect(screen.getByLabelText("Body contains any of")).toHaveValue("disk");
-    await user.selectOptions(screen.getByLabelText("Arrives on endpoint"), "e2");
-    await user.click(screen.getByRole("button", { name: "Test saved rule on the server" }));
-    const result = await screen.findByRole("listitem", { name: "Result for Disk alerts" });
-    expect(within(result).getByText("yes")).toBeInTheDocument();
-    expect(posted(spy, "/api/rules/r1/test")[0]).toMatchObject({ ingest_endpoint_id: "e2", message: { priority: 4 } });
-
     await user.type(screen.getByLabelText("Name"), "!");
-    expect(screen.getByText(/the server tests the saved version/)).toBeInTheDocument();
+    await user.selectOptions(screen.getByLabelText("Arrives on endpoint"), "e2");
+    await user.click(screen.getByRole("button", { name: "Test draft on the server" }));
+    const result = await screen.findByRole("listitem", { name: "Result for Disk alerts!" });
+    expect(within(result).getByText("yes")).toBeInTheDocument();
+    expect(posted(spy, "/api/rules/test")).toEqual([
+      {
+        message: expect.objectContaining({ priority: 4, body: "/dev/sda1 on nas is 91% full" }),
+        ingest_endpoint_id: "e2",
+        rule: {
+          name: "Disk alerts!",
+          enabled: true,
+          channel_id: "c1",
+          filter: { body: { contains: ["disk"] }, priority: { min: 4 } },
+          extra_filters: [],
+          payload_template: { title: "{{message.title}}", body: "{{message.body}}" },
+        },
+      },
+    ]);
+    // Nothing was saved, and the saved rule's own test endpoint is not used.
+    expect(spy.mock.calls.some((c) => c[0] === "/api/rules/r1/test" || (c[0] === "/api/rules/r1" && c[1]?.method === "PUT"))).toBe(false);
+
+    // Editing afterwards marks the result as out of date.
+    await user.type(screen.getByLabelText("Group equals"), "x");
+    expect(screen.getByText(/changed since this result/)).toBeInTheDocument();
+  });
+
+  it("tests a new, unnamed draft on the server", async () => {
+    const spy = mockFetch(
+      api(({ url }) =>
+        url === "/api/rules/test"
+          ? json(200, { results: [{ rule_id: "", name: "Unnamed draft", enabled: true, matched: false, error: null, payload: {} }] })
+          : (undefined as unknown as Response),
+      ),
+    );
+    const { user } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Group equals"), "servers");
+    await user.click(screen.getByRole("button", { name: "Test draft on the server" }));
+    const result = await screen.findByRole("listitem", { name: "Result for Unnamed draft" });
+    expect(within(result).getByText("no")).toBeInTheDocument();
+    const [body] = posted(spy, "/api/rules/test");
+    expect(body.rule).toMatchObject({ name: "Unnamed draft", channel_id: "c1", filter: { group: "servers" } });
+    expect(body.ingest_endpoint_id).toBeUndefined();
+    // The missing name is not an error for a test.
+    expect(errorFor("Name")).toBeNull();
+  });
+
+  it("checks the draft before a server test and says what to fix", async () => {
+    const spy = mockFetch(api());
+    const { user } = renderApp("/rules/new");
+    fireEvent.change(await screen.findByLabelText("Payload template (JSON)"), { target: { value: "{" } });
+    await user.click(screen.getByRole("button", { name: "Test draft on the server" }));
+    expect(errorFor("Payload template (JSON)")).toMatch(/^Invalid JSON/);
+    expect(await screen.findByText("Fix the highlighted fields of the rule first.")).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByLabelText("Payload template (JSON)")).toHaveFocus());
+    expect(posted(spy, "/api/rules/test")).toHaveLength(0);
+  });
+
+  it("shows the server test's field errors next to the draft's inputs, the sample and the endpoint", async () => {
+    let answer = apiError(422, "validation_failed", "is not a valid regular expression (or too complex)", "rule.filter.body.regex");
+    mockFetch(api(({ url }) => (url === "/api/rules/test" ? answer : (undefined as unknown as Response))));
+    const { user } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Body matches regular expression"), "(");
+    const test = screen.getByRole("button", { name: "Test draft on the server" });
+    await user.click(test);
+    await waitFor(() => expect(errorFor("Body matches regular expression")).toBe("is not a valid regular expression (or too complex)"));
+    expect(screen.getByText(/The server refused the draft/)).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByLabelText("Body matches regular expression")).toHaveFocus());
+
+    answer = apiError(422, "validation_failed", "must be at least 3 letters", "rule.extra_filters[0].config.word");
+    await user.click(screen.getByRole("button", { name: "Add extra filter" }));
+    await user.type(screen.getByLabelText(/Word/), "ab");
+    await user.click(test);
+    await waitFor(() => expect(errorFor(/Word/)).toBe("must be at least 3 letters"));
+
+    answer = apiError(422, "validation_failed", "must be between 1 and 5", "message.priority");
+    await user.click(test);
+    await waitFor(() => expect(errorFor("Sample message (JSON)")).toBe("priority: must be between 1 and 5"));
+
+    answer = apiError(422, "validation_failed", "no such endpoint", "ingest_endpoint_id");
+    await user.click(test);
+    await waitFor(() => expect(errorFor("Arrives on endpoint")).toBe("no such endpoint"));
   });
 });

@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { Link } from "react-router";
 import { ApiError, errorMessage } from "../../api/client";
 import type { Channel, Endpoint, Plugin, RuleInput } from "../../api/types";
@@ -49,6 +49,15 @@ export interface RuleEditorProps {
   onSubmit(input: RuleInput): Promise<unknown>;
 }
 
+/** The name sent when a draft is tested before it has one (the server requires a name). */
+export const UNNAMED_DRAFT = "Unnamed draft";
+
+function clientErrors(draft: RuleDraft, plugins: Plugin[], mode: "test" | "submit"): Record<string, string> {
+  const found = validateDraft(draft, plugins);
+  if (mode === "test" && !draft.name.trim()) delete found.name;
+  return found;
+}
+
 function Err({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
   return (
@@ -62,11 +71,20 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
   const id = useId();
   const [draft, setDraft] = useState<RuleDraft>(initial);
   const [saved, setSaved] = useState<RuleDraft>(initial);
-  const [checked, setChecked] = useState(false);
+  // After a save attempt every client check is shown; after a server test all but the name
+  // (a draft may be tested before it is named).
+  const [checked, setChecked] = useState<false | "test" | "submit">(false);
   const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string>();
   const [submitting, setSubmitting] = useState(false);
   const filterPlugins = plugins.filter((p) => p.kind === "filter" && p.id !== STANDARD_FILTER_ID);
+  // Focus the first invalid input so keyboard and screen-reader users land on it — after the
+  // render that marks it (an effect, not a timer: the errors may come from a later render).
+  const [focusRequest, setFocusRequest] = useState(0);
+  const focusFirstInvalid = () => setFocusRequest((n) => n + 1);
+  useEffect(() => {
+    if (focusRequest) (document.querySelector('.rule-form [aria-invalid="true"]') as HTMLElement | null)?.focus();
+  }, [focusRequest]);
 
   const update = (patch: Partial<RuleDraft>) => {
     setDraft((d) => ({ ...d, ...patch }));
@@ -74,7 +92,7 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
     setFormError(undefined);
   };
 
-  const allErrors = { ...(checked ? validateDraft(draft, plugins) : {}), ...serverErrors };
+  const allErrors = { ...(checked ? clientErrors(draft, plugins, checked) : {}), ...serverErrors };
   // Extra filter config errors go to that filter's form; the rest to the inputs here.
   const extraConfigErrors = draft.extraFilters.map((_, i) => {
     const out: Record<string, string> = {};
@@ -89,13 +107,24 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
   const { byField: errors, other } = foldErrors(rest, [...FIELD_PATHS, ...extraPaths]);
   const dirty = JSON.stringify(draft) !== JSON.stringify(saved);
 
+  /** For the server test: the draft as an API body, or undefined after showing what to fix. */
+  function prepareDraft(): RuleInput | undefined {
+    const mode = checked === "submit" ? "submit" : "test";
+    setChecked(mode);
+    if (Object.keys(clientErrors(draft, plugins, "test")).length > 0) {
+      focusFirstInvalid();
+      return undefined;
+    }
+    const input = draftToInput(draft);
+    return input.name ? input : { ...input, name: UNNAMED_DRAFT };
+  }
+
   async function submit(e: React.FormEvent) {
     e.preventDefault();
-    setChecked(true);
+    setChecked("submit");
     const found = validateDraft(draft, plugins);
     if (Object.keys(found).length > 0) {
-      // Focus the first invalid input so keyboard and screen-reader users land on it.
-      requestAnimationFrame(() => (document.querySelector('.rule-form [aria-invalid="true"]') as HTMLElement | null)?.focus());
+      focusFirstInvalid();
       return;
     }
     setSubmitting(true);
@@ -105,7 +134,7 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
     } catch (err) {
       if (err instanceof ApiError && err.field) {
         setServerErrors({ [normalizeApiField(err.field)]: err.message });
-        requestAnimationFrame(() => (document.querySelector('.rule-form [aria-invalid="true"]') as HTMLElement | null)?.focus());
+        focusFirstInvalid();
       } else {
         setFormError(errorMessage(err));
       }
@@ -267,7 +296,15 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
           {ruleId && dirty && <span className="muted">Unsaved changes</span>}
         </div>
       </form>
-      <RuleTestPanel draft={draft} ruleId={ruleId} dirty={dirty} endpoints={endpoints} />
+      <RuleTestPanel
+        draft={draft}
+        endpoints={endpoints}
+        prepareDraft={prepareDraft}
+        onRuleError={(field, message) => {
+          setServerErrors({ [field]: message });
+          focusFirstInvalid();
+        }}
+      />
     </div>
   );
 }

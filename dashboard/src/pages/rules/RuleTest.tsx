@@ -1,8 +1,9 @@
 import { useMutation } from "@tanstack/react-query";
 import { useId, useMemo, useState } from "react";
-import { errorWithField } from "../../api/client";
+import { ApiError, errorWithField } from "../../api/client";
 import { rulesApi } from "../../api/endpoints";
-import type { Endpoint, RuleTestResult } from "../../api/types";
+import type { Endpoint, RuleInput, RuleTestResult } from "../../api/types";
+import { fieldUnder, normalizeApiField } from "../../lib/forms";
 import { renderTemplate } from "../../features/templates/variables";
 import { DEFAULT_SAMPLE, draftToFilter, parseJsonObject, parseSample, previewStandardFilter, sampleContext, type RuleDraft } from "./ruleDraft";
 
@@ -14,6 +15,7 @@ export function SampleInput({
   onEndpoint,
   endpoints,
   error,
+  endpointError,
 }: {
   text: string;
   onText(v: string): void;
@@ -21,6 +23,8 @@ export function SampleInput({
   onEndpoint(v: string): void;
   endpoints: Endpoint[];
   error?: string;
+  /** The server's complaint about the chosen endpoint. */
+  endpointError?: string;
 }) {
   const id = useId();
   return (
@@ -48,7 +52,13 @@ export function SampleInput({
       </div>
       <div className="field">
         <label htmlFor={`${id}-ep`}>Arrives on endpoint</label>
-        <select id={`${id}-ep`} value={endpointId} onChange={(e) => onEndpoint(e.target.value)}>
+        <select
+          id={`${id}-ep`}
+          value={endpointId}
+          onChange={(e) => onEndpoint(e.target.value)}
+          aria-invalid={endpointError ? true : undefined}
+          aria-describedby={endpointError ? `${id}-ep-err` : undefined}
+        >
           <option value="">(none)</option>
           {endpoints.map((e) => (
             <option key={e.id} value={e.id}>
@@ -56,9 +66,35 @@ export function SampleInput({
             </option>
           ))}
         </select>
+        {endpointError && (
+          <p className="field-error" id={`${id}-ep-err`} role="alert">
+            {endpointError}
+          </p>
+        )}
       </div>
     </div>
   );
+}
+
+/** Where an error of `POST /api/rules/test` belongs: the draft's inputs, the sample, the endpoint, or the panel. */
+export interface TestErrorPlacement {
+  /** Normalised path inside the rule (`rule.filter.body.regex` → `filter.body.regex`). */
+  rule?: { field: string; message: string };
+  sample?: string;
+  endpoint?: string;
+  other?: string;
+}
+
+export function placeTestError(err: unknown): TestErrorPlacement {
+  if (err instanceof ApiError && err.field) {
+    const field = normalizeApiField(err.field);
+    const inRule = fieldUnder(field, "rule");
+    if (inRule !== undefined && inRule !== "") return { rule: { field: inRule, message: err.message } };
+    const inMessage = fieldUnder(field, "message");
+    if (inMessage !== undefined) return { sample: inMessage ? `${inMessage}: ${err.message}` : err.message };
+    if (field === "ingest_endpoint_id") return { endpoint: err.message };
+  }
+  return { other: errorWithField(err) };
 }
 
 export function MatchBadge({ matched }: { matched: boolean | null }) {
@@ -71,8 +107,8 @@ export function ServerResults({ results }: { results: RuleTestResult[] }) {
   if (results.length === 0) return <p className="muted">You have no rules yet.</p>;
   return (
     <ul className="test-results" aria-label="Test results">
-      {results.map((r) => (
-        <li key={r.rule_id} className="card" aria-label={`Result for ${r.name}`}>
+      {results.map((r, i) => (
+        <li key={`${r.rule_id}-${i}`} className="card" aria-label={`Result for ${r.name}`}>
           <div className="delivery-head">
             <span className="delivery-title strong">{r.name}</span>
             <span>
@@ -94,26 +130,36 @@ export function ServerResults({ results }: { results: RuleTestResult[] }) {
   );
 }
 
+/** Thrown when the draft has errors the editor now shows next to its inputs. */
+class DraftInvalid extends Error {}
+
 /**
  * Live test for the rule editor: an instant in-browser preview of the draft
- * (standard filter + template), and for a saved rule the server's verdict
- * (`POST /api/rules/{id}/test`, extra filter plugins included).
+ * (standard filter + template), and the server's verdict on the current,
+ * unsaved draft (`POST /api/rules/test` with `rule`, extra filter plugins
+ * included). The server validates the draft like a save; its field errors
+ * (`rule.<path>`) are handed to the editor to show next to the inputs.
  */
 export function RuleTestPanel({
   draft,
-  ruleId,
-  dirty,
   endpoints,
+  prepareDraft,
+  onRuleError,
 }: {
   draft: RuleDraft;
-  ruleId?: string;
-  dirty: boolean;
   endpoints: Endpoint[];
+  /** Checks the draft (errors shown in the editor) and returns the API body, or undefined when it is not valid. */
+  prepareDraft(): RuleInput | undefined;
+  /** A server error about the draft, by its path inside the rule. */
+  onRuleError(field: string, message: string): void;
 }) {
   const [text, setText] = useState(DEFAULT_SAMPLE);
   const [endpointId, setEndpointId] = useState("");
   const sample = useMemo(() => parseSample(text), [text]);
   const endpoint = endpoints.find((e) => e.id === endpointId);
+  // What the shown server result was computed for, to say when it is out of date.
+  const [testedFor, setTestedFor] = useState<string>();
+  const current = JSON.stringify([draft, text, endpointId]);
 
   const preview = useMemo(() => {
     if (!sample.ok) return undefined;
@@ -125,28 +171,33 @@ export function RuleTestPanel({
   }, [sample, draft.filter, draft.template, endpointId, endpoint]);
 
   const server = useMutation({
-    mutationFn: () => {
-      if (!sample.ok || !ruleId) throw new Error("Fix the sample message first.");
-      return rulesApi.test(ruleId, { message: sample.raw, ingest_endpoint_id: endpointId || undefined });
+    mutationFn: async () => {
+      if (!sample.ok) throw new Error("Fix the sample message first.");
+      setTestedFor(current);
+      const rule = prepareDraft();
+      if (!rule) throw new DraftInvalid("Fix the highlighted fields of the rule first.");
+      return rulesApi.testDraft(rule, { message: sample.raw, ingest_endpoint_id: endpointId || undefined });
+    },
+    onError: (err) => {
+      const placed = placeTestError(err);
+      if (placed.rule) onRuleError(placed.rule.field, placed.rule.message);
     },
   });
+  const stale = testedFor !== current;
+  // Errors are about what was tested: once the draft or sample changes they no longer apply.
+  const placed = server.isError && !stale && !(server.error instanceof DraftInvalid) ? placeTestError(server.error) : {};
 
   return (
     <section aria-labelledby="rule-test-h" className="card rule-test">
       <h2 id="rule-test-h">Test against a sample message</h2>
       <SampleInput
         text={text}
-        onText={(v) => {
-          setText(v);
-          server.reset();
-        }}
+        onText={setText}
         endpointId={endpointId}
-        onEndpoint={(v) => {
-          setEndpointId(v);
-          server.reset();
-        }}
+        onEndpoint={setEndpointId}
         endpoints={endpoints}
-        error={sample.ok ? undefined : sample.error}
+        error={sample.ok ? placed.sample : sample.error}
+        endpointError={placed.endpoint}
       />
 
       <div role="region" aria-label="Preview of the draft" className="preview-result" aria-live="polite">
@@ -164,7 +215,7 @@ export function RuleTestPanel({
               </ul>
             )}
             {draft.extraFilters.length > 0 && (
-              <p className="hint">Extra filter plugins run only on the server{ruleId ? "" : " — save the rule to test them"}.</p>
+              <p className="hint">Extra filter plugins run only on the server: use the server test below.</p>
             )}
             <p className="hint">Rendered payload:</p>
             {preview.payload !== undefined ? (
@@ -180,25 +231,30 @@ export function RuleTestPanel({
 
       <div className="server-test">
         <h3>Server test</h3>
-        {ruleId ? (
-          <>
-            {dirty && <p className="hint">You have unsaved changes: the server tests the saved version of this rule.</p>}
-            <button
-              type="button"
-              className="btn"
-              onClick={() => server.mutate()}
-              disabled={!sample.ok || server.isPending}
-            >
-              {server.isPending ? "Testing…" : "Test saved rule on the server"}
-            </button>
-            <div role="status" aria-live="polite">
-              {server.isError && <p className="field-error">{errorWithField(server.error)}</p>}
-              {server.data && <ServerResults results={server.data.results} />}
+        <p className="hint">
+          Runs this draft as it is now — unsaved changes included — on the server, with every filter plugin. Nothing is
+          sent.
+        </p>
+        <button type="button" className="btn" onClick={() => server.mutate()} disabled={!sample.ok || server.isPending}>
+          {server.isPending ? "Testing…" : "Test draft on the server"}
+        </button>
+        <div role="status" aria-live="polite">
+          {server.isError &&
+            !stale &&
+            (server.error instanceof DraftInvalid ? (
+              <p className="field-error">{server.error.message}</p>
+            ) : placed.rule ? (
+              <p className="field-error">The server refused the draft: see the highlighted field.</p>
+            ) : placed.other ? (
+              <p className="field-error">{placed.other}</p>
+            ) : null)}
+          {server.isSuccess && stale && <p className="hint">The draft or the sample changed since this result: test again.</p>}
+          {server.data && (
+            <div className={server.isSuccess && stale ? "stale" : undefined}>
+              <ServerResults results={server.data.results} />
             </div>
-          </>
-        ) : (
-          <p className="muted">Save the rule to test it on the server, with every filter plugin. Nothing is sent by a test.</p>
-        )}
+          )}
+        </div>
       </div>
     </section>
   );

@@ -1,0 +1,151 @@
+/**
+ * Every main page at 1280 px and at 390 px: a full-page screenshot for review
+ * (e2e/screenshots/<width>-<page>.png) and no horizontal overflow.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DESKTOP, expectCleanPage, horizontalOverflow, launch, logIn, newPage, PHONE, shot } from "./support/browser";
+import {
+  deliveriesOf,
+  ingest,
+  seedBarkChannel,
+  seedEndpoint,
+  seedRule,
+  seedUser,
+  waitFor,
+  type Seeded,
+} from "./support/env";
+import { FAILING_DEVICE_KEY } from "./support/stack";
+
+let browser: Browser;
+let user: Seeded;
+let ids: { message: string; channel: string; rule: string };
+
+beforeAll(async () => {
+  browser = await launch();
+  // A user with a little of everything, so no page is just an empty state.
+  user = await seedUser("pages");
+  const backups = await seedEndpoint(user, "backups");
+  const ci = await seedEndpoint(user, "ci");
+  const phone = await seedBarkChannel(user, "My iPhone", "pages-device");
+  const ipad = await seedBarkChannel(user, "Old iPad", FAILING_DEVICE_KEY);
+  const rule = await seedRule(user, {
+    name: "Disk alerts to my phone",
+    channel_id: phone.id,
+    filter: { body: { contains: ["disk"] }, priority: { min: 3 }, tags: ["ops"] },
+    payload_template: { title: "{{message.title}}", body: "{{message.body}}", group: "{{message.group}}" },
+  });
+  await seedRule(user, {
+    name: "CI failures to the iPad",
+    channel_id: ipad.id,
+    filter: { ingest_endpoint_ids: [ci.id] },
+    payload_template: { title: "CI: {{message.title}}", body: "{{message.body}}" },
+  });
+  const sent = [
+    await ingest(backups, { title: "Nightly backup finished", body: "412 GB in 38 min, 0 errors", priority: 2, tags: ["backup"], group: "nas" }),
+    await ingest(ci, { title: "Build #1841 failed", body: "tests/api/rules.rs: 2 failures", priority: 4, tags: ["ci"], group: "main" }),
+    await ingest(backups, {
+      title: "Disk almost full",
+      body: "/dev/sda1 on nas is 91% full — clean up the old snapshots or the nightly disk backup will fail",
+      priority: 5,
+      tags: ["ops", "disk"],
+      group: "servers",
+      url: "https://nas.example/storage",
+      extras: { host: "nas", mount: "/dev/sda1" },
+    }),
+    await ingest(backups, { body: "plain text without a title, priority 3, a long unbroken token: " + "x".repeat(120) }),
+  ];
+  ids = { message: sent[2], channel: phone.id, rule: rule.id };
+  // Let the worker finish (one sent, one failed permanently) so the pages show final states.
+  for (const id of sent) {
+    await waitFor(
+      `deliveries of message ${id} to settle`,
+      async () => (await deliveriesOf(user, id)).every((d) => d.status === "sent" || d.status === "failed"),
+      30_000,
+    );
+  }
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface PageCase {
+  name: string;
+  path: () => string;
+  ready: (page: Page) => Promise<unknown>;
+  signedOut?: boolean;
+}
+
+const PAGES: PageCase[] = [
+  { name: "login", path: () => "/login", ready: (p) => p.getByRole("heading", { name: "Log in" }).waitFor(), signedOut: true },
+  { name: "signup", path: () => "/signup", ready: (p) => p.getByRole("heading", { name: "Create an account" }).waitFor(), signedOut: true },
+  {
+    name: "verify-email-failed",
+    path: () => "/verify-email?token=expired-or-used",
+    ready: (p) => p.getByRole("button", { name: "Send a new link" }).waitFor(),
+    signedOut: true,
+  },
+  { name: "home", path: () => "/", ready: (p) => p.getByRole("link", { name: /Disk almost full/ }).first().waitFor() },
+  { name: "messages", path: () => "/messages", ready: (p) => p.getByRole("link", { name: /Build #1841 failed/ }).waitFor() },
+  {
+    name: "message-detail",
+    path: () => `/messages/${ids.message}`,
+    ready: (p) => p.getByRole("listitem", { name: "Delivery to My iPhone" }).getByTestId("delivery-status").getByText("sent").waitFor(),
+  },
+  { name: "deliveries", path: () => "/deliveries", ready: (p) => p.getByText("Old iPad").first().waitFor() },
+  { name: "endpoints", path: () => "/endpoints", ready: (p) => p.getByText("backups", { exact: true }).first().waitFor() },
+  { name: "channels", path: () => "/channels", ready: (p) => p.getByText("Old iPad").first().waitFor() },
+  { name: "channel-new", path: () => "/channels/new", ready: (p) => p.getByRole("textbox", { name: "Server base URL", exact: true }).waitFor() },
+  { name: "channel-edit", path: () => `/channels/${ids.channel}`, ready: (p) => p.getByRole("button", { name: "Send test notification" }).waitFor() },
+  { name: "rules", path: () => "/rules", ready: (p) => p.getByRole("link", { name: "CI failures to the iPad" }).first().waitFor() },
+  { name: "rule-new", path: () => "/rules/new", ready: (p) => p.getByRole("region", { name: "Preview of the draft" }).waitFor() },
+  {
+    name: "rule-edit",
+    path: () => `/rules/${ids.rule}`,
+    ready: (p) => p.getByRole("heading", { name: "Disk alerts to my phone", level: 1 }).waitFor(),
+  },
+  { name: "plugins", path: () => "/plugins", ready: (p) => p.getByText("bark", { exact: true }).first().waitFor() },
+  { name: "account", path: () => "/account", ready: (p) => p.getByText(user.email).first().waitFor() },
+];
+
+async function settle(page: Page) {
+  // No spinner left, fonts and layout done.
+  await waitFor("loading indicators to go", async () => (await page.locator(".spinner").count()) === 0, 10_000);
+  await page.evaluate(() => document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => r(null)))));
+}
+
+for (const [label, options] of [
+  ["1280", DESKTOP],
+  ["390", PHONE],
+] as const) {
+  describe(`every main page at ${label} px`, () => {
+    it("renders, fits the width, and is captured", async () => {
+      const overflows: string[] = [];
+      const signedOut = await newPage(browser, options);
+      const signedIn = await newPage(browser, options);
+      await logIn(signedIn.page, user.email, user.password);
+      for (const c of PAGES) {
+        const page = c.signedOut ? signedOut.page : signedIn.page;
+        await page.goto(c.path());
+        await c.ready(page);
+        await settle(page);
+        await shot(page, `${label}-${c.name}`);
+        const over = await horizontalOverflow(page);
+        if (over) overflows.push(`${c.name}: ${over}`);
+      }
+      if (label === "1280") {
+        // The dark theme, once.
+        await signedIn.page.emulateMedia({ colorScheme: "dark" });
+        await signedIn.page.goto("/");
+        await PAGES.find((p) => p.name === "home")!.ready(signedIn.page);
+        await settle(signedIn.page);
+        await shot(signedIn.page, "1280-home-dark");
+      }
+      expect(overflows, `pages wider than ${label} px`).toEqual([]);
+      expectCleanPage(signedIn.page);
+      expectCleanPage(signedOut.page);
+      await signedIn.context.close();
+      await signedOut.context.close();
+    });
+  });
+}
