@@ -123,11 +123,17 @@ pub struct BatchDelete {
     older_than_days: u32,
     /// Only this endpoint's messages.
     ingest_endpoint_id: Option<String>,
+    /// Delete at most this many (1–100000) and report how many remain, so a
+    /// client can delete in steps and show progress. All when absent.
+    #[schema(minimum = 1, maximum = 100000)]
+    limit: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct BatchDeleted {
     deleted: u64,
+    /// Messages the same request would still delete (0 without `limit`).
+    remaining: u64,
 }
 
 /// The user's messages, newest first, filtered, with a keyset cursor.
@@ -338,19 +344,41 @@ async fn batch_delete(
         }
         None => None,
     };
+    if body
+        .limit
+        .is_some_and(|limit| !(1..=100_000).contains(&limit))
+    {
+        return Err(AppError::validation(
+            "limit",
+            "must be between 1 and 100000",
+        ));
+    }
     let cutoff = now_ms() - i64::from(body.older_than_days) * 86_400_000;
+    let endpoint_id = endpoint_id.as_deref();
+    let mut left = body.limit.map(u64::from);
     let mut deleted = 0;
-    loop {
+    while left != Some(0) {
+        let chunk = left.map_or(DELETE_CHUNK, |left| DELETE_CHUNK.min(left as i64));
         let n = state
             .store
-            .soft_delete_messages_before(&user.id, cutoff, endpoint_id.as_deref(), DELETE_CHUNK)
+            .soft_delete_messages_before(&user.id, cutoff, endpoint_id, chunk)
             .await?;
         deleted += n;
+        left = left.map(|left| left.saturating_sub(n));
         if n == 0 {
             break;
         }
     }
-    Ok(Json(BatchDeleted { deleted }))
+    let remaining = match body.limit {
+        Some(_) => {
+            state
+                .store
+                .count_messages_before(&user.id, cutoff, endpoint_id)
+                .await?
+        }
+        None => 0,
+    };
+    Ok(Json(BatchDeleted { deleted, remaining }))
 }
 
 /// Stored JSON columns are written by this program; a broken one reads as empty.

@@ -394,6 +394,26 @@ impl Store {
         .await?;
         Ok(result.rows_affected())
     }
+
+    /// How many of the user's messages a batch delete with these bounds would
+    /// still delete.
+    pub async fn count_messages_before(
+        &self,
+        user_id: &str,
+        before_ms: i64,
+        endpoint_id: Option<&str>,
+    ) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages
+             WHERE user_id = $1 AND deleted_at IS NULL AND id < $2 AND ($3 = '' OR endpoint_id = $3)",
+        )
+        .bind(user_id)
+        .bind(id_floor_for_time(before_ms))
+        .bind(endpoint_id.unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count.max(0) as u64)
+    }
 }
 
 #[cfg(test)]

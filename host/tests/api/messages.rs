@@ -171,4 +171,66 @@ on_both_databases! {
         let reply = server.post("/api/messages/batch-delete", Some(&user.token), json!({"older_than_days": 0, "ingest_endpoint_id": a.id})).await;
         assert_eq!(reply.json["deleted"], 0);
     }
+
+    async fn batch_delete_by_age_in_steps(db: Db) {
+        let server = TestServer::start(db).await;
+        let user = server.user().await;
+        let endpoint = server.endpoint(&user, "old").await;
+        let fresh = server.ingest_ok(&endpoint, json!({"body": "fresh"})).await;
+        let me = server.get("/api/auth/me", Some(&user.token)).await;
+        let user_id = me.json["id"].as_str().expect("id");
+        let day = 86_400_000_i64;
+        let now = beacon_host::storage::now_ms();
+        let mut old = Vec::new();
+        for (i, age_days) in [3, 3, 3, 10].into_iter().enumerate() {
+            let received_at = now - age_days * day - i as i64;
+            old.push(aged_message(user_id, &endpoint.id, received_at));
+        }
+        server.state.store.insert_messages(&old).await.expect("insert old messages");
+
+        let delete = |body: serde_json::Value| server.post("/api/messages/batch-delete", Some(&user.token), body);
+        let reply = delete(json!({"older_than_days": 5})).await;
+        reply.assert_status(200);
+        assert_eq!((reply.json["deleted"].clone(), reply.json["remaining"].clone()), (json!(1), json!(0)), "{}", reply.text);
+        let reply = delete(json!({"older_than_days": 2, "limit": 2})).await;
+        assert_eq!((reply.json["deleted"].clone(), reply.json["remaining"].clone()), (json!(2), json!(1)), "{}", reply.text);
+        let reply = delete(json!({"older_than_days": 2, "limit": 2})).await;
+        assert_eq!((reply.json["deleted"].clone(), reply.json["remaining"].clone()), (json!(1), json!(0)), "{}", reply.text);
+        assert_eq!(server.message_ids(&user, "").await, vec![fresh]);
+        delete(json!({"older_than_days": 2, "limit": 0})).await.assert_error(422, "validation_failed", Some("limit"));
+    }
+}
+
+/// A stored message received at `received_at` (its time-ordered id carries that time).
+fn aged_message(
+    user_id: &str,
+    endpoint_id: &str,
+    received_at: i64,
+) -> beacon_host::storage::NewMessage {
+    let timestamp = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        (received_at / 1000) as u64,
+        ((received_at % 1000) * 1_000_000) as u32,
+    );
+    beacon_host::storage::NewMessage {
+        id: uuid::Uuid::new_v7(timestamp).simple().to_string(),
+        user_id: user_id.to_string(),
+        endpoint_id: endpoint_id.to_string(),
+        received_at,
+        title: None,
+        body: "old news".into(),
+        group: None,
+        priority: 3,
+        tags: Vec::new(),
+        url: None,
+        extras_json: "{}".into(),
+        content_type: "application/json".into(),
+        remote_ip: None,
+        user_agent: None,
+        headers_json: "{}".into(),
+        query_json: "{}".into(),
+        size_bytes: 8,
+        filter_errors: None,
+        deliveries: Vec::new(),
+    }
 }
