@@ -22,7 +22,7 @@ pub struct ApiJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(CONTENT_TYPE)
@@ -39,18 +39,65 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 message: "send the body as application/json".into(),
             });
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| {
-                AppError::bad_request("unreadable_body", "the request body could not be read")
-            })?;
-        if bytes.len() > MAX_API_BODY_BYTES {
-            return Err(AppError::PayloadTooLarge {
-                limit: MAX_API_BODY_BYTES,
-            });
-        }
+        let bytes = match axum::body::to_bytes(req.into_body(), MAX_API_BODY_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(err) if is_length_limit(&err) => {
+                return Err(AppError::PayloadTooLarge {
+                    limit: MAX_API_BODY_BYTES,
+                })
+            }
+            Err(_) => {
+                return Err(AppError::bad_request(
+                    "unreadable_body",
+                    "the request body could not be read",
+                ))
+            }
+        };
+        refuse_nul(&bytes)?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A JSON string can carry U+0000 only as the escape `\u0000`; only when the
+/// raw text has one is the body walked to name the field (see
+/// [`crate::ingest::payload::nul_path`]).
+fn refuse_nul(bytes: &[u8]) -> Result<(), AppError> {
+    if !has_nul_escape(bytes) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(object)) => match crate::ingest::payload::nul_path(&object) {
+            Some(field) => Err(crate::ingest::payload::nul_error(&field)),
+            None => Ok(()),
+        },
+        // Not an object, or not JSON: the typed parse reports it.
+        _ => Ok(()),
+    }
+}
+
+/// True when the text holds `\u0000` whose backslash is not itself escaped.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(at, window)| {
+        window.eq_ignore_ascii_case(b"\\u0000")
+            && bytes[..at]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count()
+                % 2
+                == 0
+    })
 }
 
 /// Deserializes JSON: syntax errors are 400, shape errors 422 naming the field.
@@ -238,6 +285,16 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_escapes_are_found_but_escaped_backslashes_are_not() {
+        assert!(has_nul_escape(br#"{"name":"a\u0000b"}"#));
+        assert!(has_nul_escape(br#"{"name":"\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"name":"\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"name":"u0000"}"#));
+        assert!(refuse_nul(br#"{"config":{"keys":["ok","x\u0000"]}}"#).is_err());
+        assert!(refuse_nul(br#"{"name":"\\u0000 is fine"}"#).is_ok());
+    }
     use serde::Deserialize;
 
     #[derive(Deserialize, Debug)]

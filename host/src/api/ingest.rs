@@ -98,8 +98,15 @@ async fn ingest(
             .get(USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         headers: stored_headers(&headers),
+        // U+0000 (from `%00`) cannot be stored in PostgreSQL text; these are
+        // metadata, so it is replaced rather than refused.
         query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
+            .map(|(name, value)| {
+                (
+                    name.replace('\0', "\u{fffd}"),
+                    value.replace('\0', "\u{fffd}"),
+                )
+            })
             .collect(),
         size_bytes: bytes.len(),
     };

@@ -66,6 +66,9 @@ pub fn parse(kind: BodyKind, bytes: &[u8]) -> AppResult<Payload> {
             if text.trim().is_empty() {
                 return Err(AppError::validation("body", "must not be empty"));
             }
+            if text.contains('\0') {
+                return Err(nul_error("body"));
+            }
             Ok(Payload {
                 body: text.to_string(),
                 title: None,
@@ -89,9 +92,49 @@ pub fn parse(kind: BodyKind, bytes: &[u8]) -> AppResult<Payload> {
                     "the request body must be a JSON object",
                 ));
             };
+            if let Some(field) = nul_path(&object) {
+                return Err(nul_error(&field));
+            }
             from_object(object)
         }
     }
+}
+
+/// The path of the first string (or key) holding U+0000, if any.
+/// PostgreSQL text cannot store that character while SQLite can, so it is
+/// refused everywhere and both databases accept exactly the same input.
+pub fn nul_path(object: &Map<String, Value>) -> Option<String> {
+    fn walk(value: &Value, path: String) -> Option<String> {
+        match value {
+            Value::String(text) => text.contains('\0').then_some(path),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let field = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.contains('\0') {
+                    return Some(field);
+                }
+                walk(item, field)
+            }),
+            _ => None,
+        }
+    }
+    object.iter().find_map(|(key, item)| {
+        if key.contains('\0') {
+            return Some(key.clone());
+        }
+        walk(item, key.clone())
+    })
+}
+
+pub fn nul_error(field: &str) -> AppError {
+    AppError::validation(field, "must not contain the NUL character (U+0000)")
 }
 
 fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {

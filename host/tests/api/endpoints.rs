@@ -97,3 +97,19 @@ on_both_databases! {
         server.ingest_ok(&endpoint, json!({"body": "ok"})).await;
     }
 }
+
+on_both_databases! {
+    /// Management bodies: a NUL in a name is refused naming the field, and a body
+    /// over the API limit is 413 (not a read error).
+    async fn api_bodies_with_nul_or_oversize_are_refused(db: Db) {
+        let server = TestServer::start(db).await;
+        let user = server.user().await;
+        server.post("/api/ingest-endpoints", Some(&user.token), json!({"name": "nas\u{0}"})).await
+            .assert_error(422, "validation_failed", Some("name"));
+        let huge = "x".repeat(300 * 1024);
+        server.post("/api/ingest-endpoints", Some(&user.token), json!({"name": huge})).await
+            .assert_error(413, "payload_too_large", None);
+        let list = server.get("/api/ingest-endpoints", Some(&user.token)).await;
+        assert_eq!(list.json["items"].as_array().map(Vec::len), Some(0), "{}", list.text);
+    }
+}

@@ -342,3 +342,36 @@ on_both_databases! {
         server.ingest_ok(&endpoint, json!({"body": "again"})).await;
     }
 }
+
+on_both_databases! {
+    /// U+0000 cannot be stored in PostgreSQL text (SQLite could): both refuse it
+    /// in message fields with the field named, and replace it in metadata.
+    async fn nul_characters_are_refused_or_replaced(db: Db) {
+        let server = TestServer::start(db).await;
+        let user = server.user().await;
+        let endpoint = server.endpoint(&user, "nul").await;
+        server.ingest(&endpoint, json!({"body": "a\u{0}b"})).await.assert_error(422, "validation_failed", Some("body"));
+        server.ingest(&endpoint, json!({"body": "ok", "tags": ["fine", "bad\u{0}"]})).await
+            .assert_error(422, "validation_failed", Some("tags[1]"));
+        server.ingest(&endpoint, json!({"body": "ok", "extras": {"host": "x\u{0}"}})).await
+            .assert_error(422, "validation_failed", Some("extras.host"));
+        let text = server.send(server.request(Method::POST, &format!("/api/ingest/{}", endpoint.id), None)
+            .header("x-beacon-ingest-key", &endpoint.key)
+            .header("content-type", "text/plain")
+            .body("disk\0full")).await;
+        text.assert_error(422, "validation_failed", Some("body"));
+        // An escaped backslash before "u0000" is ordinary text.
+        let id = server.ingest_ok(&endpoint, json!({"body": "literally \\u0000"})).await;
+        let reply = server.send(server.request(Method::POST, &format!("/api/ingest/{}?tag=a%00b", endpoint.id), None)
+            .header("x-beacon-ingest-key", &endpoint.key)
+            .json(&json!({"body": "query with a NUL"}))).await;
+        reply.assert_status(201);
+        let stored = reply.json["message_id"].as_str().expect("id");
+        let detail = server.get(&format!("/api/messages/{stored}"), Some(&user.token)).await;
+        assert_eq!(detail.json["request"]["query"]["tag"], "a\u{fffd}b", "{}", detail.text);
+        let literal = server.get(&format!("/api/messages/{id}"), Some(&user.token)).await;
+        assert_eq!(literal.json["body"], "literally \\u0000");
+        // Nothing refused was stored.
+        assert_eq!(server.message_ids(&user, "").await.len(), 2);
+    }
+}
