@@ -221,7 +221,15 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 info.kind.as_str(),
                 config.plugins.dir.display()
             );
-            println!("running servers load it at their next start");
+            match config.plugins.reload_every {
+                Some(every) => println!(
+                    "running servers and workers pick it up within {} s (PLUGIN_RELOAD_SECONDS)",
+                    every.as_secs()
+                ),
+                None => println!(
+                    "running servers and workers load it at their next start (PLUGIN_RELOAD_SECONDS=0)"
+                ),
+            }
         }
         PluginCommand::List => {
             for plugin in registry.list() {
