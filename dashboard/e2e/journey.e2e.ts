@@ -4,9 +4,9 @@
  * endpoint, a Bark channel and a rule, send a message, watch it arrive live
  * and get delivered.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectCleanPage, launch, newPage, shot } from "./support/browser";
+import { expectCleanPage, launch, navTo, newPage, shot } from "./support/browser";
 import { eventually, ingest, PASSWORD, pushes, stack, uniqueEmail, verificationLink, waitFor, waitForMail } from "./support/env";
 
 let browser: Browser;
@@ -31,7 +31,7 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const nav = (page: Page, name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+const nav = navTo;
 
 describe("a new user's journey", () => {
   it("signs up, verifies, sets up endpoint, Bark channel and rule, and sees a message delivered", async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DESKTOP, expectCleanPage, horizontalOverflow, launch, logIn, newPage, PHONE, shot } from "./support/browser";
 import {
   deliveriesOf,
+  eventually,
   ingest,
   seedBarkChannel,
   seedEndpoint,
@@ -105,7 +106,7 @@ const PAGES: PageCase[] = [
     ready: (p) => p.getByRole("heading", { name: "Disk alerts to my phone", level: 1 }).waitFor(),
   },
   { name: "plugins", path: () => "/plugins", ready: (p) => p.getByText("bark", { exact: true }).first().waitFor() },
-  { name: "account", path: () => "/account", ready: (p) => p.getByText(user.email).first().waitFor() },
+  { name: "account", path: () => "/account", ready: (p) => p.getByRole("main").getByText(user.email).first().waitFor() },
 ];
 
 async function settle(page: Page) {
@@ -132,6 +133,61 @@ for (const [label, options] of [
         await shot(page, `${label}-${c.name}`);
         const over = await horizontalOverflow(page);
         if (over) overflows.push(`${c.name}: ${over}`);
+      }
+      const page = signedIn.page;
+      const banner = page.getByRole("banner");
+      const toggle = banner.getByRole("button", { name: "Menu", exact: true });
+      const mainNav = page.getByRole("navigation", { name: "Main" });
+      if (label === "390") {
+        // The compact menu: closed, opened (the navigation below the bar), closed by Escape and by navigating.
+        await page.goto("/messages");
+        await page.getByRole("link", { name: /Build #1841 failed/ }).waitFor();
+        expect(await mainNav.isVisible(), "navigation folded away").toBe(false);
+        expect(await toggle.getAttribute("aria-expanded")).toBe("false");
+        await toggle.click();
+        await mainNav.getByRole("link", { name: "Plugins", exact: true }).waitFor();
+        expect(await toggle.getAttribute("aria-expanded")).toBe("true");
+        await shot(page, "390-menu-open", false);
+        const over = await horizontalOverflow(page);
+        if (over) overflows.push(`menu open: ${over}`);
+        await page.keyboard.press("Escape");
+        await eventually(() => mainNav.isVisible()).toBe(false);
+        expect(await toggle.evaluate((el) => el === document.activeElement), "focus back on the menu button").toBe(true);
+        // Keyboard only: Enter opens it with focus on the first link; Tab, Enter follows a link.
+        await page.keyboard.press("Enter");
+        await eventually(() => mainNav.getByRole("link", { name: "Home", exact: true }).evaluate((el) => el === document.activeElement)).toBe(true);
+        for (let i = 0; i < 5; i++) await page.keyboard.press("Tab");
+        expect(await mainNav.getByRole("link", { name: "Rules", exact: true }).evaluate((el) => el === document.activeElement)).toBe(true);
+        await page.keyboard.press("Enter");
+        await page.getByRole("heading", { name: "Rules", level: 1 }).waitFor();
+        await eventually(() => mainNav.isVisible()).toBe(false);
+
+        // The message filters fold away too, saying how many are active.
+        await page.goto("/messages?priority_min=4&tag=ci");
+        await page.getByRole("link", { name: /Build #1841 failed/ }).waitFor();
+        const filtersToggle = page.getByRole("button", { name: /^Filters/ });
+        expect(await filtersToggle.textContent()).toContain("2 active");
+        expect(await page.getByRole("search", { name: "Filter messages" }).isVisible()).toBe(false);
+        await filtersToggle.click();
+        await page.getByLabel("Tag", { exact: true }).waitFor();
+        await shot(page, "390-messages-filters-open");
+        const overFilters = await horizontalOverflow(page);
+        if (overFilters) overflows.push(`filters open: ${overFilters}`);
+        await page.getByRole("button", { name: "Clear" }).click();
+        await eventually(() => filtersToggle.textContent()).toContain("none active");
+        expect(await page.getByRole("search", { name: "Filter messages" }).isVisible()).toBe(false);
+      } else {
+        // Wide: no menu button, and the top bar is one line (navigation and user menu side by side).
+        expect(await toggle.isVisible()).toBe(false);
+        const navBox = (await mainNav.boundingBox())!;
+        const userBox = (await banner.getByRole("button", { name: /^Account menu/ }).boundingBox())!;
+        expect(Math.abs(navBox.y + navBox.height / 2 - (userBox.y + userBox.height / 2)), "one-line top bar").toBeLessThan(8);
+        // The user menu, open.
+        await banner.getByRole("button", { name: /^Account menu/ }).click();
+        await page.getByRole("menu").getByRole("menuitemradio", { name: "Dark" }).waitFor();
+        await shot(page, "1280-user-menu", false);
+        await page.keyboard.press("Escape");
+        await eventually(() => page.getByRole("menu").count()).toBe(0);
       }
       if (label === "1280") {
         // The dark theme, once.

@@ -200,7 +200,7 @@ describe("deep links", () => {
       ["/messages?priority_min=1", () => page.getByRole("link", { name: /Deep title/ }).waitFor()],
       ["/endpoints", () => page.getByText("deep", { exact: true }).first().waitFor()],
       ["/plugins", () => page.getByText("bark", { exact: true }).first().waitFor()],
-      ["/account", () => page.getByText(user.email).first().waitFor()],
+      ["/account", () => page.getByRole("main").getByText(user.email).first().waitFor()],
     ];
     for (const [path, ready] of checks) {
       await page.goto(path);

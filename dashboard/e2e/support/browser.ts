@@ -136,5 +136,20 @@ export async function logIn(page: Page, email: string, password: string) {
   await page.getByLabel("E-mail", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  await signedInBar(page).waitFor();
+}
+
+/** The signed-in top bar's user menu button (present at every width, unlike the navigation, which narrow screens fold away). */
+export const signedInBar = (page: Page) => page.getByRole("banner").getByRole("button", { name: /^Account menu/ });
+
+/**
+ * Follow a link of the main navigation. On narrow screens it sits behind the
+ * compact *Menu* button: open that first, and check it closes again.
+ */
+export async function navTo(page: Page, name: string) {
+  const toggle = page.getByRole("banner").getByRole("button", { name: "Menu", exact: true });
+  const compact = await toggle.isVisible();
+  if (compact && (await toggle.getAttribute("aria-expanded")) !== "true") await toggle.click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+  if (compact) await toggle.and(page.locator('[aria-expanded="false"]')).waitFor();
 }

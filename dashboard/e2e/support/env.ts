@@ -45,12 +45,30 @@ async function control<T>(path: string): Promise<T> {
 export const mails = () => control<ReceivedMail[]>("mail");
 export const pushes = () => control<ReceivedPush[]>("pushes");
 
+/** Make the Bark receiver answer pushes to `deviceKey` with Bark's permanent 400 (`refuse`), or accept them again. */
+export async function refuseDevice(deviceKey: string, refuse: boolean): Promise<void> {
+  const res = await fetch(`${stack().controlUrl}/refuse`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ device_key: deviceKey, refuse }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`control refuse: HTTP ${res.status}`);
+}
+
 /** The newest mail to `to` whose subject contains `subject` (waits for it). */
 export async function waitForMail(to: string, subject: string, after = 0): Promise<ReceivedMail> {
   return waitFor(`a mail to ${to} with subject containing “${subject}” (received over SMTP)`, async () => {
     const found = (await mails()).filter((m) => m.to.includes(to.toLowerCase()) && m.subject.includes(subject));
     return found.length > after ? found[found.length - 1] : undefined;
   });
+}
+
+/** The password reset link in a mail, exactly as the server wrote it. */
+export function resetLink(mail: ReceivedMail): string {
+  const m = /https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_\-.~%]+/.exec(mail.text);
+  if (!m) throw new Error(`no reset link in the mail “${mail.subject}”:\n${mail.text}`);
+  return m[0];
 }
 
 /** The verification link in a mail, exactly as the server wrote it. */
@@ -84,6 +102,23 @@ async function call<T>(method: string, path: string, body?: unknown, token?: str
   const text = await res.text();
   if (!res.ok) throw new ApiFailure(`${method} ${path} → HTTP ${res.status}: ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** An authenticated API call (for seeding and for checking what the UI saved). */
+export function apiCall<T>(user: { token: string }, method: string, path: string, body?: unknown): Promise<T> {
+  return call<T>(method, path, body, user.token);
+}
+
+/** Log in through the API: the access token, or the HTTP status when refused. */
+export async function apiLogin(email: string, password: string): Promise<{ status: number; token?: string }> {
+  const res = await fetch(`${stack().baseUrl}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as { access_token?: string };
+  return { status: res.status, token: body.access_token };
 }
 
 export interface Seeded {
@@ -140,6 +175,38 @@ export async function ingest(endpoint: { url: string; key: string }, message: Re
   const text = await res.text();
   if (res.status !== 201) throw new ApiFailure(`ingest → HTTP ${res.status}: ${text}`);
   return (JSON.parse(text) as { message_id: string }).message_id;
+}
+
+/** POST a message to an ingest URL and return the HTTP status, whatever it is. */
+export async function ingestStatus(endpoint: { url: string; key: string }, message: Record<string, unknown>): Promise<number> {
+  const res = await fetch(endpoint.url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Beacon-Ingest-Key": endpoint.key },
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(15_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Ingest `count` messages, `parallel` at a time; their ids in the order sent. */
+export async function ingestMany(
+  endpoint: { url: string; key: string },
+  count: number,
+  message: (i: number) => Record<string, unknown>,
+  parallel = 8,
+): Promise<string[]> {
+  const ids: string[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        ids[i] = await ingest(endpoint, message(i));
+      }
+    }),
+  );
+  return ids;
 }
 
 export async function deliveriesOf(user: Seeded, messageId: string): Promise<{ status: string }[]> {

@@ -45,7 +45,7 @@ export interface StackInfo {
   baseUrl: string;
   /** The Bark-compatible receiver; a channel's "Server base URL". */
   barkUrl: string;
-  /** `${barkUrl}/__control`: GET mail, GET pushes. */
+  /** `${barkUrl}/__control`: GET mail, GET pushes, POST refuse ({device_key, refuse}: answer that key with Bark's 400, or stop). */
   controlUrl: string;
   /** Where screenshots go (created empty for each run). */
   screenshotsDir: string;
@@ -153,11 +153,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
 }
 
 async function startReceiver(mails: ReceivedMail[], pushes: ReceivedPush[]): Promise<{ port: number; close(): Promise<void> }> {
+  // Device keys a test told the receiver to refuse for now (besides FAILING_DEVICE_KEY, always refused).
+  const refused = new Set<string>();
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
       if (req.method === "GET" && url.pathname === "/__control/mail") return sendJson(res, 200, mails);
       if (req.method === "GET" && url.pathname === "/__control/pushes") return sendJson(res, 200, pushes);
+      if (req.method === "POST" && url.pathname === "/__control/refuse") {
+        const { device_key, refuse } = JSON.parse(await readBody(req)) as { device_key: string; refuse: boolean };
+        if (refuse) refused.add(device_key);
+        else refused.delete(device_key);
+        return sendJson(res, 200, { refused: [...refused] });
+      }
       if (req.method === "POST" && url.pathname === "/push") {
         const raw = await readBody(req);
         let json: unknown;
@@ -168,7 +176,7 @@ async function startReceiver(mails: ReceivedMail[], pushes: ReceivedPush[]): Pro
         }
         pushes.push({ method: req.method, path: url.pathname, headers: req.headers, json, raw, receivedAt: new Date().toISOString() });
         const deviceKey = (json as { device_key?: unknown } | undefined)?.device_key;
-        if (deviceKey === FAILING_DEVICE_KEY) {
+        if (deviceKey === FAILING_DEVICE_KEY || (typeof deviceKey === "string" && refused.has(deviceKey))) {
           // What api.day.app answers for an unknown device: a permanent failure.
           return sendJson(res, 400, { code: 400, message: "failed to get device token: device not registered", timestamp: Math.floor(Date.now() / 1000) });
         }

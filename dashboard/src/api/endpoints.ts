@@ -1,6 +1,8 @@
 import { api, type TokenResponse } from "./client";
 import type {
   Activity,
+  BatchDeleteRequest,
+  BatchDeleteResult,
   Channel,
   ChannelInput,
   ChannelTestResult,
@@ -64,8 +66,8 @@ export const messagesApi = {
   get: (id: string, signal?: AbortSignal) =>
     api<MessageDetail>(`/api/messages/${encodeURIComponent(id)}`, { signal }),
   remove: (id: string) => api<void>(`/api/messages/${encodeURIComponent(id)}`, { method: "DELETE" }),
-  batchDelete: (body: { older_than_days: number; ingest_endpoint_id?: string }) =>
-    api<{ deleted: number }>("/api/messages/batch-delete", { method: "POST", body }),
+  batchDelete: (body: BatchDeleteRequest) =>
+    api<BatchDeleteResult>("/api/messages/batch-delete", { method: "POST", body }),
 };
 
 const seg = encodeURIComponent;

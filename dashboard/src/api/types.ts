@@ -46,6 +46,20 @@ export interface MessagePage {
   next_cursor: string | null;
 }
 
+/** `POST /api/messages/batch-delete`: messages older than N days, optionally of one endpoint. */
+export interface BatchDeleteRequest {
+  older_than_days: number;
+  ingest_endpoint_id?: string;
+  /** Delete at most this many (1–100000) in this call; absent: all of them. */
+  limit?: number;
+}
+
+export interface BatchDeleteResult {
+  deleted: number;
+  /** How many the same request would still delete (0 when no `limit` was given). */
+  remaining: number;
+}
+
 export interface RequestMetadata {
   content_type: string;
   remote_ip: string | null;

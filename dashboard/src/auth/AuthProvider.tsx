@@ -14,8 +14,14 @@ interface AuthState {
   retryUser(): void;
   login(email: string, password: string): Promise<void>;
   logout(): Promise<void>;
-  /** Forget the session locally (e.g. after deleting the account). */
-  clearSession(): void;
+  /** Forget the session locally (e.g. after deleting the account); the log-in page shows `notice`. */
+  clearSession(notice?: string): void;
+  /**
+   * Set when the user ended the session on purpose (log out, account deleted):
+   * the guards then go to a plain log-in page (with the notice) instead of
+   * one that returns to the current page, as after an expired session.
+   */
+  signedOut: { notice?: string } | null;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -35,6 +41,7 @@ export function resetRestore(): void {
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<Status>("loading");
+  const [signedOut, setSignedOut] = useState<{ notice?: string } | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -46,13 +53,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     };
   }, []);
 
-  const clearSession = useCallback(() => {
-    setAccessToken(null);
-    queryClient.clear();
-    setStatus("anonymous");
-  }, [queryClient]);
+  const endSession = useCallback(
+    (deliberately: { notice?: string } | null) => {
+      setAccessToken(null);
+      queryClient.clear();
+      setSignedOut(deliberately);
+      setStatus("anonymous");
+    },
+    [queryClient],
+  );
+  const clearSession = useCallback((notice?: string) => endSession(notice ? { notice } : {}), [endSession]);
 
-  useEffect(() => onSessionExpired(clearSession), [clearSession]);
+  // Expired (refresh failed): log-in brings the user back to where they were.
+  useEffect(() => onSessionExpired(() => endSession(null)), [endSession]);
 
   const me = useQuery({
     queryKey: qk.me,
@@ -67,6 +80,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       setAccessToken(tokens.access_token);
       queryClient.clear();
       await queryClient.fetchQuery({ queryKey: qk.me, queryFn: authApi.me });
+      setSignedOut(null);
       setStatus("authenticated");
     },
     [queryClient],
@@ -76,9 +90,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     try {
       await authApi.logout();
     } finally {
-      clearSession();
+      endSession({});
     }
-  }, [clearSession]);
+  }, [endSession]);
 
   const value = useMemo<AuthState>(
     () => ({
@@ -89,9 +103,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       login,
       logout,
       clearSession,
+      signedOut,
     }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [status, me.data, me.error, login, logout, clearSession],
+    [status, me.data, me.error, login, logout, clearSession, signedOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -3,7 +3,7 @@ import { ErrorState, Loading } from "../components/bits";
 import { useAuth } from "./AuthProvider";
 
 export function RequireAuth() {
-  const { status, user, userError, retryUser } = useAuth();
+  const { status, user, userError, retryUser, signedOut } = useAuth();
   const location = useLocation();
   if (status === "authenticated" && !user && userError) {
     return (
@@ -20,6 +20,8 @@ export function RequireAuth() {
     );
   }
   if (status === "anonymous") {
+    // Logged out or deleted on purpose: a plain log-in page (with what happened), not a way back here.
+    if (signedOut) return <Navigate to="/login" replace state={signedOut.notice ? { notice: signedOut.notice } : null} />;
     return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
   }
   return <Outlet />;

@@ -37,7 +37,7 @@ export function DeliveryTable({ items, compact }: { items: DeliverySummary[]; co
                     {d.message_title ? <span className="strong">{d.message_title}</span> : null}
                     <span className="preview">{d.message_preview}</span>
                   </Link>
-                  {compact && d.last_error && <span className="delivery-error compact-error">{d.last_error}</span>}
+                  {compact && d.last_error && <span className="delivery-error compact-error" title={d.last_error}>{d.last_error}</span>}
                 </div>
               </td>
               <td data-label="Channel">{d.channel_name ?? <span className="muted">deleted</span>}</td>

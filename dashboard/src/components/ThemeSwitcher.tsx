@@ -1,7 +1,7 @@
 import { ToggleGroup } from "radix-ui";
 import { useTheme, type Theme } from "../lib/theme";
 
-const OPTIONS: { value: Theme; label: string }[] = [
+export const THEME_OPTIONS: { value: Theme; label: string }[] = [
   { value: "system", label: "System" },
   { value: "light", label: "Light" },
   { value: "dark", label: "Dark" },
@@ -17,7 +17,7 @@ export function ThemeSwitcher() {
       value={theme}
       onValueChange={(v) => v && setTheme(v as Theme)}
     >
-      {OPTIONS.map((o) => (
+      {THEME_OPTIONS.map((o) => (
         <ToggleGroup.Item key={o.value} value={o.value} className="segmented-item">
           {o.label}
         </ToggleGroup.Item>

@@ -1,14 +1,17 @@
-import { useCallback, useEffect, useState } from "react";
+import { useSyncExternalStore } from "react";
 
 export type Theme = "system" | "light" | "dark";
-const KEY = "beacon-spear.theme";
+export const THEME_KEY = "beacon-spear.theme";
+
+/** Kept here too, so private mode (no localStorage) still switches for this page. */
+let fallback: Theme = "system";
 
 export function readTheme(): Theme {
   try {
-    const v = localStorage.getItem(KEY);
+    const v = localStorage.getItem(THEME_KEY);
     return v === "light" || v === "dark" ? v : "system";
   } catch {
-    return "system";
+    return fallback;
   }
 }
 
@@ -19,17 +22,37 @@ export function applyTheme(theme: Theme): void {
   else root.dataset.theme = theme;
 }
 
+const listeners = new Set<() => void>();
+
+/** Remembers and applies the theme; every switch on the page (menu, account page) follows. */
+export function setTheme(theme: Theme): void {
+  fallback = theme;
+  try {
+    if (theme === "system") localStorage.removeItem(THEME_KEY);
+    else localStorage.setItem(THEME_KEY, theme);
+  } catch {
+    // Private mode: keep it for this page only.
+  }
+  applyTheme(theme);
+  listeners.forEach((l) => l());
+}
+
+function subscribe(listener: () => void) {
+  listeners.add(listener);
+  // Another tab changed it.
+  const onStorage = (e: StorageEvent) => {
+    if (e.key !== THEME_KEY && e.key !== null) return;
+    applyTheme(readTheme());
+    listener();
+  };
+  window.addEventListener("storage", onStorage);
+  return () => {
+    listeners.delete(listener);
+    window.removeEventListener("storage", onStorage);
+  };
+}
+
 export function useTheme(): [Theme, (t: Theme) => void] {
-  const [theme, setThemeState] = useState<Theme>(readTheme);
-  useEffect(() => applyTheme(theme), [theme]);
-  const setTheme = useCallback((t: Theme) => {
-    try {
-      if (t === "system") localStorage.removeItem(KEY);
-      else localStorage.setItem(KEY, t);
-    } catch {
-      // Private mode: keep it for this page only.
-    }
-    setThemeState(t);
-  }, []);
+  const theme = useSyncExternalStore(subscribe, readTheme, () => "system" as Theme);
   return [theme, setTheme];
 }

@@ -3,7 +3,6 @@ import { useMutation } from "@tanstack/react-query";
 import { AlertDialog } from "radix-ui";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
-import { useNavigate } from "react-router";
 import { errorMessage } from "../api/client";
 import { authApi } from "../api/endpoints";
 import { useAuth } from "../auth/AuthProvider";
@@ -158,7 +157,6 @@ export function ChangePasswordForm() {
 
 function DeleteAccount() {
   const { clearSession } = useAuth();
-  const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const {
     register,
@@ -174,8 +172,8 @@ function DeleteAccount() {
       applyApiError(err, setError, ["password"]);
       return;
     }
-    clearSession();
-    navigate("/login", { replace: true, state: { notice: "Your account and its data were deleted." } });
+    // The guard then goes to the log-in page with this notice.
+    clearSession("Your account and its data were deleted.");
   });
   return (
     <section className="card danger-zone" aria-labelledby="del-h">

@@ -5,7 +5,13 @@ import { endpointsApi, messagesApi, qk } from "../../api/endpoints";
 import { EmptyState, ErrorState, Loading } from "../../components/bits";
 import { MessageTable } from "../../components/MessageTable";
 import { NoMessagesHelp } from "../../components/NoMessagesHelp";
-import { apiFiltersFromParams, formValuesFromParams, hasActiveFilters, paramsFromFormValues } from "./filters";
+import {
+  activeFilterCount,
+  apiFiltersFromParams,
+  formValuesFromParams,
+  hasActiveFilters,
+  paramsFromFormValues,
+} from "./filters";
 import { BatchDeleteDialog } from "./BatchDeleteDialog";
 import { FilterBar } from "./FilterBar";
 
@@ -38,6 +44,7 @@ export function MessagesPage() {
       <FilterBar
         values={formValues}
         endpoints={endpoints.data?.items ?? []}
+        activeCount={activeFilterCount(filters)}
         onApply={(v) => setParams(paramsFromFormValues(v))}
       />
       {messages.isPending && <Loading />}

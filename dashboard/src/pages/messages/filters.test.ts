@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { messageFilterSchema } from "../../lib/schemas";
-import { apiFiltersFromParams, formValuesFromParams, paramsFromFormValues } from "./filters";
+import { activeFilterCount, apiFiltersFromParams, formValuesFromParams, paramsFromFormValues } from "./filters";
 
 describe("message filters", () => {
   it("keeps only set values in the URL and sends RFC 3339 times", () => {
@@ -29,5 +29,13 @@ describe("message filters", () => {
     const r = messageFilterSchema.safeParse({ ...formValuesFromParams(new URLSearchParams()), priority_min: "4", priority_max: "2" });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0].path).toEqual(["priority_max"]);
+  });
+});
+
+describe("activeFilterCount", () => {
+  it("counts each applied filter once, ignoring empty and invalid values", () => {
+    expect(activeFilterCount(apiFiltersFromParams(new URLSearchParams("")))).toBe(0);
+    expect(activeFilterCount(apiFiltersFromParams(new URLSearchParams("q=disk&priority_min=3&priority_max=9&tag=%20")))).toBe(2);
+    expect(activeFilterCount(apiFiltersFromParams(new URLSearchParams("since=2025-03-01T10:00&until=2025-03-02T10:00&group=nas")))).toBe(3);
   });
 });

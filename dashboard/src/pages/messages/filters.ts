@@ -47,3 +47,8 @@ export function apiFiltersFromParams(params: URLSearchParams): MessageFilters {
 export function hasActiveFilters(f: MessageFilters): boolean {
   return Object.values(f).some((v) => v !== undefined);
 }
+
+/** How many filters are applied (each input counts once). */
+export function activeFilterCount(f: MessageFilters): number {
+  return Object.values(f).filter((v) => v !== undefined).length;
+}
