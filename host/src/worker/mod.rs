@@ -11,7 +11,7 @@
 
 pub mod policy;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +57,13 @@ pub struct Worker {
     wake: Arc<Notify>,
     /// Delivery state changes for the dashboard's live view.
     events: Events,
+}
+
+/// What one database round claimed, and how many it asked for.
+#[derive(Default)]
+struct Round {
+    room: usize,
+    claimed: Vec<DeliveryWork>,
 }
 
 /// An attempt that ended, waiting for the loop to record it.
@@ -107,8 +114,13 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` resolves; in-flight deliveries finish and are
-    /// recorded first.
+    /// Runs until `shutdown` resolves; deliveries already claimed are sent
+    /// and recorded first.
+    ///
+    /// Sends never wait for the database: the loop keeps up to `concurrency`
+    /// claimed deliveries ready beside the ones in flight and starts the next
+    /// one as soon as a send ends, while one database round at a time records
+    /// outcomes and tops the ready queue up in the background.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker_id = %self.id, concurrency = self.config.concurrency, "delivery worker started");
         if self.store.backend() == Backend::Postgres {
@@ -117,49 +129,84 @@ impl Worker {
                 self.wake.clone(),
             ));
         }
+        let concurrency = self.config.concurrency;
         let (done, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
-        let mut arrived: Vec<Outcome> = Vec::new();
+        let mut ready: VecDeque<DeliveryWork> = VecDeque::new();
+        let mut unrecorded: Vec<Outcome> = Vec::new();
+        let mut round: Option<tokio::task::JoinHandle<Round>> = None;
         let mut in_flight = 0usize;
+        // False once a round found fewer due deliveries than it asked for;
+        // true again on a wake-up or the poll tick.
+        let mut maybe_due = true;
         let mut stopping = false;
         let mut last_heartbeat: Option<Instant> = None;
         tokio::pin!(shutdown);
         loop {
-            if last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY) {
-                if let Err(err) = self.store.worker_heartbeat(&self.id).await {
-                    tracing::warn!(error = %err, "worker heartbeat failed");
+            while in_flight < concurrency {
+                let Some(work) = ready.pop_front() else { break };
+                in_flight += 1;
+                let (worker, done) = (self.clone(), done.clone());
+                tokio::spawn(async move {
+                    let finished = worker.deliver(&work).await;
+                    let _ = done.send(Outcome { work, finished });
+                });
+            }
+            if round.is_none() {
+                let room = if stopping || !maybe_due {
+                    0
+                } else {
+                    2 * concurrency - in_flight - ready.len()
+                };
+                let heartbeat_due = last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY);
+                if !unrecorded.is_empty() || room > 0 || heartbeat_due {
+                    if heartbeat_due {
+                        last_heartbeat = Some(Instant::now());
+                    }
+                    let worker = self.clone();
+                    let outcomes = std::mem::take(&mut unrecorded);
+                    round = Some(tokio::spawn(async move {
+                        worker.round(outcomes, room, heartbeat_due).await
+                    }));
                 }
-                last_heartbeat = Some(Instant::now());
             }
-            while let Ok(outcome) = outcomes.try_recv() {
-                arrived.push(outcome);
-            }
-            in_flight -= arrived.len();
-            let room = if stopping {
-                0
-            } else {
-                self.config.concurrency - in_flight
-            };
-            if !arrived.is_empty() || room > 0 {
-                for work in self.exchange(std::mem::take(&mut arrived), room).await {
-                    in_flight += 1;
-                    let (worker, done) = (self.clone(), done.clone());
-                    tokio::spawn(async move {
-                        let finished = worker.deliver(&work).await;
-                        let _ = done.send(Outcome { work, finished });
-                    });
-                }
-            }
-            if stopping && in_flight == 0 {
+            if stopping && in_flight == 0 && ready.is_empty() && round.is_none() {
                 break;
             }
             tokio::select! {
-                Some(outcome) = outcomes.recv() => arrived.push(outcome),
-                _ = self.wake.notified(), if !stopping => {}
-                _ = tokio::time::sleep(self.config.poll_interval), if !stopping => {}
+                Some(outcome) = outcomes.recv() => {
+                    in_flight -= 1;
+                    unrecorded.push(outcome);
+                }
+                finished = running(&mut round), if round.is_some() => {
+                    round = None;
+                    let Round { room, claimed } = finished;
+                    if claimed.len() < room {
+                        maybe_due = false;
+                    }
+                    ready.extend(claimed);
+                }
+                _ = self.wake.notified(), if !stopping => maybe_due = true,
+                _ = tokio::time::sleep(self.config.poll_interval), if !stopping => maybe_due = true,
                 _ = &mut shutdown, if !stopping => stopping = true,
             }
         }
         tracing::info!(worker_id = %self.id, "delivery worker stopped");
+    }
+
+    /// One database round: the heartbeat when due, then the outcomes and the
+    /// claim together.
+    async fn round(&self, outcomes: Vec<Outcome>, room: usize, heartbeat: bool) -> Round {
+        if heartbeat {
+            if let Err(err) = self.store.worker_heartbeat(&self.id).await {
+                tracing::warn!(error = %err, "worker heartbeat failed");
+            }
+        }
+        let claimed = if outcomes.is_empty() && room == 0 {
+            Vec::new()
+        } else {
+            self.exchange(outcomes, room).await
+        };
+        Round { room, claimed }
     }
 
     /// One round: records the arrived outcomes and claims up to `room` due
@@ -363,6 +410,15 @@ fn usable(work: &DeliveryWork) -> Result<(&ChannelRow, &RuleRow, &MessageRow), &
         return Err("the channel is disabled");
     }
     Ok((channel, rule, message))
+}
+
+/// The running round's result (a round that panicked claimed nothing; its
+/// leases expire and the deliveries are claimed again).
+async fn running(round: &mut Option<tokio::task::JoinHandle<Round>>) -> Round {
+    match round {
+        Some(handle) => handle.await.unwrap_or_default(),
+        None => std::future::pending().await,
+    }
 }
 
 /// A plugin that ran out of time may succeed later; one that traps will not.
