@@ -412,6 +412,77 @@ async fn throughput(dir: &Path, database_url: &str, epoch: Instant) {
         "ratio: {:.0} % (target >= 50 %)",
         100.0 * plugin_rate / reqwest_rate
     );
+
+    // The sandbox alone: the Bark plugin's send (fresh instance, config,
+    // payload, host fetch with the outbound policy) in this process, same
+    // receiver and concurrency, no database.
+    let sandbox_rate = bark_sends(&bark, deliveries, concurrency).await;
+    println!(
+        "Bark plugin sends alone (no database), same concurrency: {sandbox_rate:.0} sends/s = {:.0} % of plain reqwest",
+        100.0 * sandbox_rate / reqwest_rate
+    );
+}
+
+async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = beacon_host::config::PluginConfig {
+        dir: dir.path().join("plugins"),
+        reload_every: None,
+        cache_dir: dir.path().join("cache"),
+        outbound_allowlist: vec!["127.0.0.1".into()],
+        block_private_networks: true,
+        block_private_overrides: Vec::new(),
+        request_timeout: Duration::from_secs(10),
+        max_body_bytes: 1 << 20,
+        filter_timeout: Duration::from_millis(50),
+        memory_bytes: 64 << 20,
+    };
+    let registry = Arc::new(beacon_host::plugins::start(&config).expect("plugins"));
+    let plugin = registry.get("bark").expect("bark");
+    let channel = Arc::new(
+        json!({"server_base_url": bark, "device_key": "bench-device", "default_payload_json": {"sound": "bell"}})
+            .to_string(),
+    );
+    let payload = Arc::new(
+        json!({"title": "[bench] Disk usage", "body": "sandbox", "group": "storage"}).to_string(),
+    );
+    let message = beacon_host::plugins::Message {
+        id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f6".into(),
+        received_at: "2026-12-01T00:00:00Z".into(),
+        title: Some("Disk usage".into()),
+        body: "sandbox".into(),
+        group: Some("storage".into()),
+        priority: 4,
+        tags: vec!["nas".into()],
+        url: None,
+        extras: Vec::new(),
+        endpoint_id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5".into(),
+        endpoint_name: "bench".into(),
+    };
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for _ in 0..count {
+        let permit = slots.clone().acquire_owned().await.expect("semaphore");
+        let (registry, plugin, channel, payload, message) = (
+            registry.clone(),
+            plugin.clone(),
+            channel.clone(),
+            payload.clone(),
+            message.clone(),
+        );
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let sent = registry
+                .runtime()
+                .send_blocking(&plugin, &channel, &payload, &message);
+            drop(permit);
+            matches!(sent, Ok(Ok(_)))
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.expect("send task"), "a sandboxed send failed");
+    }
+    count as f64 / started.elapsed().as_secs_f64()
 }
 
 fn database(dir: &Path) -> String {
