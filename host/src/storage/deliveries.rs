@@ -516,51 +516,36 @@ async fn load_work(
     let rule_ids = distinct(claimed.iter().filter_map(|d| d.rule_id.as_deref()));
     let message_ids = distinct(claimed.iter().map(|d| d.message_id.as_str()));
 
-    let mut channels: HashMap<String, ChannelRow> = HashMap::new();
-    if !channel_ids.is_empty() {
-        let sql = format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id IN ({})",
-            placeholders(channel_ids.len())
-        );
-        let mut query = sqlx::query_as::<_, ChannelRow>(&sql);
-        for id in &channel_ids {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            channels.insert(row.id.clone(), row);
-        }
-    }
-    let mut rules: HashMap<String, RuleRow> = HashMap::new();
-    if !rule_ids.is_empty() {
-        let sql = format!(
-            "SELECT {RULE_COLUMNS} FROM rules WHERE id IN ({})",
-            placeholders(rule_ids.len())
-        );
-        let mut query = sqlx::query_as::<_, RuleRow>(&sql);
-        for id in &rule_ids {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            rules.insert(row.id.clone(), row);
-        }
-    }
-    let sql = format!(
+    let channels: HashMap<String, ChannelRow> = rows_by_id(
+        tx,
+        &format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id IN"),
+        &channel_ids,
+    )
+    .await?
+    .into_iter()
+    .map(|row: ChannelRow| (row.id.clone(), row))
+    .collect();
+    let rules: HashMap<String, RuleRow> = rows_by_id(
+        tx,
+        &format!("SELECT {RULE_COLUMNS} FROM rules WHERE id IN"),
+        &rule_ids,
+    )
+    .await?
+    .into_iter()
+    .map(|row: RuleRow| (row.id.clone(), row))
+    .collect();
+    let messages: HashMap<String, (MessageRow, Option<i64>)> = rows_by_id(
+        tx,
         "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
                 m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
                 m.filter_errors, m.deleted_at
-         FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id WHERE m.id IN ({})",
-        placeholders(message_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in &message_ids {
-        query = query.bind(*id);
-    }
-    let mut messages: HashMap<String, (MessageRow, Option<i64>)> = HashMap::new();
-    for row in query.fetch_all(&mut **tx).await? {
-        let deleted_at: Option<i64> = row.try_get("deleted_at")?;
-        let message = MessageRow::from_row(&row)?;
-        messages.insert(message.id.clone(), (message, deleted_at));
-    }
+         FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id WHERE m.id IN",
+        &message_ids,
+    )
+    .await?
+    .into_iter()
+    .map(|DeletableMessage { message, deleted_at }| (message.id.clone(), (message, deleted_at)))
+    .collect();
 
     Ok(claimed
         .into_iter()
@@ -577,6 +562,37 @@ async fn load_work(
             delivery,
         })
         .collect())
+}
+
+/// A stored message with its soft-delete time.
+struct DeletableMessage {
+    message: MessageRow,
+    deleted_at: Option<i64>,
+}
+
+impl FromRow<'_, sqlx::any::AnyRow> for DeletableMessage {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(DeletableMessage {
+            message: MessageRow::from_row(row)?,
+            deleted_at: row.try_get("deleted_at")?,
+        })
+    }
+}
+
+/// `select` (ending in `IN`) for the given ids, none when there are none.
+async fn rows_by_id<T>(tx: &mut WriteTx, select: &str, ids: &[&str]) -> StoreResult<Vec<T>>
+where
+    T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{select} ({})", placeholders(ids.len()));
+    let mut query = sqlx::query_as::<_, T>(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(&mut **tx).await?)
 }
 
 fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
