@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::fixtures::hostile;
+use crate::common::fixtures::{hostile, test_plugin};
 use crate::common::{TestServer, TestUser};
 use crate::on_both_databases;
 
@@ -180,5 +180,55 @@ on_both_databases! {
         // The server keeps serving.
         server.get("/healthz", None).await.assert_status(200);
         server.ingest_ok(&endpoint, json!({"body": "and again"})).await;
+    }
+}
+
+on_both_databases! {
+    /// Installing a new version of a plugin swaps it in at once for new
+    /// calls while a call already running finishes on the old version.
+    async fn upgrade_swaps_while_running_calls_finish_on_the_old_version(db: Db) {
+        let server = TestServer::start_with(db, &[("PLUGIN_FILTER_TIMEOUT_MS", "10000")]).await;
+        let v1 = std::fs::read(test_plugin("upgrade_v1.wasm")).expect("fixture v1");
+        let v2 = std::fs::read(test_plugin("upgrade_v2.wasm")).expect("fixture v2");
+        server.state.plugins.install(&v1).expect("install 1.0.0");
+        // Compiled (and cached) ahead, so the install below is only the swap.
+        server.state.plugins.runtime().load(&v2).expect("compile 2.0.0");
+        let user = server.user().await;
+        let channel = bark_channel(&server, &user).await;
+        let endpoint = server.endpoint(&user, "e").await;
+        rule(&server, &user, json!({"name": "upgradable", "channel_id": channel,
+            "extra_filters": [{"plugin": "upgrade-filter", "config": {"spin_ms": 1500}}]})).await;
+
+        // Version 1 (matches) is busy with this message when version 2 arrives.
+        let request = reqwest::Client::new().post(server.url(&format!("/api/ingest/{}", endpoint.id)))
+            .header("x-beacon-ingest-key", &endpoint.key)
+            .json(&json!({"body": "during the upgrade"}));
+        let in_flight = tokio::spawn(async move {
+            let reply = request.send().await.expect("ingest");
+            assert_eq!(reply.status().as_u16(), 201);
+            reply.json::<Value>().await.expect("json")["message_id"].as_str().expect("id").to_string()
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let installed = server.state.plugins.install(&v2).expect("install 2.0.0");
+        assert_eq!(installed.version, "2.0.0");
+        assert!(!in_flight.is_finished(), "the upgrade waited for the running call");
+        let plugins = server.get("/api/plugins", Some(&user.token)).await;
+        let listed: Vec<&Value> = plugins.json["items"].as_array().expect("items").iter()
+            .filter(|p| p["id"] == "upgrade-filter").collect();
+        assert_eq!(listed.len(), 1, "{}", plugins.text);
+        assert_eq!(listed[0]["version"], "2.0.0");
+
+        let during = in_flight.await.expect("task");
+        let after = server.ingest_ok(&endpoint, json!({"body": "after the upgrade"})).await;
+        let deliveries = |id: String| {
+            let server = &server;
+            let token = user.token.clone();
+            async move {
+                let detail = server.get(&format!("/api/messages/{id}"), Some(&token)).await;
+                detail.json["deliveries"].as_array().map(Vec::len).unwrap_or_default()
+            }
+        };
+        assert_eq!(deliveries(during).await, 1, "the running call finished on 1.0.0 (matches)");
+        assert_eq!(deliveries(after).await, 0, "new calls use 2.0.0 (no match)");
     }
 }
