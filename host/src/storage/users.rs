@@ -106,12 +106,25 @@ impl Store {
         Ok(result.rows_affected() > 0)
     }
 
-    /// Deletes the user; foreign keys cascade to everything the user owns.
+    /// Deletes the user and everything the user owns, in one transaction.
+    /// Messages and their tag rows carry no foreign keys on PostgreSQL (they
+    /// cost ingest a third of its database CPU, see migration 0006), so they
+    /// are removed here first; foreign keys cascade to everything else.
     pub async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM message_tags WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM messages WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         let result = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(result.rows_affected() > 0)
     }
 }

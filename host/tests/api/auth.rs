@@ -236,7 +236,13 @@ on_both_databases! {
         let server = TestServer::start(db).await;
         let user = server.user().await;
         let endpoint = server.endpoint(&user, "doomed").await;
-        server.ingest_ok(&endpoint, json!({"body": "before"})).await;
+        server.ingest_ok(&endpoint, json!({"body": "before", "tags": ["a", "b"]})).await;
+        let bystander = server.user().await;
+        let their_endpoint = server.endpoint(&bystander, "stays").await;
+        server.ingest_ok(&their_endpoint, json!({"body": "kept", "tags": ["a"]})).await;
+        let user_id = server.get("/api/auth/me", Some(&user.token)).await.json["id"].as_str().expect("id").to_string();
+        let bystander_id = server.get("/api/auth/me", Some(&bystander.token)).await.json["id"].as_str().expect("id").to_string();
+        assert_eq!(server.rows_of_user("message_tags", &user_id).await, 2);
 
         server.post("/api/auth/delete-account", Some(&user.token), json!({"password": "wrong pass"})).await
             .assert_error(403, "wrong_password", Some("password"));
@@ -250,6 +256,13 @@ on_both_databases! {
         server.ingest(&endpoint, json!({"body": "after"})).await.assert_error(401, "invalid_ingest_credentials", None);
         // The address is free again.
         server.post("/api/auth/signup", None, json!({"email": user.email, "password": PASSWORD})).await.assert_status(201);
+        // Nothing of theirs is left behind, and nobody else's rows went with it.
+        for table in ["messages", "message_tags", "ingest_endpoints", "deliveries"] {
+            assert_eq!(server.rows_of_user(table, &user_id).await, 0, "{table}");
+        }
+        assert_eq!(server.rows_of_user("messages", &bystander_id).await, 1);
+        assert_eq!(server.rows_of_user("message_tags", &bystander_id).await, 1);
+        server.get("/api/messages", Some(&bystander.token)).await.assert_status(200);
     }
 
     async fn auth_rate_limit_per_ip(db: Db) {

@@ -218,6 +218,23 @@ impl TestServer {
         &self.state.config.database_url
     }
 
+    /// Rows of `table` whose `user_id` is the given one, read straight from
+    /// the server's database (for checks the API cannot show, like deletion).
+    pub async fn rows_of_user(&self, table: &str, user_id: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(self.database_url())
+            .await
+            .expect("database");
+        let count: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .fetch_one(&pool)
+                .await
+                .expect("count rows");
+        pool.close().await;
+        count
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         &self.state.config.data_dir
     }
