@@ -8,7 +8,9 @@
 //! * **throughput** — N deliveries queued while no worker runs (`beacon web`),
 //!   then one `beacon worker` drains them through the Bark plugin; compared
 //!   with plain reqwest posting the same JSON to the same receiver with the
-//!   worker's concurrency, in the same run (target: ≥ 50 %).
+//!   worker's concurrency, in the same run (target: ≥ 50 %); then the
+//!   plugin's sends alone in this process (no database) against the same
+//!   receiver (`-- sandbox` runs only this comparison).
 //!
 //! Run with `cargo bench -p beacon-host --bench pipeline` (release build).
 //! Settings: `BENCH_DB=sqlite|postgres` (postgres needs `BENCH_DATABASE_URL`),
@@ -371,7 +373,49 @@ async fn throughput(dir: &Path, database_url: &str, epoch: Instant) {
     drop(worker);
     let plugin_rate = (deliveries - 1) as f64 / drained.as_secs_f64();
 
-    // The same JSON the plugin sent, posted by plain reqwest with the same concurrency.
+    let reqwest_rate = reqwest_posts(&receiver, &bark, deliveries, concurrency).await;
+    println!("\n== throughput: {deliveries} queued deliveries, worker concurrency {concurrency}");
+    println!(
+        "worker through the Bark plugin: {plugin_rate:.0} deliveries/s (drained in {:.2} s; first arrival {:.2} s after the worker started)",
+        drained.as_secs_f64(),
+        (first - worker_started).as_secs_f64()
+    );
+    println!("plain reqwest, same receiver:    {reqwest_rate:.0} requests/s");
+    println!(
+        "ratio: {:.0} % (target >= 50 %)",
+        100.0 * plugin_rate / reqwest_rate
+    );
+
+    sandbox_report(&bark, deliveries, concurrency, reqwest_rate).await;
+}
+
+/// The sandbox alone: the Bark plugin's send (fresh instance, config,
+/// payload, host fetch with the outbound policy) in this process, same
+/// receiver and concurrency, no database.
+async fn sandbox_report(bark: &str, count: usize, concurrency: usize, reqwest_rate: f64) {
+    let sandbox_rate = bark_sends(bark, count, concurrency).await;
+    println!(
+        "Bark plugin sends alone (no database), same concurrency: {sandbox_rate:.0} sends/s = {:.0} % of plain reqwest",
+        100.0 * sandbox_rate / reqwest_rate
+    );
+}
+
+/// Only the plugin's sends against plain reqwest (`-- sandbox`): no server,
+/// no database.
+async fn sandbox(epoch: Instant) {
+    let count = setting("BENCH_DELIVERIES", 5_000);
+    let concurrency = setting("WORKER_CONCURRENCY", 16);
+    let (receiver, bark) = Receiver::start(epoch).await;
+    let reqwest_rate = reqwest_posts(&receiver, &bark, count, concurrency).await;
+    println!("\n== sandbox: {count} sends, concurrency {concurrency}");
+    println!("plain reqwest, same receiver:    {reqwest_rate:.0} requests/s");
+    sandbox_report(&bark, count, concurrency, reqwest_rate).await;
+}
+
+/// The same JSON the plugin sends, posted by plain reqwest with the same
+/// concurrency; requests per second.
+async fn reqwest_posts(receiver: &Receiver, bark: &str, count: usize, concurrency: usize) -> f64 {
+    let http = reqwest::Client::new();
     let payload = Arc::new(
         json!({"title": "[bench] Disk usage", "body": "baseline", "group": "storage",
                                   "sound": "bell", "device_key": "bench-device"}),
@@ -380,8 +424,8 @@ async fn throughput(dir: &Path, database_url: &str, epoch: Instant) {
     let before = receiver.count();
     let slots = Arc::new(Semaphore::new(concurrency));
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(deliveries);
-    for _ in 0..deliveries {
+    let mut tasks = Vec::with_capacity(count);
+    for _ in 0..count {
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
         let (http, payload, url) = (http.clone(), payload.clone(), push_url.clone());
         tasks.push(tokio::spawn(async move {
@@ -398,29 +442,9 @@ async fn throughput(dir: &Path, database_url: &str, epoch: Instant) {
     for task in tasks {
         assert!(task.await.expect("post task"), "baseline post failed");
     }
-    let baseline = started.elapsed();
-    assert_eq!(receiver.count() - before, deliveries);
-    let reqwest_rate = deliveries as f64 / baseline.as_secs_f64();
-    println!("\n== throughput: {deliveries} queued deliveries, worker concurrency {concurrency}");
-    println!(
-        "worker through the Bark plugin: {plugin_rate:.0} deliveries/s (drained in {:.2} s; first arrival {:.2} s after the worker started)",
-        drained.as_secs_f64(),
-        (first - worker_started).as_secs_f64()
-    );
-    println!("plain reqwest, same receiver:    {reqwest_rate:.0} requests/s");
-    println!(
-        "ratio: {:.0} % (target >= 50 %)",
-        100.0 * plugin_rate / reqwest_rate
-    );
-
-    // The sandbox alone: the Bark plugin's send (fresh instance, config,
-    // payload, host fetch with the outbound policy) in this process, same
-    // receiver and concurrency, no database.
-    let sandbox_rate = bark_sends(&bark, deliveries, concurrency).await;
-    println!(
-        "Bark plugin sends alone (no database), same concurrency: {sandbox_rate:.0} sends/s = {:.0} % of plain reqwest",
-        100.0 * sandbox_rate / reqwest_rate
-    );
+    let elapsed = started.elapsed();
+    assert_eq!(receiver.count() - before, count);
+    count as f64 / elapsed.as_secs_f64()
 }
 
 async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> f64 {
@@ -471,10 +495,11 @@ async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> f64 {
             payload.clone(),
             message.clone(),
         );
-        tasks.push(tokio::task::spawn_blocking(move || {
+        tasks.push(tokio::spawn(async move {
             let sent = registry
                 .runtime()
-                .send_blocking(&plugin, &channel, &payload, &message);
+                .send(&plugin, &channel, &payload, &message)
+                .await;
             drop(permit);
             matches!(sent, Ok(Ok(_)))
         }));
@@ -513,6 +538,9 @@ fn main() {
             if std::env::var_os("BENCH_KEEP_DIR").is_some() {
                 println!("kept {}", dir.keep().display());
             }
+        }
+        if only.as_deref() == Some("sandbox") {
+            sandbox(epoch).await;
         }
     });
 }

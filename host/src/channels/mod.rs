@@ -167,14 +167,11 @@ impl Channels {
             endpoint_id: String::new(),
             endpoint_name: "test".into(),
         };
-        let plugins = self.plugins.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            plugins
-                .runtime()
-                .send_blocking(&plugin, &config, "{}", &message)
-        })
-        .await
-        .map_err(AppError::internal)?;
+        let outcome = self
+            .plugins
+            .runtime()
+            .send(&plugin, &config, "{}", &message)
+            .await;
         Ok(match outcome {
             Ok(Ok(sent)) => TestSend {
                 ok: true,

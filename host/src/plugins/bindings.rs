@@ -3,9 +3,14 @@
 //! there is one `log` host trait and one set of types.
 
 pub mod channel {
+    // Senders run as async calls on the worker's own tasks: `fetch` awaits the
+    // host's HTTP client instead of parking a thread, so a send costs no
+    // thread hand-offs (filters stay synchronous: they never wait on I/O).
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "channel-sender",
+        imports: { "beacon:plugin/http.fetch": async },
+        exports: { default: async },
     });
 }
 

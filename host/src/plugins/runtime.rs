@@ -6,11 +6,14 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 
 use super::bindings::channel::{ChannelSender, ChannelSenderPre};
 use super::bindings::filter::{Filter, FilterPre};
@@ -101,9 +104,11 @@ pub struct LoadedPlugin {
     id: Arc<str>,
 }
 
-/// Every call into plugin code blocks the calling thread (WASI's stdio and the
-/// `fetch` capability wait on the async runtime), so async code must call
-/// through `tokio::task::spawn_blocking`, never on an async worker thread.
+/// Filter calls and the `*_blocking`/control calls block the calling thread,
+/// so async code makes them through `tokio::task::spawn_blocking`. `send` is
+/// async: the sender runs on the caller's task (on a fiber), yields to the
+/// executor every epoch tick while it computes, and awaits `fetch` without
+/// holding a thread.
 pub struct Runtime {
     engine: Engine,
     channel_linker: Linker<PluginState>,
@@ -145,7 +150,7 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(runtime_error)?;
 
         let mut channel_linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut channel_linker).map_err(runtime_error)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut channel_linker).map_err(runtime_error)?;
         ChannelSender::add_to_linker::<_, HasSelf<_>>(&mut channel_linker, |state| state)
             .map_err(runtime_error)?;
         let mut filter_linker = Linker::new(&engine);
@@ -287,24 +292,47 @@ impl Runtime {
         Ok(kind)
     }
 
-    fn store(&self, plugin: &LoadedPlugin, deadline: Duration) -> Store<PluginState> {
-        let network =
-            matches!(plugin.pre, Pre::Channel(_)).then(|| self.fetchers.for_plugin(&plugin.id));
+    /// A fresh store for one call. `send` is the only call granted the
+    /// network: `describe` and `validate-config` run without it, so checking
+    /// a config never leaves the host (and needs no async runtime).
+    fn store(&self, plugin: &LoadedPlugin, deadline: Duration, send: bool) -> Store<PluginState> {
+        let network = (send && matches!(plugin.pre, Pre::Channel(_)))
+            .then(|| self.fetchers.for_plugin(&plugin.id));
         let mut store = Store::new(
             &self.engine,
             PluginState::new(plugin.id.clone(), self.limits.memory_bytes, network),
         );
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(ticks(deadline));
+        match plugin.pre {
+            Pre::Filter(_) => store.set_epoch_deadline(ticks(deadline)),
+            Pre::Channel(_) => {
+                // Channel calls are async: every tick the plugin yields to the
+                // executor (a busy sender never holds a worker thread for
+                // long) until the deadline, which traps like a filter's.
+                let end = Instant::now() + deadline;
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_callback(move |_| {
+                    Ok(if Instant::now() >= end {
+                        UpdateDeadline::Interrupt
+                    } else {
+                        UpdateDeadline::Yield(1)
+                    })
+                });
+            }
+        }
         store
     }
 
     fn describe(&self, plugin: &LoadedPlugin) -> Result<PluginInfo, PluginError> {
-        let mut store = self.store(plugin, CONTROL_DEADLINE);
+        let mut store = self.store(plugin, CONTROL_DEADLINE, false);
         let raw = match &plugin.pre {
-            Pre::Channel(pre) => pre
-                .instantiate(&mut store)
-                .and_then(|i| i.beacon_plugin_channel_api().call_describe(&mut store)),
+            Pre::Channel(pre) => block_on(async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance
+                    .beacon_plugin_channel_api()
+                    .call_describe(&mut store)
+                    .await
+            }),
             Pre::Filter(pre) => pre
                 .instantiate(&mut store)
                 .and_then(|i| i.beacon_plugin_filter_api().call_describe(&mut store)),
@@ -335,11 +363,14 @@ impl Runtime {
         plugin: &LoadedPlugin,
         config_json: &str,
     ) -> Result<Result<(), ConfigError>, PluginError> {
-        let mut store = self.store(plugin, CONTROL_DEADLINE);
+        let mut store = self.store(plugin, CONTROL_DEADLINE, false);
         let result = match &plugin.pre {
-            Pre::Channel(pre) => pre.instantiate(&mut store).and_then(|i| {
-                i.beacon_plugin_channel_api()
+            Pre::Channel(pre) => block_on(async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance
+                    .beacon_plugin_channel_api()
                     .call_validate_config(&mut store, config_json)
+                    .await
             }),
             Pre::Filter(pre) => pre.instantiate(&mut store).and_then(|i| {
                 i.beacon_plugin_filter_api()
@@ -363,7 +394,7 @@ impl Runtime {
             )));
         };
         let deadline = self.limits.filter_deadline;
-        let mut store = self.store(plugin, deadline);
+        let mut store = self.store(plugin, deadline, false);
         let instance = pre
             .instantiate(&mut store)
             .map_err(|err| call_error(err, deadline))?;
@@ -375,9 +406,10 @@ impl Runtime {
         })
     }
 
-    /// Runs `send` in a fresh instance. Blocks (the plugin waits on fetch):
-    /// call it from a blocking thread.
-    pub fn send_blocking(
+    /// Runs `send` in a fresh instance on the calling task. The deadline
+    /// covers the whole call: the plugin's own work (epoch ticks) and its
+    /// waits on `fetch` (a timer around the call).
+    pub async fn send(
         &self,
         plugin: &LoadedPlugin,
         config_json: &str,
@@ -391,13 +423,33 @@ impl Runtime {
             )));
         };
         let deadline = self.limits.sender_deadline;
-        let mut store = self.store(plugin, deadline);
-        let result = pre.instantiate(&mut store).and_then(|i| {
-            i.beacon_plugin_channel_api()
+        let mut store = self.store(plugin, deadline, true);
+        let call = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance
+                .beacon_plugin_channel_api()
                 .call_send(&mut store, config_json, payload_json, message)
-        });
+                .await
+        };
+        // Dropping the call on time-out unwinds the plugin's fiber.
+        let result = tokio::time::timeout(deadline, call).await;
         store.data().flush_output();
-        result.map_err(|err| call_error(err, deadline))
+        match result {
+            Ok(result) => result.map_err(|err| call_error(err, deadline)),
+            Err(_) => Err(PluginError::Timeout(deadline.as_millis())),
+        }
+    }
+
+    /// [`Runtime::send`] for callers on a plain thread (the CLI harness).
+    /// Must not be called from async code.
+    pub fn send_blocking(
+        &self,
+        plugin: &LoadedPlugin,
+        config_json: &str,
+        payload_json: &str,
+        message: &Message,
+    ) -> Result<Result<SendOutcome, SendError>, PluginError> {
+        wasmtime_wasi::runtime::in_tokio(self.send(plugin, config_json, payload_json, message))
     }
 }
 
@@ -555,6 +607,14 @@ fn runtime_error(err: wasmtime::Error) -> PluginError {
 
 fn link_error(err: wasmtime::Error) -> PluginError {
     PluginError::Refused(format!("cannot be linked: {err:#}"))
+}
+
+/// Runs a channel plugin's control call (`describe`, `validate-config`) to
+/// completion on this thread. Those calls have no network, so nothing they
+/// await needs the tokio runtime: a plain executor serves every caller,
+/// async or not, and the epoch deadline still bounds them.
+fn block_on<T>(call: impl std::future::Future<Output = T>) -> T {
+    futures_executor::block_on(call)
 }
 
 /// Turns a failed call into a clear error: deadline, memory limit or trap.

@@ -26,8 +26,6 @@ pub struct PluginState {
     plugin_id: Arc<str>,
     /// `Some` only for channel senders: filters get no network.
     fetcher: Option<Arc<Fetcher>>,
-    /// The runtime that performs fetches while the plugin waits.
-    runtime: Option<tokio::runtime::Handle>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
 }
@@ -54,7 +52,6 @@ impl PluginState {
                 .build(),
             plugin_id,
             fetcher,
-            runtime: tokio::runtime::Handle::try_current().ok(),
             stdout,
             stderr,
         }
@@ -98,14 +95,13 @@ impl log::Host for PluginState {
 }
 
 impl http::Host for PluginState {
-    fn fetch(&mut self, request: Request) -> Result<Response, FetchError> {
-        let (Some(fetcher), Some(runtime)) = (&self.fetcher, &self.runtime) else {
+    async fn fetch(&mut self, request: Request) -> Result<Response, FetchError> {
+        let Some(fetcher) = self.fetcher.clone() else {
             return Err(FetchError::PolicyDenied(
                 "this plugin is not granted network access".into(),
             ));
         };
-        // Sender calls run on a blocking thread, so waiting here is allowed.
-        runtime.block_on(fetcher.fetch(request))
+        fetcher.fetch(request).await
     }
 }
 

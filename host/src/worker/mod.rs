@@ -345,12 +345,10 @@ impl Worker {
         let payload = render(&template, &context(message)).to_string();
         let wit_message = wit_message(message);
 
-        let plugins = self.plugins.clone();
-        let call = tokio::task::spawn_blocking(move || {
-            plugins
-                .runtime()
-                .send_blocking(&plugin, &config, &payload, &wit_message)
-        });
+        let call = self
+            .plugins
+            .runtime()
+            .send(&plugin, &config, &payload, &wit_message);
         match tokio::time::timeout(self.config.send_timeout, call).await {
             Err(_) => AttemptResult::failed(
                 Ending::Retryable {
@@ -358,21 +356,15 @@ impl Worker {
                 },
                 "the send did not finish in time",
             ),
-            Ok(Err(err)) => AttemptResult::failed(
-                Ending::Retryable {
-                    retry_after_ms: None,
-                },
-                format!("internal error: {err}"),
-            ),
-            Ok(Ok(Err(err))) => plugin_failure(err),
-            Ok(Ok(Ok(Ok(sent)))) => AttemptResult {
+            Ok(Err(err)) => plugin_failure(err),
+            Ok(Ok(Ok(sent))) => AttemptResult {
                 ending: Ending::Sent,
                 http_status: sent.http_status,
                 error: None,
                 response_snippet: sent.response_snippet,
                 response_json: sent.response_json,
             },
-            Ok(Ok(Ok(Err(error)))) => {
+            Ok(Ok(Err(error))) => {
                 let (ending, failure) = match error {
                     SendError::Retryable(failure) => (
                         Ending::Retryable {
