@@ -30,7 +30,7 @@
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, StatusClass};
 use beacon_plugin_sdk::{
-    export_channel, info, Channel, ConfigError, Message, SendError, SendOutcome,
+    debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -305,7 +305,8 @@ impl Channel for Bark {
             Some(Value::Array(keys)) => keys.len(),
             _ => 1,
         };
-        info!(
+        // Debug only: the host already logs every attempt with its outcome.
+        debug!(
             "bark push for message {} to {devices} device(s)",
             message.id
         );
