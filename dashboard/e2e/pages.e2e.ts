@@ -1,6 +1,7 @@
 /**
  * Every main page at 1280 px and at 390 px: a full-page screenshot for review
- * (e2e/screenshots/<width>-<page>.png) and no horizontal overflow.
+ * (e2e/screenshots/<width>-<page>.png) and no horizontal overflow; the top bar
+ * on one line from 1280 px down to 390 px.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +110,25 @@ const PAGES: PageCase[] = [
   { name: "account", path: () => "/account", ready: (p) => p.getByRole("main").getByText(user.email).first().waitFor() },
 ];
 
+/**
+ * Null when the top bar's parts (brand, navigation, live indicator, menus) sit on one line; otherwise
+ * where they are. The compact menu's open drop-down is not part of the line.
+ */
+async function topBarLines(page: Page): Promise<string | null> {
+  return page.getByRole("banner").evaluate((bar) => {
+    const parts = [...bar.children].filter((el) => el.getBoundingClientRect().width > 0 && getComputedStyle(el).position !== "absolute");
+    const middles = parts.map((el) => {
+      const r = el.getBoundingClientRect();
+      return { name: el.className || el.tagName, middle: Math.round(r.top + r.height / 2) };
+    });
+    const spread = Math.max(...middles.map((m) => m.middle)) - Math.min(...middles.map((m) => m.middle));
+    return spread < 8 ? null : middles.map((m) => `${m.name} at ${m.middle} px`).join(", ");
+  });
+}
+
+/** Where the page's first heading is, to tell whether opening something moved the page. */
+const headingTop = async (page: Page) => (await page.getByRole("main").getByRole("heading", { level: 1 }).boundingBox())!.y;
+
 async function settle(page: Page) {
   // No spinner left, fonts and layout done.
   await waitFor("loading indicators to go", async () => (await page.locator(".spinner").count()) === 0, 10_000);
@@ -139,14 +159,17 @@ for (const [label, options] of [
       const toggle = banner.getByRole("button", { name: "Menu", exact: true });
       const mainNav = page.getByRole("navigation", { name: "Main" });
       if (label === "390") {
-        // The compact menu: closed, opened (the navigation below the bar), closed by Escape and by navigating.
+        // The compact menu: closed, opened (a drop-down over the page, which stays put), closed by Escape and by navigating.
         await page.goto("/messages");
         await page.getByRole("link", { name: /Build #1841 failed/ }).waitFor();
         expect(await mainNav.isVisible(), "navigation folded away").toBe(false);
         expect(await toggle.getAttribute("aria-expanded")).toBe("false");
+        const before = await headingTop(page);
         await toggle.click();
         await mainNav.getByRole("link", { name: "Plugins", exact: true }).waitFor();
         expect(await toggle.getAttribute("aria-expanded")).toBe("true");
+        expect(await headingTop(page), "the page does not move when the menu opens").toBe(before);
+        expect(await topBarLines(page), "one-line top bar").toBeNull();
         await shot(page, "390-menu-open", false);
         const over = await horizontalOverflow(page);
         if (over) overflows.push(`menu open: ${over}`);
@@ -188,6 +211,29 @@ for (const [label, options] of [
         await shot(page, "1280-user-menu", false);
         await page.keyboard.press("Escape");
         await eventually(() => page.getByRole("menu").count()).toBe(0);
+
+        // In between (tablets, small windows) the bar stays one line too: the address, then the
+        // live word, then the links give way; from 1023 px down the links are in the compact menu.
+        await page.goto("/messages");
+        await page.getByRole("link", { name: /Build #1841 failed/ }).waitFor();
+        for (const width of [1234, 1181, 1180, 1024, 1023, 900, 800]) {
+          await page.setViewportSize({ width, height: 800 });
+          expect(await topBarLines(page), `one-line top bar at ${width} px`).toBeNull();
+          expect(await toggle.isVisible(), `compact menu at ${width} px`).toBe(width <= 1023);
+          const over = await horizontalOverflow(page);
+          if (over) overflows.push(`messages at ${width} px: ${over}`);
+        }
+        await page.setViewportSize({ width: 900, height: 800 });
+        await shot(page, "900-messages", false);
+        const before = await headingTop(page);
+        await toggle.click();
+        await mainNav.getByRole("link", { name: "Plugins", exact: true }).waitFor();
+        expect(await headingTop(page), "the page does not move when the menu opens").toBe(before);
+        await shot(page, "900-menu-open", false);
+        // A click outside closes it.
+        await page.getByRole("main").getByRole("heading", { level: 1 }).click();
+        await eventually(() => mainNav.isVisible()).toBe(false);
+        await page.setViewportSize(DESKTOP.viewport!);
       }
       if (label === "1280") {
         // The dark theme, once.

@@ -69,6 +69,27 @@ describe("compact menu (narrow screens)", () => {
     await user.click(await screen.findByRole("heading", { name: "Ingest endpoints", level: 1 }));
     expect(toggle).toHaveAttribute("aria-expanded", "false");
   });
+
+  it("stays open while focus moves through the top bar and closes once Tab leaves it", async () => {
+    const { user } = setup();
+    const toggle = await screen.findByRole("button", { name: "Menu" });
+    const nav = screen.getByRole("navigation", { name: "Main" });
+    await user.click(toggle);
+    for (let i = 0; i < 7; i++) await user.tab();
+    expect(within(nav).getByRole("link", { name: "Account" })).toHaveFocus();
+    await user.tab();
+    expect(screen.getByRole("button", { name: /^Account menu/ })).toHaveFocus();
+    await user.tab();
+    expect(toggle).toHaveFocus();
+    expect(toggle).toHaveAttribute("aria-expanded", "true");
+
+    // Past the button: the page's own controls, which the drop-down would cover.
+    await user.tab();
+    expect(screen.getByRole("banner")).not.toContainElement(document.activeElement as HTMLElement);
+    expect(toggle).toHaveAttribute("aria-expanded", "false");
+    // Closing that way leaves focus where the user put it.
+    expect(document.activeElement).not.toBe(toggle);
+  });
 });
 
 describe("user menu", () => {

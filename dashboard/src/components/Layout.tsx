@@ -20,11 +20,12 @@ const NAV_ID = "main-nav";
 
 /**
  * The compact menu of narrow screens: a disclosure button that shows the
- * main navigation (CSS hides the button, and shows the navigation inline, on
- * wide screens). Opening it moves focus to the first link (the navigation comes
- * before the button in the document, so Tab would otherwise skip it); it closes
- * on navigation, Escape (focus back on the button) and a click or tap outside
- * the top bar.
+ * main navigation as a drop-down over the page (CSS hides the button, and
+ * shows the navigation inline, on wide screens). Opening it moves focus to the
+ * first link (the navigation comes before the button in the document, so Tab
+ * would otherwise skip it); it closes on navigation, Escape (focus back on the
+ * button), a click or tap outside the top bar, and focus leaving the top bar
+ * (so Tab never lands on content the drop-down covers).
  */
 function useCompactMenu() {
   const [open, setOpen] = useState(false);
@@ -46,14 +47,16 @@ function useCompactMenu() {
       setOpen(false);
       button.current?.focus();
     };
-    const onPointer = (e: PointerEvent) => {
+    const closeOutside = (e: Event) => {
       if (header.current && !header.current.contains(e.target as Node)) setOpen(false);
     };
     document.addEventListener("keydown", onKey);
-    document.addEventListener("pointerdown", onPointer);
+    document.addEventListener("pointerdown", closeOutside);
+    document.addEventListener("focusin", closeOutside);
     return () => {
       document.removeEventListener("keydown", onKey);
-      document.removeEventListener("pointerdown", onPointer);
+      document.removeEventListener("pointerdown", closeOutside);
+      document.removeEventListener("focusin", closeOutside);
     };
   }, [open]);
   return { open, setOpen, button, header, nav };
