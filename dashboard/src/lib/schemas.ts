@@ -24,8 +24,9 @@ export const signupSchema = z
   });
 export type SignupValues = z.infer<typeof signupSchema>;
 
-export const forgotSchema = z.object({ email });
-export type ForgotValues = z.infer<typeof forgotSchema>;
+/** An address to mail a link to (forgot password, new verification link). */
+export const emailOnlySchema = z.object({ email });
+export type EmailOnlyValues = z.infer<typeof emailOnlySchema>;
 
 export const resetSchema = z
   .object({ new_password: newPassword, confirm_password: z.string() })

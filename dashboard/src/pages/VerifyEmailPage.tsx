@@ -1,15 +1,12 @@
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
-import { useForm } from "react-hook-form";
+import { useEffect, useRef } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ApiError, errorMessage } from "../api/client";
 import { authApi, qk } from "../api/endpoints";
 import { useAuth } from "../auth/AuthProvider";
 import { Loading } from "../components/bits";
-import { Field, FormError } from "../components/Field";
-import { applyApiError } from "../lib/forms";
-import { forgotSchema, type ForgotValues } from "../lib/schemas";
+import { EmailLinkForm } from "../components/EmailLinkForm";
+import { FormError } from "../components/Field";
 
 /** Landing page of the link mailed as {APP_BASE_URL}/verify-email?token=… */
 export function VerifyEmailPage() {
@@ -108,41 +105,21 @@ function ResendToSignedIn({ email }: { email: string }) {
 }
 
 function ResendByAddress() {
-  const [sentTo, setSentTo] = useState<string | null>(null);
-  const {
-    register,
-    handleSubmit,
-    setError,
-    formState: { errors, isSubmitting },
-  } = useForm<ForgotValues>({ resolver: zodResolver(forgotSchema), defaultValues: { email: "" } });
-
-  const onSubmit = handleSubmit(async ({ email }) => {
-    try {
-      await authApi.resendVerification(email);
-      setSentTo(email);
-    } catch (err) {
-      applyApiError(err, setError, ["email"]);
-    }
-  });
-
   return (
     <section className="stack" aria-labelledby="resend-h">
       <h2 id="resend-h">Get a new link</h2>
-      {sentTo ? (
-        <p className="notice" role="status">
-          If <strong className="break">{sentTo}</strong> belongs to an account that is not verified yet, a new link is on
-          its way. It works once, for 24 hours.
-        </p>
-      ) : (
-        <form onSubmit={onSubmit} noValidate className="form" aria-label="Send a new verification link">
-          <p>Enter the address you signed up with and we will mail it a new link. You do not need to log in.</p>
-          <FormError message={errors.root?.server?.message} />
-          <Field label="E-mail" type="email" autoComplete="email" error={errors.email} {...register("email")} />
-          <button type="submit" className="btn btn-primary btn-block" disabled={isSubmitting}>
-            {isSubmitting ? "Sending…" : "Send a new link"}
-          </button>
-        </form>
-      )}
+      <EmailLinkForm
+        send={(email) => authApi.resendVerification(email)}
+        label="Send a new verification link"
+        intro="Enter the address you signed up with and we will mail it a new link. You do not need to log in."
+        submitLabel="Send a new link"
+        sentMessage={(email) => (
+          <>
+            If <strong className="break">{email}</strong> belongs to an account that is not verified yet, a new link is on
+            its way. It works once, for 24 hours.
+          </>
+        )}
+      />
     </section>
   );
 }

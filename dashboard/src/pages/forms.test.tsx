@@ -199,6 +199,24 @@ describe("account forms", () => {
   });
 });
 
+describe("forgot password", () => {
+  it("mails a reset link signed out and says so in place", async () => {
+    const spy = mockFetch(
+      anonymous(({ url }) => (url === "/api/auth/forgot-password" ? new Response(null, { status: 202 }) : json(404, {}))),
+    );
+    const { user } = renderApp("/forgot-password");
+    await user.type(await screen.findByLabelText("E-mail"), "ada@example.com");
+    await user.click(screen.getByRole("button", { name: "Send reset link" }));
+    expect(await screen.findByRole("status")).toHaveTextContent(
+      "If an account exists for ada@example.com, we sent it a link to choose a new password. The link works for one hour.",
+    );
+    const calls = spy.mock.calls.filter((c) => c[0] === "/api/auth/forgot-password");
+    expect(calls.map((c) => JSON.parse(String(c[1]?.body)))).toEqual([{ email: "ada@example.com" }]);
+    expect(new Headers(calls[0][1]?.headers).has("Authorization")).toBe(false);
+    expect(screen.getByRole("link", { name: "Back to log in" })).toBeInTheDocument();
+  });
+});
+
 describe("verification", () => {
   it("shows the banner and disables create actions for unverified users", async () => {
     mockFetch(
