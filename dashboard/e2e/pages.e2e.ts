@@ -116,7 +116,9 @@ const PAGES: PageCase[] = [
  */
 async function topBarLines(page: Page): Promise<string | null> {
   return page.getByRole("banner").evaluate((bar) => {
-    const parts = [...bar.children].filter((el) => el.getBoundingClientRect().width > 0 && getComputedStyle(el).position !== "absolute");
+    const parts = [...bar.children].filter(
+      (el) => el.getBoundingClientRect().width > 0 && getComputedStyle(el).position !== "absolute",
+    );
     const middles = parts.map((el) => {
       const r = el.getBoundingClientRect();
       return { name: el.className || el.tagName, middle: Math.round(r.top + r.height / 2) };
