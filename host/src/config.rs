@@ -31,6 +31,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "JWT_SIGNING_KEY", default: "", description: "HMAC key for access tokens, at least 32 characters. Unset: generated once into `<BEACON_DATA_DIR>/jwt_signing_key` (set it in production)." },
     Variable { name: "JWT_ACCESS_TTL_SECONDS", default: "900", description: "Lifetime of an access token." },
     Variable { name: "JWT_REFRESH_TTL_SECONDS", default: "2592000", description: "Lifetime of a refresh token (each use rotates it)." },
+    Variable { name: "TOKEN_PURGE_INTERVAL_SECONDS", default: "3600", description: "How often web processes delete expired refresh tokens and expired e-mail/reset tokens (they can no longer be used; rotated ones are kept until they expire, for reuse detection)." },
     Variable { name: "JWT_REFRESH_COOKIE_NAME", default: "beacon_refresh", description: "Name of the HttpOnly refresh cookie." },
     Variable { name: "JWT_REFRESH_COOKIE_SECURE", default: "true", description: "Mark the refresh cookie `Secure` (set `false` only for plain-HTTP local use)." },
     Variable { name: "JWT_REFRESH_COOKIE_SAMESITE", default: "Strict", description: "`Strict`, `Lax` or `None`." },
@@ -169,6 +170,8 @@ pub struct Config {
     pub max_ingest_bytes: usize,
     /// `None`: choose by database.
     pub ingest_writers: Option<usize>,
+    /// How often expired tokens are deleted.
+    pub token_purge_interval: Duration,
     pub rate_limits: RateLimits,
     pub plugins: PluginConfig,
     pub delivery: DeliveryConfig,
@@ -280,6 +283,11 @@ impl Config {
             require_verified_email_for_ingest: env.bool("REQUIRE_VERIFIED_EMAIL_FOR_INGEST")?,
             max_ingest_bytes: env.parse_in_range("MAX_INGEST_BYTES", 1, 64 * 1024 * 1024)?,
             ingest_writers,
+            token_purge_interval: Duration::from_secs(env.parse_in_range(
+                "TOKEN_PURGE_INTERVAL_SECONDS",
+                1,
+                7 * 86_400,
+            )?),
             rate_limits: RateLimits {
                 ingest_per_minute: env.parse_in_range(
                     "INGEST_RATE_LIMIT_PER_MINUTE",

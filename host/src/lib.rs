@@ -132,6 +132,22 @@ impl AppState {
     }
 }
 
+/// Deletes expired tokens now and then, for as long as the process runs.
+async fn purge_expired_tokens(store: Store, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store.purge_expired_tokens(storage::now_ms()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired tokens deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "deleting expired tokens failed; trying again later")
+            }
+        }
+    }
+}
+
 /// Serves the API on `listener` until `shutdown` resolves.
 pub async fn serve(
     state: AppState,
@@ -140,6 +156,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = api::router(state.clone());
     state.events.listen_for_relayed(&state.store);
+    let purge = tokio::spawn(purge_expired_tokens(
+        state.store.clone(),
+        state.config.token_purge_interval,
+    ));
     let events = state.events.clone();
     axum::serve(
         listener,
@@ -152,6 +172,7 @@ pub async fn serve(
     })
     .await
     .context("HTTP server")?;
+    purge.abort();
     state.store.close().await;
     Ok(())
 }

@@ -179,6 +179,26 @@ impl Store {
         })
     }
 
+    /// Deletes refresh tokens and one-time tokens that expired before
+    /// `before_ms`: nothing can use them any more. Rotated refresh tokens stay
+    /// until then, so a replayed one still revokes its family. Returns how
+    /// many rows went. (A scan: these tables hold a few rows per user.)
+    pub async fn purge_expired_tokens(&self, before_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let one_time = sqlx::query("DELETE FROM user_tokens WHERE expires_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(refresh + one_time)
+    }
+
     /// Revokes the family the given token belongs to (logout).
     pub async fn revoke_refresh_family_of(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query(

@@ -265,6 +265,34 @@ on_both_databases! {
         server.get("/api/messages", Some(&bystander.token)).await.assert_status(200);
     }
 
+    async fn expired_tokens_are_purged_live_ones_kept(db: Db) {
+        let server = TestServer::start_with(db, &[("TOKEN_PURGE_INTERVAL_SECONDS", "1")]).await;
+        let user = server.user().await;
+        let user_id = server.get("/api/auth/me", Some(&user.token)).await.json["id"].as_str().expect("id").to_string();
+        let live_refresh = server.rows_of_user("refresh_tokens", &user_id).await;
+        assert!(live_refresh >= 1);
+        server.execute_for_user(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, rotated_at, created_at)
+             VALUES ('expired-refresh', $1, 'old-family', 'expired-refresh-hash', 1000, 500, 100)", &user_id).await;
+        server.execute_for_user(
+            "INSERT INTO user_tokens (id, user_id, purpose, token_hash, expires_at, created_at)
+             VALUES ('expired-reset', $1, 'reset_password', 'expired-reset-hash', 1000, 100)", &user_id).await;
+        let one_time = server.rows_of_user("user_tokens", &user_id).await;
+        assert!(one_time >= 1);
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while server.rows_of_user("refresh_tokens", &user_id).await > live_refresh
+            || server.rows_of_user("user_tokens", &user_id).await >= one_time
+        {
+            assert!(std::time::Instant::now() < deadline, "expired tokens were not purged");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // The live session is untouched.
+        assert_eq!(server.rows_of_user("refresh_tokens", &user_id).await, live_refresh);
+        assert_eq!(server.rows_of_user("user_tokens", &user_id).await, one_time - 1);
+        server.post_with_cookie("/api/auth/refresh", &user.refresh).await.assert_status(200);
+    }
+
     async fn auth_rate_limit_per_ip(db: Db) {
         let server = TestServer::start_with(db, &[("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", "3")]).await;
         for i in 0..3 {

@@ -221,10 +221,7 @@ impl TestServer {
     /// Rows of `table` whose `user_id` is the given one, read straight from
     /// the server's database (for checks the API cannot show, like deletion).
     pub async fn rows_of_user(&self, table: &str, user_id: &str) -> i64 {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(self.database_url())
-            .await
-            .expect("database");
+        let pool = self.database().await;
         let count: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE user_id = $1"))
                 .bind(user_id)
@@ -233,6 +230,25 @@ impl TestServer {
                 .expect("count rows");
         pool.close().await;
         count
+    }
+
+    /// Runs one statement with `$1` bound to `user_id` on the server's
+    /// database (to plant rows the API cannot create, like expired tokens).
+    pub async fn execute_for_user(&self, statement: &str, user_id: &str) {
+        let pool = self.database().await;
+        sqlx::query(statement)
+            .bind(user_id)
+            .execute(&pool)
+            .await
+            .expect("statement");
+        pool.close().await;
+    }
+
+    async fn database(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(self.database_url())
+            .await
+            .expect("database")
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
