@@ -100,7 +100,12 @@ const PAGES: PageCase[] = [
   { name: "channel-new", path: () => "/channels/new", ready: (p) => p.getByRole("textbox", { name: "Server base URL", exact: true }).waitFor() },
   { name: "channel-edit", path: () => `/channels/${ids.channel}`, ready: (p) => p.getByRole("button", { name: "Send test notification" }).waitFor() },
   { name: "rules", path: () => "/rules", ready: (p) => p.getByRole("link", { name: "CI failures to the iPad" }).first().waitFor() },
-  { name: "rule-new", path: () => "/rules/new", ready: (p) => p.getByRole("region", { name: "Preview of the draft" }).waitFor() },
+  {
+    name: "rule-new",
+    path: () => "/rules/new",
+    // Attached, not visible: on a phone the test panel is folded at first.
+    ready: (p) => p.getByRole("region", { name: "Preview of the draft" }).waitFor({ state: "attached" }),
+  },
   {
     name: "rule-edit",
     path: () => `/rules/${ids.rule}`,
@@ -201,6 +206,21 @@ for (const [label, options] of [
         await page.getByRole("button", { name: "Clear" }).click();
         await eventually(() => filtersToggle.textContent()).toContain("none active");
         expect(await page.getByRole("search", { name: "Filter messages" }).isVisible()).toBe(false);
+
+        // The rule editor folds its long parts: the filter is open, payload and test panel are one tap away.
+        await page.goto(`/rules/${ids.rule}`);
+        await page.getByRole("heading", { name: "Disk alerts to my phone", level: 1 }).waitFor();
+        await page.getByLabel("Group equals", { exact: true }).waitFor();
+        expect(await page.getByLabel("Payload template (JSON)", { exact: true }).isVisible(), "payload folded").toBe(false);
+        const testToggle = page.getByRole("button", { name: /^Test against a sample message/ });
+        expect(await testToggle.textContent()).toMatch(/preview: (matches|no match)/);
+        await testToggle.click();
+        await page.getByRole("region", { name: "Preview of the draft" }).waitFor();
+        await page.getByRole("button", { name: /^Payload/ }).click();
+        await page.getByLabel("Payload template (JSON)", { exact: true }).waitFor();
+        await shot(page, "390-rule-edit-unfolded");
+        const overRule = await horizontalOverflow(page);
+        if (overRule) overflows.push(`rule editor unfolded: ${overRule}`);
       } else {
         // Wide: no menu button, and the top bar is one line (navigation and user menu side by side).
         expect(await toggle.isVisible()).toBe(false);

@@ -234,3 +234,67 @@ describe("rule editor", () => {
     await waitFor(() => expect(errorFor("Arrives on endpoint")).toBe("no such endpoint"));
   });
 });
+
+describe("rule editor on narrow screens", () => {
+  /** The button that folds the part named `title` (CSS shows it only on narrow screens) and that part's content. */
+  function fold(title: string) {
+    const toggle = screen.getByRole("button", { name: new RegExp(`^${title}`) });
+    const body = document.getElementById(toggle.getAttribute("aria-controls") ?? "")!;
+    return { toggle, body, folded: () => body.hasAttribute("data-folded") };
+  }
+
+  it("folds the parts behind buttons that sum them up; the groups keep their plain names", async () => {
+    mockFetch(api());
+    const { user } = renderApp("/rules/new");
+    await screen.findByLabelText("Name");
+    const filter = fold("Filter");
+    const extras = fold("Extra filter plugins");
+    const payload = fold("Payload");
+    const test = fold("Test against a sample message");
+    // The filter is open; the rest is folded until asked for.
+    expect(filter.toggle).toHaveAttribute("aria-expanded", "true");
+    expect(filter.folded()).toBe(false);
+    for (const part of [extras, payload, test]) {
+      expect(part.toggle).toHaveAttribute("aria-expanded", "false");
+      expect(part.folded()).toBe(true);
+    }
+    expect(filter.toggle).toHaveTextContent("every message");
+    expect(extras.toggle).toHaveTextContent("none");
+    expect(payload.toggle).toHaveTextContent("title, body");
+    expect(test.toggle).toHaveTextContent("preview: matches");
+    expect(screen.getByRole("group", { name: "Filter" })).toContainElement(filter.body);
+    expect(screen.getByRole("group", { name: "Payload" })).toContainElement(payload.body);
+    expect(screen.getByRole("region", { name: "Test against a sample message" })).toContainElement(test.body);
+
+    // The summaries follow the draft.
+    await user.type(screen.getByLabelText("Has any of these tags"), "nas");
+    expect(filter.toggle).toHaveTextContent("tagged nas");
+    expect(test.toggle).toHaveTextContent("preview: no match");
+    fireEvent.change(screen.getByLabelText("Payload template (JSON)"), { target: { value: '{"body": "{{message.bdy}}"}' } });
+    expect(payload.toggle).toHaveTextContent("body · 1 warning");
+
+    await user.click(payload.toggle);
+    expect(payload.toggle).toHaveAttribute("aria-expanded", "true");
+    expect(payload.folded()).toBe(false);
+    await user.click(filter.toggle);
+    expect(filter.folded()).toBe(true);
+  });
+
+  it("unfolds the part holding an error before focusing it", async () => {
+    mockFetch(api());
+    const { user } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Name"), "Disk");
+    const payload = fold("Payload");
+    const filter = fold("Filter");
+    await user.click(filter.toggle);
+    fireEvent.change(screen.getByLabelText("Payload template (JSON)"), { target: { value: "{" } });
+    expect(payload.toggle).toHaveTextContent("not a JSON object");
+    expect(payload.folded()).toBe(true);
+
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    expect(payload.folded()).toBe(false);
+    await waitFor(() => expect(screen.getByLabelText("Payload template (JSON)")).toHaveFocus());
+    // A part without errors stays as the user left it.
+    expect(filter.folded()).toBe(true);
+  });
+});

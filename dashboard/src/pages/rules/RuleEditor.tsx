@@ -3,6 +3,7 @@ import { Link } from "react-router";
 import { ApiError, errorMessage } from "../../api/client";
 import type { Channel, Endpoint, Plugin, RuleInput } from "../../api/types";
 import { FormError } from "../../components/Field";
+import { FoldBody, FoldTitle, useFold } from "../../components/Fold";
 import { UNVERIFIED_HINT } from "../../components/VerifyBanner";
 import { SchemaForm } from "../../features/schema-form/SchemaForm";
 import { foldErrors, type JsonSchema } from "../../features/schema-form/schema";
@@ -106,6 +107,13 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
   const extraPaths = draft.extraFilters.map((_, i) => `extra_filters.${i}.plugin`);
   const { byField: errors, other } = foldErrors(rest, [...FIELD_PATHS, ...extraPaths]);
   const dirty = JSON.stringify(draft) !== JSON.stringify(saved);
+  // Narrow screens: extra filters fold away unless the rule has some (or one of them needs fixing).
+  const extrasFold = useFold(initial.extraFilters.length > 0, {
+    key: focusRequest,
+    invalid:
+      Object.keys(rest).some((k) => k === "extra_filters" || k.startsWith("extra_filters.")) ||
+      extraConfigErrors.some((x) => Object.keys(x).length > 0),
+  });
 
   /** For the server test: the draft as an API body, or undefined after showing what to fix. */
   function prepareDraft(): RuleInput | undefined {
@@ -204,85 +212,104 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
           <input type="checkbox" checked={draft.enabled} onChange={(e) => update({ enabled: e.target.checked })} /> Enabled
         </label>
 
-        <FilterEditor value={draft.filter} onChange={(filter) => update({ filter })} endpoints={endpoints} errors={errors} />
+        <FilterEditor
+          value={draft.filter}
+          onChange={(filter) => update({ filter })}
+          endpoints={endpoints}
+          errors={errors}
+          reveal={focusRequest}
+        />
 
-        <fieldset className="extra-filters">
-          <legend>Extra filter plugins</legend>
-          <p className="hint">Further filters that must all pass too (run as plugins on the server).</p>
-          <Err id={`${id}-extras-err`} message={errors.extra_filters} />
-          {draft.extraFilters.map((x, i) => {
-            const plugin = filterPlugins.find((p) => p.id === x.plugin);
-            const pluginErr = errors[`extra_filters.${i}.plugin`];
-            const selId = `${id}-xf-${x.key}`;
-            return (
-              <fieldset key={x.key} className="extra-filter">
-                <legend>Extra filter {i + 1}</legend>
-                <div className="field">
-                  <label htmlFor={selId}>Filter plugin</label>
-                  <select
-                    id={selId}
-                    value={x.plugin}
-                    onChange={(e) => setExtra(i, { plugin: e.target.value, config: {} })}
-                    aria-invalid={pluginErr ? true : undefined}
-                    aria-describedby={pluginErr ? `${selId}-err` : undefined}
-                  >
-                    <option value="">Choose…</option>
-                    {filterPlugins.map((p) => (
-                      <option key={p.id} value={p.id}>
-                        {p.name} ({p.id} {p.version})
-                      </option>
-                    ))}
-                    {x.plugin && !plugin && <option value={x.plugin}>{x.plugin} (not installed)</option>}
-                  </select>
-                  {plugin?.description && <p className="hint">{plugin.description}</p>}
-                  <Err id={`${selId}-err`} message={pluginErr} />
-                </div>
-                {x.plugin && (
-                  <SchemaForm
-                    key={`${x.key}-${x.plugin}`}
-                    schema={(plugin?.config_schema as JsonSchema | undefined) ?? { type: "object" }}
-                    value={x.config}
-                    onChange={(config) => setExtra(i, { config })}
-                    errors={extraConfigErrors[i]}
-                    label={`Extra filter ${i + 1} settings`}
-                  />
-                )}
-                <div>
-                  <button
-                    type="button"
-                    className="btn btn-small btn-danger-outline"
-                    onClick={() => update({ extraFilters: draft.extraFilters.filter((_, j) => j !== i) })}
-                  >
-                    Remove extra filter {i + 1}
-                  </button>
-                </div>
-              </fieldset>
-            );
-          })}
-          {filterPlugins.length === 0 ? (
-            <p className="muted">No other filter plugins are installed.</p>
-          ) : (
-            <div>
-              <button
-                type="button"
-                className="btn btn-small"
-                disabled={draft.extraFilters.length >= MAX_EXTRA_FILTERS}
-                onClick={() =>
-                  update({
-                    extraFilters: [
-                      ...draft.extraFilters,
-                      { key: newKey(), plugin: filterPlugins.length === 1 ? filterPlugins[0].id : "", config: {} },
-                    ],
-                  })
-                }
-              >
-                Add extra filter
-              </button>
-            </div>
-          )}
+        <fieldset className="extra-filters fold" aria-labelledby={extrasFold.titleId}>
+          <legend>
+            <FoldTitle
+              fold={extrasFold}
+              title="Extra filter plugins"
+              summary={draft.extraFilters.length === 0 ? "none" : draft.extraFilters.map((x) => x.plugin || "not chosen").join(", ")}
+            />
+          </legend>
+          <FoldBody fold={extrasFold}>
+            <p className="hint">Further filters that must all pass too (run as plugins on the server).</p>
+            <Err id={`${id}-extras-err`} message={errors.extra_filters} />
+            {draft.extraFilters.map((x, i) => {
+              const plugin = filterPlugins.find((p) => p.id === x.plugin);
+              const pluginErr = errors[`extra_filters.${i}.plugin`];
+              const selId = `${id}-xf-${x.key}`;
+              return (
+                <fieldset key={x.key} className="extra-filter">
+                  <legend>Extra filter {i + 1}</legend>
+                  <div className="field">
+                    <label htmlFor={selId}>Filter plugin</label>
+                    <select
+                      id={selId}
+                      value={x.plugin}
+                      onChange={(e) => setExtra(i, { plugin: e.target.value, config: {} })}
+                      aria-invalid={pluginErr ? true : undefined}
+                      aria-describedby={pluginErr ? `${selId}-err` : undefined}
+                    >
+                      <option value="">Choose…</option>
+                      {filterPlugins.map((p) => (
+                        <option key={p.id} value={p.id}>
+                          {p.name} ({p.id} {p.version})
+                        </option>
+                      ))}
+                      {x.plugin && !plugin && <option value={x.plugin}>{x.plugin} (not installed)</option>}
+                    </select>
+                    {plugin?.description && <p className="hint">{plugin.description}</p>}
+                    <Err id={`${selId}-err`} message={pluginErr} />
+                  </div>
+                  {x.plugin && (
+                    <SchemaForm
+                      key={`${x.key}-${x.plugin}`}
+                      schema={(plugin?.config_schema as JsonSchema | undefined) ?? { type: "object" }}
+                      value={x.config}
+                      onChange={(config) => setExtra(i, { config })}
+                      errors={extraConfigErrors[i]}
+                      label={`Extra filter ${i + 1} settings`}
+                    />
+                  )}
+                  <div>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger-outline"
+                      onClick={() => update({ extraFilters: draft.extraFilters.filter((_, j) => j !== i) })}
+                    >
+                      Remove extra filter {i + 1}
+                    </button>
+                  </div>
+                </fieldset>
+              );
+            })}
+            {filterPlugins.length === 0 ? (
+              <p className="muted">No other filter plugins are installed.</p>
+            ) : (
+              <div>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={draft.extraFilters.length >= MAX_EXTRA_FILTERS}
+                  onClick={() =>
+                    update({
+                      extraFilters: [
+                        ...draft.extraFilters,
+                        { key: newKey(), plugin: filterPlugins.length === 1 ? filterPlugins[0].id : "", config: {} },
+                      ],
+                    })
+                  }
+                >
+                  Add extra filter
+                </button>
+              </div>
+            )}
+          </FoldBody>
         </fieldset>
 
-        <TemplateEditor value={draft.template} onChange={(template) => update({ template })} error={errors.payload_template} />
+        <TemplateEditor
+          value={draft.template}
+          onChange={(template) => update({ template })}
+          error={errors.payload_template}
+          reveal={focusRequest}
+        />
 
         <div className="form-actions">
           <button

@@ -3,6 +3,7 @@ import { useId, useMemo, useState } from "react";
 import { ApiError, errorWithField } from "../../api/client";
 import { rulesApi } from "../../api/endpoints";
 import type { Endpoint, RuleInput, RuleTestResult } from "../../api/types";
+import { FoldBody, FoldTitle, useFold } from "../../components/Fold";
 import { fieldUnder, normalizeApiField } from "../../lib/forms";
 import { renderTemplate } from "../../features/templates/variables";
 import { DEFAULT_SAMPLE, draftToFilter, parseJsonObject, parseSample, previewStandardFilter, sampleContext, type RuleDraft } from "./ruleDraft";
@@ -186,76 +187,85 @@ export function RuleTestPanel({
   const stale = testedFor !== current;
   // Errors are about what was tested: once the draft or sample changes they no longer apply.
   const placed = server.isError && !stale && !(server.error instanceof DraftInvalid) ? placeTestError(server.error) : {};
+  // Narrow screens: folded below the form at first; its button tells the preview's verdict meanwhile.
+  const fold = useFold(false);
+  const verdict = !preview
+    ? "fix the sample message"
+    : `preview: ${preview.filter.matched === null ? "undecided" : preview.filter.matched ? "matches" : "no match"}`;
 
   return (
-    <section aria-labelledby="rule-test-h" className="card rule-test">
-      <h2 id="rule-test-h">Test against a sample message</h2>
-      <SampleInput
-        text={text}
-        onText={setText}
-        endpointId={endpointId}
-        onEndpoint={setEndpointId}
-        endpoints={endpoints}
-        error={sample.ok ? placed.sample : sample.error}
-        endpointError={placed.endpoint}
-      />
+    <section aria-labelledby={fold.titleId} className="card rule-test fold">
+      <h2>
+        <FoldTitle fold={fold} title="Test against a sample message" summary={verdict} />
+      </h2>
+      <FoldBody fold={fold}>
+        <SampleInput
+          text={text}
+          onText={setText}
+          endpointId={endpointId}
+          onEndpoint={setEndpointId}
+          endpoints={endpoints}
+          error={sample.ok ? placed.sample : sample.error}
+          endpointError={placed.endpoint}
+        />
 
-      <div role="region" aria-label="Preview of the draft" className="preview-result" aria-live="polite">
-        <h3>Preview (in your browser, as you type)</h3>
-        {preview && (
-          <>
-            <p>
-              Standard filter: <MatchBadge matched={preview.filter.matched} />
-            </p>
-            {preview.filter.reasons.length > 0 && (
-              <ul className="reasons">
-                {preview.filter.reasons.map((r) => (
-                  <li key={r}>{r}</li>
-                ))}
-              </ul>
-            )}
-            {draft.extraFilters.length > 0 && (
-              <p className="hint">Extra filter plugins run only on the server: use the server test below.</p>
-            )}
-            <p className="hint">Rendered payload:</p>
-            {preview.payload !== undefined ? (
-              <pre className="code" data-testid="preview-payload">
-                {JSON.stringify(preview.payload, null, 2)}
-              </pre>
-            ) : (
-              <p className="muted">Fix the template JSON to see the payload.</p>
-            )}
-          </>
-        )}
-      </div>
-
-      <div className="server-test">
-        <h3>Server test</h3>
-        <p className="hint">
-          Runs this draft as it is now — unsaved changes included — on the server, with every filter plugin. Nothing is
-          sent.
-        </p>
-        <button type="button" className="btn" onClick={() => server.mutate()} disabled={!sample.ok || server.isPending}>
-          {server.isPending ? "Testing…" : "Test draft on the server"}
-        </button>
-        <div role="status" aria-live="polite">
-          {server.isError &&
-            !stale &&
-            (server.error instanceof DraftInvalid ? (
-              <p className="field-error">{server.error.message}</p>
-            ) : placed.rule ? (
-              <p className="field-error">The server refused the draft: see the highlighted field.</p>
-            ) : placed.other ? (
-              <p className="field-error">{placed.other}</p>
-            ) : null)}
-          {server.isSuccess && stale && <p className="hint">The draft or the sample changed since this result: test again.</p>}
-          {server.data && (
-            <div className={server.isSuccess && stale ? "stale" : undefined}>
-              <ServerResults results={server.data.results} />
-            </div>
+        <div role="region" aria-label="Preview of the draft" className="preview-result" aria-live="polite">
+          <h3>Preview (in your browser, as you type)</h3>
+          {preview && (
+            <>
+              <p>
+                Standard filter: <MatchBadge matched={preview.filter.matched} />
+              </p>
+              {preview.filter.reasons.length > 0 && (
+                <ul className="reasons">
+                  {preview.filter.reasons.map((r) => (
+                    <li key={r}>{r}</li>
+                  ))}
+                </ul>
+              )}
+              {draft.extraFilters.length > 0 && (
+                <p className="hint">Extra filter plugins run only on the server: use the server test below.</p>
+              )}
+              <p className="hint">Rendered payload:</p>
+              {preview.payload !== undefined ? (
+                <pre className="code" data-testid="preview-payload">
+                  {JSON.stringify(preview.payload, null, 2)}
+                </pre>
+              ) : (
+                <p className="muted">Fix the template JSON to see the payload.</p>
+              )}
+            </>
           )}
         </div>
-      </div>
+
+        <div className="server-test">
+          <h3>Server test</h3>
+          <p className="hint">
+            Runs this draft as it is now — unsaved changes included — on the server, with every filter plugin. Nothing is
+            sent.
+          </p>
+          <button type="button" className="btn" onClick={() => server.mutate()} disabled={!sample.ok || server.isPending}>
+            {server.isPending ? "Testing…" : "Test draft on the server"}
+          </button>
+          <div role="status" aria-live="polite">
+            {server.isError &&
+              !stale &&
+              (server.error instanceof DraftInvalid ? (
+                <p className="field-error">{server.error.message}</p>
+              ) : placed.rule ? (
+                <p className="field-error">The server refused the draft: see the highlighted field.</p>
+              ) : placed.other ? (
+                <p className="field-error">{placed.other}</p>
+              ) : null)}
+            {server.isSuccess && stale && <p className="hint">The draft or the sample changed since this result: test again.</p>}
+            {server.data && (
+              <div className={server.isSuccess && stale ? "stale" : undefined}>
+                <ServerResults results={server.data.results} />
+              </div>
+            )}
+          </div>
+        </div>
+      </FoldBody>
     </section>
   );
 }
