@@ -103,8 +103,8 @@ const PAGES: PageCase[] = [
   {
     name: "rule-new",
     path: () => "/rules/new",
-    // Attached, not visible: on a phone the test panel is folded at first.
-    ready: (p) => p.getByRole("region", { name: "Preview of the draft" }).waitFor({ state: "attached" }),
+    // Hidden ones too: on a phone the test panel is folded at first.
+    ready: (p) => p.getByRole("region", { name: "Preview of the draft", includeHidden: true }).waitFor({ state: "attached" }),
   },
   {
     name: "rule-edit",
