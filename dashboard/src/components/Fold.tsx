@@ -51,7 +51,13 @@ export function FoldTitle({ fold, title, summary }: { fold: Fold; title: string;
           {fold.open ? "▾" : "▸"}
         </span>
         <span className="fold-title">{title}</span>
-        {summary != null && <span className="fold-summary">{summary}</span>}
+        {/* The space keeps title and summary apart in the button's accessible name. */}
+        {summary != null && (
+          <>
+            {" "}
+            <span className="fold-summary">{summary}</span>
+          </>
+        )}
       </button>
       <span className="fold-static" id={fold.titleId}>
         {title}
