@@ -72,6 +72,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     queryFn: authApi.me,
     enabled: status === "authenticated",
     staleTime: 60_000,
+    // Until the address is verified (maybe in another tab or on a phone),
+    // look again now and then, so the banner and disabled actions clear by
+    // themselves.
+    refetchInterval: (query) => (query.state.data && !query.state.data.email_verified ? 5_000 : false),
   });
 
   const login = useCallback(

@@ -85,6 +85,25 @@ describe("home", () => {
     for (const name of ["New endpoint", "New channel", "New rule"]) expect(within(quick).getByRole("button", { name })).toBeDisabled();
   });
 
+  it("clears the verification banner by itself once the address is verified elsewhere", async () => {
+    let verified = false;
+    const rest = home(() => []);
+    mockFetch((req) => {
+      if (req.url === "/api/auth/refresh") return json(200, TOKENS);
+      if (req.url === "/api/auth/me") return json(200, { ...ME, email_verified: verified });
+      if (req.url === "/api/events") return new Response(null, { status: 204 });
+      return rest(req);
+    });
+    renderApp("/");
+    await screen.findByRole("region", { name: "E-mail verification" });
+    verified = true; // e.g. the link was followed on a phone
+    await waitFor(() => expect(screen.queryByRole("region", { name: "E-mail verification" })).toBeNull(), {
+      timeout: 8_000,
+    });
+    const quick = screen.getByRole("group", { name: "Quick actions" });
+    expect(within(quick).getByRole("button", { name: "New endpoint" })).toBeEnabled();
+  }, 12_000);
+
   it("shows new messages from the live event stream without a reload", async () => {
     let ctrl!: ReadableStreamDefaultController<Uint8Array>;
     const stream = new ReadableStream<Uint8Array>({ start: (c) => void (ctrl = c) });
