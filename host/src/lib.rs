@@ -36,9 +36,21 @@ use crate::plugins::registry::Registry;
 use crate::rules::Rules;
 use crate::storage::Store;
 
-/// Everything a request handler may use; cheap to clone.
+/// Everything a request handler may use. Cloning it is one reference count:
+/// axum clones the state for every extractor of every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The parts behind [`AppState`].
+pub struct Services {
     pub config: Arc<Config>,
     pub store: Store,
     pub auth: Auth,
@@ -77,7 +89,7 @@ impl AppState {
         let rules = Rules::new(store.clone(), plugins.clone());
         let work_queued = Arc::new(tokio::sync::Notify::new());
         let events = events::Events::new();
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             ingest: Ingest::new(
                 &config,
                 store.clone(),
@@ -93,13 +105,23 @@ impl AppState {
             auth: Auth::new(&config, store.clone(), mailer),
             store,
             config: Arc::new(config),
-        })
+        })))
     }
 }
 
 impl AppState {
     /// The delivery worker over this state's store and plugins.
     pub fn worker(&self) -> worker::Worker {
+        self.worker_reporting_to(self.events.clone())
+    }
+
+    /// A worker for a process without a web server: its live events are
+    /// relayed to the web processes (PostgreSQL).
+    pub fn standalone_worker(&self) -> worker::Worker {
+        self.worker_reporting_to(events::Events::relaying_through(self.store.clone()))
+    }
+
+    fn worker_reporting_to(&self, events: events::Events) -> worker::Worker {
         let delivery = &self.config.delivery;
         let config = worker::WorkerConfig {
             concurrency: delivery.concurrency,
@@ -119,16 +141,8 @@ impl AppState {
             self.plugins.clone(),
             config,
             self.work_queued.clone(),
-            self.events.clone(),
+            events,
         )
-    }
-
-    /// A worker for a process without a web server: its live events are
-    /// relayed to the web processes (PostgreSQL).
-    pub fn standalone_worker(&self) -> worker::Worker {
-        let mut state = self.clone();
-        state.events = events::Events::relaying_through(self.store.clone());
-        state.worker()
     }
 }
 
