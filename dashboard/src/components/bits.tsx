@@ -13,6 +13,20 @@ export function PriorityBadge({ priority }: { priority: number }) {
   );
 }
 
+/** The options of a priority select: "any", then 1–5 (with their names when `named`). */
+export function PriorityOptions({ named = false }: { named?: boolean }) {
+  return (
+    <>
+      <option value="">any</option>
+      {[1, 2, 3, 4, 5].map((p) => (
+        <option key={p} value={String(p)}>
+          {named ? `${p} (${PRIORITY_LABELS[p]})` : p}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function Tags({ tags }: { tags: string[] }) {
   if (tags.length === 0) return <span className="muted">—</span>;
   return (

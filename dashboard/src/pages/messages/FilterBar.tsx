@@ -2,6 +2,7 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useEffect, useId, useState } from "react";
 import { useForm } from "react-hook-form";
 import type { Endpoint } from "../../api/types";
+import { PriorityOptions } from "../../components/bits";
 import { Field } from "../../components/Field";
 import { messageFilterSchema, type MessageFilterValues } from "../../lib/schemas";
 
@@ -13,7 +14,6 @@ interface Props {
   onApply(values: MessageFilterValues): void;
 }
 
-const PRIORITIES = ["1", "2", "3", "4", "5"];
 
 /**
  * The filter form. On narrow screens (CSS, ≤ 760 px) it is collapsed behind a
@@ -95,12 +95,7 @@ export function FilterBar({ values, endpoints, activeCount, onApply }: Props) {
         <div className="field pair">
           <label htmlFor={`${id}-pmin`}>Priority from</label>
           <select id={`${id}-pmin`} {...register("priority_min")}>
-            <option value="">any</option>
-            {PRIORITIES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
+            <PriorityOptions />
           </select>
         </div>
         <div className="field pair">
@@ -111,12 +106,7 @@ export function FilterBar({ values, endpoints, activeCount, onApply }: Props) {
             aria-describedby={errors.priority_max ? `${id}-pmax-err` : undefined}
             {...register("priority_max")}
           >
-            <option value="">any</option>
-            {PRIORITIES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
+            <PriorityOptions />
           </select>
           {errors.priority_max && (
             <p className="field-error" id={`${id}-pmax-err`} role="alert">

@@ -1,7 +1,7 @@
 import { useId } from "react";
 import type { Endpoint } from "../../api/types";
 import { FoldBody, FoldTitle, useFold } from "../../components/Fold";
-import { PRIORITY_LABELS } from "../../lib/format";
+import { PriorityOptions } from "../../components/bits";
 import { describeFilter, draftToFilter, type FilterDraft } from "./ruleDraft";
 
 interface Props {
@@ -14,7 +14,6 @@ interface Props {
   reveal?: unknown;
 }
 
-const PRIORITIES = ["1", "2", "3", "4", "5"];
 
 function Err({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
@@ -128,12 +127,7 @@ export function FilterEditor({ value, onChange, endpoints, errors, reveal }: Pro
               value={value.priorityMin}
               onChange={(ev) => set("priorityMin", ev.target.value)}
             >
-              <option value="">any</option>
-              {PRIORITIES.map((p) => (
-                <option key={p} value={p}>
-                  {p} ({PRIORITY_LABELS[Number(p)]})
-                </option>
-              ))}
+              <PriorityOptions named />
             </select>
             <Err id={`${id}-pmin-err`} message={e("priority.min")} />
           </div>
@@ -144,12 +138,7 @@ export function FilterEditor({ value, onChange, endpoints, errors, reveal }: Pro
               value={value.priorityMax}
               onChange={(ev) => set("priorityMax", ev.target.value)}
             >
-              <option value="">any</option>
-              {PRIORITIES.map((p) => (
-                <option key={p} value={p}>
-                  {p} ({PRIORITY_LABELS[Number(p)]})
-                </option>
-              ))}
+              <PriorityOptions named />
             </select>
             <Err id={`${id}-pmax-err`} message={e("priority.max") ?? e("priority")} />
           </div>
