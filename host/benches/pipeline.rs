@@ -18,6 +18,11 @@
 //! `BENCH_KEEP_DIR=1` keeps the throughput run's data directory (database, logs).
 //! Anything else in the environment (e.g. `RUST_LOG`) reaches the server.
 
+// The allocator the `beacon` binary uses, so the in-process parts (the
+// receiver, the sandbox) run as they do in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -116,6 +121,27 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`
+/// (`self` for this process). Zero where /proc is missing.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Microseconds of CPU per item.
+fn per_item(cpu: Duration, items: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / items.max(1) as f64
 }
 
 fn beacon(dir: &Path, database_url: &str, port: u16) -> Command {
@@ -357,11 +383,13 @@ async fn throughput(dir: &Path, database_url: &str, epoch: Instant) {
 
     let worker_started = Instant::now();
     let worker = start(dir, database_url, "worker", &http).await;
+    let worker_pid = worker.child.id().to_string();
     assert!(
         receiver.wait_for(1, Duration::from_secs(60)).await,
         "the worker sent nothing"
     );
     let first = Instant::now();
+    let (worker_cpu, own_cpu) = (cpu_time(&worker_pid), cpu_time("self"));
     assert!(
         receiver
             .wait_for(deliveries, Duration::from_secs(600))
@@ -370,33 +398,53 @@ async fn throughput(dir: &Path, database_url: &str, epoch: Instant) {
         receiver.count()
     );
     let drained = first.elapsed();
+    let worker_cpu = cpu_time(&worker_pid).saturating_sub(worker_cpu);
+    let receiver_cpu = cpu_time("self").saturating_sub(own_cpu);
     drop(worker);
     let plugin_rate = (deliveries - 1) as f64 / drained.as_secs_f64();
 
-    let reqwest_rate = reqwest_posts(&receiver, &bark, deliveries, concurrency).await;
+    let (reqwest_rate, reqwest_cpu) =
+        reqwest_posts(&receiver, &bark, deliveries, concurrency).await;
     println!("\n== throughput: {deliveries} queued deliveries, worker concurrency {concurrency}");
     println!(
         "worker through the Bark plugin: {plugin_rate:.0} deliveries/s (drained in {:.2} s; first arrival {:.2} s after the worker started)",
         drained.as_secs_f64(),
         (first - worker_started).as_secs_f64()
     );
-    println!("plain reqwest, same receiver:    {reqwest_rate:.0} requests/s");
+    println!(
+        "  CPU per delivery: worker {:.0} us, receiver {:.0} us",
+        per_item(worker_cpu, deliveries - 1),
+        per_item(receiver_cpu, deliveries - 1)
+    );
+    println!(
+        "plain reqwest, same receiver:    {reqwest_rate:.0} requests/s\n  CPU per request (client and receiver): {reqwest_cpu:.0} us"
+    );
     println!(
         "ratio: {:.0} % (target >= 50 %)",
         100.0 * plugin_rate / reqwest_rate
     );
 
-    sandbox_report(&bark, deliveries, concurrency, reqwest_rate).await;
+    sandbox_report(&bark, deliveries, concurrency, reqwest_rate, reqwest_cpu).await;
 }
 
 /// The sandbox alone: the Bark plugin's send (fresh instance, config,
 /// payload, host fetch with the outbound policy) in this process, same
 /// receiver and concurrency, no database.
-async fn sandbox_report(bark: &str, count: usize, concurrency: usize, reqwest_rate: f64) {
-    let sandbox_rate = bark_sends(bark, count, concurrency).await;
+async fn sandbox_report(
+    bark: &str,
+    count: usize,
+    concurrency: usize,
+    reqwest_rate: f64,
+    reqwest_cpu: f64,
+) {
+    let (sandbox_rate, sandbox_cpu) = bark_sends(bark, count, concurrency).await;
     println!(
         "Bark plugin sends alone (no database), same concurrency: {sandbox_rate:.0} sends/s = {:.0} % of plain reqwest",
         100.0 * sandbox_rate / reqwest_rate
+    );
+    println!(
+        "  CPU per send (sandbox, fetch and receiver): {sandbox_cpu:.0} us = {:.1} x plain reqwest's {reqwest_cpu:.0} us",
+        sandbox_cpu / reqwest_cpu
     );
 }
 
@@ -406,15 +454,21 @@ async fn sandbox(epoch: Instant) {
     let count = setting("BENCH_DELIVERIES", 5_000);
     let concurrency = setting("WORKER_CONCURRENCY", 16);
     let (receiver, bark) = Receiver::start(epoch).await;
-    let reqwest_rate = reqwest_posts(&receiver, &bark, count, concurrency).await;
+    let (reqwest_rate, reqwest_cpu) = reqwest_posts(&receiver, &bark, count, concurrency).await;
     println!("\n== sandbox: {count} sends, concurrency {concurrency}");
     println!("plain reqwest, same receiver:    {reqwest_rate:.0} requests/s");
-    sandbox_report(&bark, count, concurrency, reqwest_rate).await;
+    sandbox_report(&bark, count, concurrency, reqwest_rate, reqwest_cpu).await;
 }
 
 /// The same JSON the plugin sends, posted by plain reqwest with the same
-/// concurrency; requests per second.
-async fn reqwest_posts(receiver: &Receiver, bark: &str, count: usize, concurrency: usize) -> f64 {
+/// concurrency: requests per second, and this process's CPU per request
+/// (client and receiver) in microseconds.
+async fn reqwest_posts(
+    receiver: &Receiver,
+    bark: &str,
+    count: usize,
+    concurrency: usize,
+) -> (f64, f64) {
     let http = reqwest::Client::new();
     let payload = Arc::new(
         json!({"title": "[bench] Disk usage", "body": "baseline", "group": "storage",
@@ -423,7 +477,7 @@ async fn reqwest_posts(receiver: &Receiver, bark: &str, count: usize, concurrenc
     let push_url = Arc::new(format!("{bark}/push"));
     let before = receiver.count();
     let slots = Arc::new(Semaphore::new(concurrency));
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time("self"));
     let mut tasks = Vec::with_capacity(count);
     for _ in 0..count {
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
@@ -444,10 +498,13 @@ async fn reqwest_posts(receiver: &Receiver, bark: &str, count: usize, concurrenc
     }
     let elapsed = started.elapsed();
     assert_eq!(receiver.count() - before, count);
-    count as f64 / elapsed.as_secs_f64()
+    let cpu = cpu_time("self").saturating_sub(cpu_before);
+    (count as f64 / elapsed.as_secs_f64(), per_item(cpu, count))
 }
 
-async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> f64 {
+/// Sends per second, and this process's CPU per send (sandbox, host fetch
+/// and receiver) in microseconds.
+async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = beacon_host::config::PluginConfig {
         dir: dir.path().join("plugins"),
@@ -484,7 +541,7 @@ async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> f64 {
         endpoint_name: "bench".into(),
     };
     let slots = Arc::new(Semaphore::new(concurrency));
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time("self"));
     let mut tasks = Vec::with_capacity(count);
     for _ in 0..count {
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
@@ -507,7 +564,9 @@ async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> f64 {
     for task in tasks {
         assert!(task.await.expect("send task"), "a sandboxed send failed");
     }
-    count as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed();
+    let cpu = cpu_time("self").saturating_sub(cpu_before);
+    (count as f64 / elapsed.as_secs_f64(), per_item(cpu, count))
 }
 
 fn database(dir: &Path) -> String {

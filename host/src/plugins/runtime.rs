@@ -183,6 +183,11 @@ impl Runtime {
         })
     }
 
+    /// The longest a `send` may take: its deadline traps it after this.
+    pub fn sender_deadline(&self) -> Duration {
+        self.limits.sender_deadline
+    }
+
     /// Compiles (or loads from the cache), checks and pre-instantiates a component.
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedPlugin, PluginError> {
         if !is_component(bytes) {

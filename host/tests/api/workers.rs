@@ -22,7 +22,13 @@ impl Drop for WorkerProcess {
 }
 
 fn worker_process(server: &TestServer) -> WorkerProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_beacon"))
+    worker_process_with(server, &[])
+}
+
+/// A worker process with these settings added (or overridden).
+fn worker_process_with(server: &TestServer, settings: &[(&str, &str)]) -> WorkerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon"));
+    command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("BEACON_DATA_DIR", server.data_dir())
@@ -33,12 +39,11 @@ fn worker_process(server: &TestServer) -> WorkerProcess {
         .env("WORKER_POLL_INTERVAL_MS", "100")
         .env("BEACON_LOG_FORMAT", "text")
         .env("RUST_LOG", "warn")
+        .envs(settings.iter().copied())
         .arg("worker")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start beacon worker");
-    WorkerProcess(child)
+        .stderr(Stdio::null());
+    WorkerProcess(command.spawn().expect("start beacon worker"))
 }
 
 async fn setup(server: &TestServer, receiver: &BarkReceiver) -> TestUser {
@@ -113,6 +118,50 @@ crate::on_both_databases! {
             "re-sent after {:?}, before the lease expired",
             killed_at.elapsed()
         );
+    }
+}
+
+crate::on_both_databases! {
+    /// The worker claims ahead of its free slots. A claimed delivery that
+    /// waited so long that its send could outlast the lease is not started
+    /// (it would race the next claim of the same row); it is claimed again
+    /// once the lease ends, and nothing is sent twice.
+    async fn deliveries_claimed_ahead_never_outlive_their_lease(db: Db) {
+        let server = TestServer::start_with(db, &[(WEB_ONLY, "1")]).await;
+        // One slot, 1.2 s per push; a send may take up to 2 s + 2 s (the
+        // sender's deadline), so with a 7 s lease a claimed delivery may wait
+        // at most 2 s for its slot. Of the four claimed at once, the third and
+        // the fourth wait longer.
+        let receiver = BarkReceiver::start_slow(Duration::from_millis(1_200)).await;
+        let user = setup(&server, &receiver).await;
+        let endpoint = server.endpoint(&user, "e").await;
+        let mut ids = HashSet::new();
+        for i in 0..4 {
+            ids.insert(server.ingest_ok(&endpoint, json!({"body": format!("m{i}")})).await);
+        }
+        let started = Instant::now();
+        let _worker = worker_process_with(&server, &[("WORKER_CONCURRENCY", "1")]);
+        wait_until("every push", Duration::from_secs(40), || {
+            receiver.received().len() >= 4
+        })
+        .await;
+        let took = started.elapsed();
+        tokio::time::sleep(Duration::from_secs(3)).await; // room for a duplicate to show up
+        let bodies: Vec<String> = receiver
+            .received()
+            .iter()
+            .map(|p| p["body"].as_str().expect("body").to_string())
+            .collect();
+        assert_eq!(bodies.len(), 4, "something was sent twice: {bodies:?}");
+        assert_eq!(bodies.into_iter().collect::<HashSet<_>>(), ids);
+        // The two that waited too long were sent only after the lease ran out.
+        assert!(took >= Duration::from_secs(7), "all four sent within {took:?}");
+        for id in &ids {
+            let detail = server.get(&format!("/api/messages/{id}"), Some(&user.token)).await;
+            let delivery = &detail.json["deliveries"][0];
+            assert_eq!(delivery["status"], "sent", "{}", detail.text);
+            assert_eq!(delivery["attempts"].as_array().map(Vec::len), Some(1), "{}", detail.text);
+        }
     }
 }
 

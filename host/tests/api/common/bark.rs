@@ -15,6 +15,8 @@ struct Shared {
     script: Arc<Mutex<Vec<(u16, Value)>>>,
     /// How many of the first requests hang (never answer).
     hang_first: Arc<Mutex<usize>>,
+    /// How long every answer takes.
+    delay: std::time::Duration,
 }
 
 pub struct BarkReceiver {
@@ -29,11 +31,25 @@ impl BarkReceiver {
 
     /// Like `start`, but the first `hang` requests are recorded and never answered.
     pub async fn start_hanging(script: Vec<(u16, Value)>, hang: usize) -> Self {
-        let shared = Shared {
+        Self::serve(Shared {
             received: Arc::default(),
             script: Arc::new(Mutex::new(script)),
             hang_first: Arc::new(Mutex::new(hang)),
-        };
+            delay: std::time::Duration::ZERO,
+        })
+        .await
+    }
+
+    /// Records each push at once and answers 200 after `delay`.
+    pub async fn start_slow(delay: std::time::Duration) -> Self {
+        Self::serve(Shared {
+            delay,
+            ..Shared::default()
+        })
+        .await
+    }
+
+    async fn serve(shared: Shared) -> Self {
         let app = Router::new()
             .route("/push", post(push))
             .with_state(shared.clone());
@@ -68,6 +84,7 @@ async fn push(State(shared): State<Shared>, Json(body): Json<Value>) -> (StatusC
     if hang.unwrap_or(false) {
         std::future::pending::<()>().await;
     }
+    tokio::time::sleep(shared.delay).await;
     let next = shared
         .script
         .lock()
