@@ -125,9 +125,9 @@ impl Worker {
     ///
     /// Sends never wait for the database: the loop keeps up to
     /// `(CLAIM_AHEAD - 1) * concurrency` claimed deliveries ready beside the
-    /// ones in flight and starts the next
-    /// one as soon as a send ends, while one database round at a time records
-    /// outcomes and tops the ready queue up in the background.
+    /// ones in flight and starts the next one as soon as a send ends, while
+    /// one database round at a time records outcomes and tops the ready
+    /// queue up in the background.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker_id = %self.id, concurrency = self.config.concurrency, "delivery worker started");
         if self.store.backend() == Backend::Postgres {
@@ -137,6 +137,7 @@ impl Worker {
             ));
         }
         let concurrency = self.config.concurrency;
+        let longest_wait = self.longest_ready_wait();
         let (done, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
         // Claimed deliveries waiting for a slot, with the time of their claim.
         let mut ready: VecDeque<(DeliveryWork, Instant)> = VecDeque::new();
@@ -154,7 +155,7 @@ impl Worker {
                 let Some((work, claimed_at)) = ready.pop_front() else {
                     break;
                 };
-                if !self.lease_covers_send(claimed_at) {
+                if claimed_at.elapsed() > longest_wait {
                     // Sending now could outlast the lease and race another
                     // worker; the row is claimed again once the lease ends.
                     tracing::warn!(delivery_id = %work.delivery.id, "claimed delivery waited too long for a free slot; left for a later claim");
@@ -210,12 +211,12 @@ impl Worker {
         tracing::info!(worker_id = %self.id, "delivery worker stopped");
     }
 
-    /// True while a send started now ends (the sender's deadline at the
-    /// latest) before the lease taken at `claimed_at` runs out, with a second
-    /// to spare for recording it.
-    fn lease_covers_send(&self, claimed_at: Instant) -> bool {
+    /// How long a claimed delivery may wait for a slot: a send started
+    /// after that could outlast its lease (the sender's deadline, plus a
+    /// second to record the attempt).
+    fn longest_ready_wait(&self) -> Duration {
         let longest_send = self.plugins.runtime().sender_deadline() + Duration::from_secs(1);
-        claimed_at.elapsed() + longest_send <= self.config.lease
+        self.config.lease.saturating_sub(longest_send)
     }
 
     /// One database round: the heartbeat when due, then the outcomes and the
