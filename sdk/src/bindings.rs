@@ -2,7 +2,10 @@
 //! Only compiled for `wasm32`; nothing here is public API.
 #![allow(missing_docs)]
 
-use crate::{harness, Channel, Filter};
+use crate::harness;
+use crate::plugin::{Channel, Filter};
+use crate::types::{SendError, SendFailure};
+use crate::values::{FetchError, Level, Request, Response};
 use std::marker::PhantomData;
 
 pub mod channel {
@@ -27,23 +30,19 @@ pub mod filter {
 
 use channel::beacon::plugin::{http as wit_http, log as wit_log};
 
-pub(crate) fn log(level: crate::log::Level, message: &str) {
-    use crate::log::Level as L;
+pub(crate) fn log(level: Level, message: &str) {
     use wit_log::Level as W;
     let level = match level {
-        L::Trace => W::Trace,
-        L::Debug => W::Debug,
-        L::Info => W::Info,
-        L::Warn => W::Warn,
-        L::Error => W::Error,
+        Level::Trace => W::Trace,
+        Level::Debug => W::Debug,
+        Level::Info => W::Info,
+        Level::Warn => W::Warn,
+        Level::Error => W::Error,
     };
     wit_log::log(level, message);
 }
 
-pub(crate) fn fetch(
-    request: &crate::http::Request,
-) -> Result<crate::http::Response, crate::http::FetchError> {
-    use crate::http::FetchError as E;
+pub(crate) fn fetch(request: &Request) -> Result<Response, FetchError> {
     let req = wit_http::Request {
         method: request.method.clone(),
         url: request.url.clone(),
@@ -53,16 +52,16 @@ pub(crate) fn fetch(
         follow_redirects: request.follow_redirects,
     };
     match wit_http::fetch(&req) {
-        Ok(resp) => Ok(crate::http::Response {
+        Ok(resp) => Ok(Response {
             status: resp.status,
             headers: resp.headers,
             body: resp.body,
         }),
-        Err(wit_http::FetchError::PolicyDenied(why)) => Err(E::PolicyDenied(why)),
-        Err(wit_http::FetchError::Timeout) => Err(E::Timeout),
-        Err(wit_http::FetchError::Connection(why)) => Err(E::Connection(why)),
-        Err(wit_http::FetchError::BodyTooLarge(limit)) => Err(E::BodyTooLarge(limit)),
-        Err(wit_http::FetchError::InvalidRequest(why)) => Err(E::InvalidRequest(why)),
+        Err(wit_http::FetchError::PolicyDenied(why)) => Err(FetchError::PolicyDenied(why)),
+        Err(wit_http::FetchError::Timeout) => Err(FetchError::Timeout),
+        Err(wit_http::FetchError::Connection(why)) => Err(FetchError::Connection(why)),
+        Err(wit_http::FetchError::BodyTooLarge(limit)) => Err(FetchError::BodyTooLarge(limit)),
+        Err(wit_http::FetchError::InvalidRequest(why)) => Err(FetchError::InvalidRequest(why)),
     }
 }
 
@@ -70,31 +69,32 @@ pub(crate) fn fetch(
 /// `types` interface).
 macro_rules! conversions {
     ($types:path) => {
+        use crate::types::{ConfigError, Message, PluginInfo, PluginKind};
         use $types as wt;
 
-        pub(crate) fn info_to_wit(info: crate::PluginInfo) -> wt::PluginInfo {
+        pub(crate) fn info_to_wit(info: PluginInfo) -> wt::PluginInfo {
             wt::PluginInfo {
                 id: info.id,
                 name: info.name,
                 version: info.version,
                 kind: match info.kind {
-                    crate::PluginKind::Channel => wt::PluginKind::Channel,
-                    crate::PluginKind::Filter => wt::PluginKind::Filter,
+                    PluginKind::Channel => wt::PluginKind::Channel,
+                    PluginKind::Filter => wt::PluginKind::Filter,
                 },
                 description: info.description,
                 config_schema: info.config_schema,
             }
         }
 
-        pub(crate) fn config_error_to_wit(err: crate::ConfigError) -> wt::ConfigError {
+        pub(crate) fn config_error_to_wit(err: ConfigError) -> wt::ConfigError {
             wt::ConfigError {
                 field: err.field,
                 message: err.message,
             }
         }
 
-        pub(crate) fn message_from_wit(m: wt::Message) -> crate::Message {
-            crate::Message {
+        pub(crate) fn message_from_wit(m: wt::Message) -> Message {
+            Message {
                 id: m.id,
                 received_at: m.received_at,
                 title: m.title,
@@ -150,17 +150,17 @@ impl<T: Channel> channel::exports::beacon::plugin::channel_api::Guest for Channe
                 response_snippet: out.response_snippet,
                 response_json: out.response_json,
             }),
-            Err(crate::SendError::Retryable(failure)) => {
+            Err(SendError::Retryable(failure)) => {
                 Err(wt::SendError::Retryable(failure_to_wit(failure)))
             }
-            Err(crate::SendError::Permanent(failure)) => {
+            Err(SendError::Permanent(failure)) => {
                 Err(wt::SendError::Permanent(failure_to_wit(failure)))
             }
         }
     }
 }
 
-fn failure_to_wit(f: crate::SendFailure) -> channel::beacon::plugin::types::SendFailure {
+fn failure_to_wit(f: SendFailure) -> channel::beacon::plugin::types::SendFailure {
     channel::beacon::plugin::types::SendFailure {
         message: f.message,
         retry_after_ms: f.retry_after_ms,

@@ -18,8 +18,9 @@
 //! assert_eq!(err.field, "min");
 //! ```
 
+use crate::config;
+use crate::plugin::{Channel, Filter};
 use crate::types::{ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome};
-use crate::{config, Channel, Filter};
 
 /// `describe` for a channel: constants plus the derived config schema.
 pub fn channel_describe<T: Channel>() -> PluginInfo {

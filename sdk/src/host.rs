@@ -1,8 +1,7 @@
 //! The two host capabilities (log, fetch), with a native stand-in so plugin
 //! logic can be unit-tested with plain `cargo test`.
 
-use crate::http::{FetchError, Request, Response};
-use crate::log::Level;
+use crate::values::{FetchError, Level, Request, Response};
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn log(level: Level, message: &str) {

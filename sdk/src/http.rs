@@ -22,113 +22,15 @@
 //! them, a timeout cap and body size caps. A refusal arrives as
 //! [`FetchError::PolicyDenied`] and becomes a permanent [`SendError`].
 
-use crate::types::{response_json, snippet, SendError, SendOutcome};
-use serde::Serialize;
-use std::fmt;
+pub use crate::values::{FetchError, Request, Response};
 
-/// An outgoing request (`request` in WIT). Build it with [`Request::new`],
-/// [`Request::get`], [`Request::post`] … and the chained setters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// Upper-case method, e.g. `POST`.
-    pub method: String,
-    /// Absolute `http`/`https` URL.
-    pub url: String,
-    /// Header name/value pairs, in order.
-    pub headers: Vec<(String, String)>,
-    /// Request body, if any.
-    pub body: Option<Vec<u8>>,
-    /// Requested timeout; the host caps it.
-    pub timeout_ms: Option<u32>,
-    /// Let the host follow redirects (re-checking each hop). Default `false`.
-    pub follow_redirects: bool,
-    /// Deferred builder error (e.g. a value that failed to serialise).
-    build_error: Option<String>,
-}
+use crate::types::{response_json, snippet, SendError, SendOutcome};
+
+// `Request`, `Response` and `FetchError` are defined in the leaf module
+// `values` (so `host` can use them without importing this module back);
+// these are their methods that call the host or need `types`.
 
 impl Request {
-    /// A request with the given method (upper-cased) and URL.
-    pub fn new(method: &str, url: impl Into<String>) -> Self {
-        Self {
-            method: method.to_ascii_uppercase(),
-            url: url.into(),
-            headers: Vec::new(),
-            body: None,
-            timeout_ms: None,
-            follow_redirects: false,
-            build_error: None,
-        }
-    }
-
-    /// `GET url`.
-    pub fn get(url: impl Into<String>) -> Self {
-        Self::new("GET", url)
-    }
-
-    /// `POST url`.
-    pub fn post(url: impl Into<String>) -> Self {
-        Self::new("POST", url)
-    }
-
-    /// `PUT url`.
-    pub fn put(url: impl Into<String>) -> Self {
-        Self::new("PUT", url)
-    }
-
-    /// Add a header (names are case-insensitive; repeated names are kept).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Set a header, replacing any existing one of the same name.
-    pub fn set_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    /// First value of a header, case-insensitively.
-    pub fn header_value(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-
-    /// Raw body bytes.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = Some(body.into());
-        self
-    }
-
-    /// JSON body; sets `content-type: application/json` unless a
-    /// content type was already set. A value that fails to serialise makes
-    /// [`send`](Self::send) return [`FetchError::InvalidRequest`].
-    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
-        match serde_json::to_vec(value) {
-            Ok(bytes) => {
-                self.body = Some(bytes);
-                if self.header_value("content-type").is_none() {
-                    self.headers
-                        .push(("content-type".into(), "application/json".into()));
-                }
-            }
-            Err(err) => self.build_error = Some(format!("JSON body: {err}")),
-        }
-        self
-    }
-
-    /// Ask for a timeout (milliseconds); the host caps it.
-    pub fn timeout_ms(mut self, ms: u32) -> Self {
-        self.timeout_ms = Some(ms);
-        self
-    }
-
-    /// Let the host follow redirects.
-    pub fn follow_redirects(mut self, follow: bool) -> Self {
-        self.follow_redirects = follow;
-        self
-    }
-
     /// Perform the request through the host.
     pub fn send(&self) -> Result<Response, FetchError> {
         if let Some(err) = &self.build_error {
@@ -138,48 +40,7 @@ impl Request {
     }
 }
 
-/// A buffered response (`response` in WIT).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// HTTP status code.
-    pub status: u16,
-    /// Header names are lower-case when they come from the host.
-    pub headers: Vec<(String, String)>,
-    /// The whole (host-capped) response body.
-    pub body: Vec<u8>,
-}
-
 impl Response {
-    /// A response without headers (handy for test mocks).
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
-    }
-
-    /// Add a header (builder style, for test mocks).
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// First value of a header, case-insensitively.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-
-    /// Body as text (invalid UTF-8 replaced).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// Body parsed as JSON.
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.body)
-    }
-
     /// How the status should be treated; see [`classify_status`].
     pub fn class(&self) -> StatusClass {
         classify_status(self.status)
@@ -284,42 +145,6 @@ pub fn parse_retry_after(value: &str) -> Option<u64> {
     Some(secs.saturating_mul(1000))
 }
 
-/// Why `fetch` failed (`fetch-error` in WIT).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FetchError {
-    /// The host's outbound policy refused the destination.
-    PolicyDenied(String),
-    /// No complete response in time.
-    Timeout,
-    /// DNS, connect, TLS or transport failure.
-    Connection(String),
-    /// Request or response body over the host's cap (bytes).
-    BodyTooLarge(u64),
-    /// Malformed method, URL or header.
-    InvalidRequest(String),
-}
-
-impl FetchError {
-    /// `true` for failures worth retrying (timeouts and connection errors).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, FetchError::Timeout | FetchError::Connection(_))
-    }
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::PolicyDenied(why) => write!(f, "refused by outbound policy: {why}"),
-            FetchError::Timeout => write!(f, "request timed out"),
-            FetchError::Connection(why) => write!(f, "connection error: {why}"),
-            FetchError::BodyTooLarge(limit) => write!(f, "body larger than {limit} bytes"),
-            FetchError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for FetchError {}
-
 impl From<FetchError> for SendError {
     /// Timeouts and connection errors are retryable; policy refusals, body
     /// caps and invalid requests will not get better by retrying. No
@@ -332,13 +157,6 @@ impl From<FetchError> for SendError {
             SendError::permanent(err.to_string())
         }
     }
-}
-
-fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]

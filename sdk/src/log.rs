@@ -15,20 +15,9 @@
 //! stderr and captured for [`testing::take_logs`](crate::testing::take_logs).
 //! Never log secrets or whole payloads.
 
-/// Severity of a log line (`level` in WIT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// Very detailed tracing.
-    Trace,
-    /// Debugging detail.
-    Debug,
-    /// Normal operation.
-    Info,
-    /// Something odd but handled.
-    Warn,
-    /// A failure.
-    Error,
-}
+// Defined in the leaf module `values` so `host` can use it without importing
+// this module back.
+pub use crate::values::Level;
 
 /// Send one log line to the host.
 pub fn log(level: Level, message: &str) {

@@ -17,8 +17,7 @@
 //! testing::reset();
 //! ```
 
-use crate::http::{FetchError, Request, Response};
-use crate::log::Level;
+use crate::values::{FetchError, Level, Request, Response};
 use std::cell::RefCell;
 
 type Handler = Box<dyn FnMut(&Request) -> Result<Response, FetchError>>;

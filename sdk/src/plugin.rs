@@ -1,0 +1,72 @@
+//! The two traits a plugin implements, re-exported at the crate root.
+//!
+//! Defined here rather than in `lib.rs` so `harness` and `bindings` can name
+//! them without importing from the root, which re-exports `bindings` (as
+//! `__bindings`) for the export macros.
+
+use crate::types::{ConfigError, Message, SendError, SendOutcome};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+/// A channel sender plugin (WIT world `channel-sender`).
+///
+/// Every call runs in a fresh instance, so keep no state between calls.
+pub trait Channel {
+    /// The channel config, deserialized from the JSON the user stored.
+    /// Mark secret fields with [`config::secret`](crate::config::secret).
+    type Config: DeserializeOwned + JsonSchema;
+    /// Stable plugin id (`[a-z0-9-]+`), e.g. `"bark"`.
+    const ID: &'static str;
+    /// Display name.
+    const NAME: &'static str;
+    /// Semver version of the plugin, usually `env!("CARGO_PKG_VERSION")`.
+    const VERSION: &'static str;
+    /// One or two sentences for the dashboard.
+    const DESCRIPTION: &'static str;
+
+    /// Checks beyond what deserialization enforces (URL shapes, non-empty
+    /// lists, …). Return a [`ConfigError`] naming the field. Runs in
+    /// `validate-config` and again before every `send`.
+    fn validate(config: &Self::Config) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// Deliver one message. `payload_json` is the rule's payload template
+    /// rendered for `message`.
+    fn send(
+        config: Self::Config,
+        payload_json: &str,
+        message: &Message,
+    ) -> Result<SendOutcome, SendError>;
+}
+
+/// A rule filter plugin (WIT world `filter`). Filters have no network.
+///
+/// The host evaluates all of one message's rules that use this filter in one
+/// call on one instance (the SDK calls [`Filter::evaluate`] once per rule), and
+/// may reuse the instance, so `evaluate` must be a pure function of its inputs.
+pub trait Filter {
+    /// The filter config (the rule's filter JSON).
+    type Config: DeserializeOwned + JsonSchema;
+    /// Stable plugin id (`[a-z0-9-]+`).
+    const ID: &'static str;
+    /// Display name.
+    const NAME: &'static str;
+    /// Semver version of the plugin.
+    const VERSION: &'static str;
+    /// One or two sentences for the dashboard.
+    const DESCRIPTION: &'static str;
+
+    /// Checks beyond deserialization; runs in `validate-config` (when a rule
+    /// is saved), not before every `evaluate`, which must itself return an
+    /// error for a config it cannot use.
+    fn validate(config: &Self::Config) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// `Ok(true)` when `message` passes. `Err` means "could not decide";
+    /// the host treats the rule as not matched and shows the error.
+    fn evaluate(config: &Self::Config, message: &Message) -> Result<bool, String>;
+}
