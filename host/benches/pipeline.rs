@@ -527,7 +527,7 @@ async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> (f64, f64) 
     let payload = Arc::new(
         json!({"title": "[bench] Disk usage", "body": "sandbox", "group": "storage"}).to_string(),
     );
-    let message = beacon_host::plugins::Message {
+    let message = beacon_host::plugins::WitMessage {
         id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f6".into(),
         received_at: "2026-12-01T00:00:00Z".into(),
         title: Some("Disk usage".into()),

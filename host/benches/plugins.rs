@@ -4,23 +4,22 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use beacon_host::app::rules::{evaluate_blocking, ActiveRule};
 use beacon_host::config::PluginConfig;
-use beacon_host::ingest::Payload;
-use beacon_host::rules::{evaluate_blocking, prepare};
-use beacon_host::storage::RuleRow;
+use beacon_host::domain::{Message, Payload, Rule};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 
-fn rule(i: usize, filter: serde_json::Value) -> RuleRow {
-    RuleRow {
+fn rule(i: usize, filter: serde_json::Value) -> Rule {
+    Rule {
         id: format!("rule{i:02}"),
         user_id: "u".into(),
         name: format!("rule {i}"),
-        enabled: 1,
+        enabled: true,
         channel_id: "c".into(),
-        filter: filter.to_string(),
-        extra_filters: "[]".into(),
-        payload_template: "{}".into(),
+        filter,
+        extra_filters: Vec::new(),
+        payload_template: json!({}),
         created_at: 0,
         updated_at: 0,
     }
@@ -57,7 +56,7 @@ fn bench(c: &mut Criterion) {
     let rules: Vec<_> = filters
         .iter()
         .enumerate()
-        .map(|(i, f)| prepare(rule(i, f.clone())).expect("rule"))
+        .map(|(i, f)| ActiveRule::new(rule(i, f.clone())))
         .collect();
     let payload = Payload {
         body: "disk 95% full on /volume1".into(),
@@ -68,13 +67,15 @@ fn bench(c: &mut Criterion) {
         url: None,
         extras: BTreeMap::from([("host".to_string(), "nas1".to_string())]),
     };
-    let message = beacon_host::plugins::wit_message(
-        &payload,
-        "0192f0c1a2b37c4d8e9fa0b1c2d3e4f6",
-        "2026-11-22T00:00:00Z",
-        "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5",
-        "nas",
-    );
+    let message = beacon_host::plugins::wit_message(&Message {
+        id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f6".into(),
+        endpoint_id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5".into(),
+        endpoint_name: "nas".into(),
+        received_at: 1_795_305_600_000,
+        payload,
+        request: Default::default(),
+        filter_errors: Vec::new(),
+    });
     let verdicts = evaluate_blocking(&registry, &rules, &message);
     assert!(verdicts.iter().all(|v| v.error.is_none()), "{verdicts:?}");
 
@@ -83,7 +84,7 @@ fn bench(c: &mut Criterion) {
     });
     let plain: Vec<_> = rules
         .iter()
-        .filter(|r| !r.row.filter.contains("regex"))
+        .filter(|r| !r.rule.filter.to_string().contains("regex"))
         .cloned()
         .collect();
     c.bench_function("one message against 8 rules without regex", |b| {
@@ -102,7 +103,7 @@ fn bench(c: &mut Criterion) {
         .runtime()
         .filter_session(&standard)
         .expect("instance");
-    let config = rules[0].row.filter.clone();
+    let config = rules[0].rule.filter.to_string();
     c.bench_function("one evaluate on a live instance", |b| {
         b.iter(|| session.evaluate(&config, &message).expect("call"))
     });

@@ -489,7 +489,7 @@ fn channel_config_key(env: &Env<'_>, data_dir: &Path) -> Result<String, ConfigEr
         match std::fs::read_to_string(&path) {
             Ok(existing) => existing.trim().to_string(),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let key = crate::channels::crypto::ConfigCipher::generate_key_text();
+                let key = crate::domain::config_cipher::ConfigCipher::generate_key_text();
                 write_private_file(&path, &key).map_err(fail)?;
                 key
             }
@@ -498,7 +498,7 @@ fn channel_config_key(env: &Env<'_>, data_dir: &Path) -> Result<String, ConfigEr
     } else {
         configured
     };
-    crate::channels::crypto::ConfigCipher::from_text(&key).map_err(|err| ConfigError {
+    crate::domain::config_cipher::ConfigCipher::from_text(&key).map_err(|err| ConfigError {
         name: NAME,
         reason: err.to_string(),
     })?;

@@ -6,7 +6,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::Invalid;
 use crate::storage::StoreError;
+
+/// The cause of an internal error, kept whole for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Errors raised by the use cases (auth, endpoints, ingest, messages).
 /// Each variant maps to exactly one HTTP status at the API edge.
@@ -44,8 +48,14 @@ pub enum AppError {
     UnsupportedMediaType { message: String },
     #[error("too many requests")]
     RateLimited { retry_after_seconds: u64 },
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something failed that the client cannot fix. The cause and where it
+    /// was raised go to the log once, at the edge; the client gets an opaque 500.
+    #[error("internal error at {location}: {cause}")]
+    Internal {
+        #[source]
+        cause: Cause,
+        location: &'static std::panic::Location<'static>,
+    },
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -66,8 +76,13 @@ impl AppError {
         }
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        AppError::Internal(err.to_string())
+    /// An internal error raised here (the caller's location is kept).
+    #[track_caller]
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        AppError::Internal {
+            cause: cause.into(),
+            location: std::panic::Location::caller(),
+        }
     }
 
     fn status(&self) -> StatusCode {
@@ -82,7 +97,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -98,11 +113,11 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => ("payload_too_large", None),
             AppError::UnsupportedMediaType { .. } => ("unsupported_media_type", None),
             AppError::RateLimited { .. } => ("rate_limited", None),
-            AppError::Internal(_) => ("internal_error", None),
+            AppError::Internal { .. } => ("internal_error", None),
         };
         let message = match self {
             // The cause goes to the log, never to the client.
-            AppError::Internal(_) => "an internal error occurred".to_string(),
+            AppError::Internal { .. } => "an internal error occurred".to_string(),
             AppError::NotFound => "the requested resource does not exist".to_string(),
             other => other.to_string(),
         };
@@ -114,10 +129,55 @@ impl AppError {
     }
 }
 
-impl From<StoreError> for AppError {
-    fn from(err: StoreError) -> Self {
-        AppError::Internal(err.to_string())
+/// `result.or_internal()?`: any failure as [`AppError::Internal`], with the
+/// location of this call (a `map_err(AppError::internal)` would record a
+/// line inside the standard library instead).
+pub trait OrInternal<T> {
+    fn or_internal(self) -> AppResult<T>;
+}
+
+impl<T, E: Into<Cause>> OrInternal<T> for Result<T, E> {
+    #[track_caller]
+    fn or_internal(self) -> AppResult<T> {
+        match self {
+            Ok(value) => Ok(value),
+            Err(err) => Err(AppError::internal(err)),
+        }
     }
+}
+
+impl From<StoreError> for AppError {
+    /// `?` on a store call records the line of the `?`.
+    #[track_caller]
+    fn from(err: StoreError) -> Self {
+        AppError::internal(err)
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(invalid: Invalid) -> Self {
+        match invalid {
+            Invalid::Field { field, message } => AppError::Validation { field, message },
+            Invalid::Malformed { code, message } => AppError::BadRequest {
+                code,
+                message,
+                field: None,
+            },
+            Invalid::MediaType { message } => AppError::UnsupportedMediaType { message },
+        }
+    }
+}
+
+/// The cause and each error it wraps, outermost first, for the log.
+fn chain(cause: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = cause.to_string();
+    let mut next = cause.source();
+    while let Some(inner) = next {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        next = inner.source();
+    }
+    text
 }
 
 /// The error envelope of every non-2xx answer.
@@ -140,8 +200,8 @@ pub struct ErrorDetail {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let AppError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "request failed");
+        if let AppError::Internal { cause, location } = &self {
+            tracing::error!(error = %chain(cause.as_ref()), %location, "request failed");
         }
         let retry_after = match &self {
             AppError::RateLimited {

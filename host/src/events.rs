@@ -4,21 +4,18 @@
 //! keeps only its own user's events.
 //!
 //! A worker running as its own process (`beacon worker` on PostgreSQL) has no
-//! web clients; it relays its events through `NOTIFY beacon_events` and the
+//! web clients; it relays its events through the database's signals and the
 //! web processes republish what they hear on their bus.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use crate::storage::{Backend, Store};
+use crate::storage::{Store, Topic};
 
 /// Events buffered per subscriber before a slow one is told to resync.
 const BUS_CAPACITY: usize = 1024;
-/// PostgreSQL's NOTIFY channel for events relayed between processes.
-const NOTIFY_CHANNEL: &str = "beacon_events";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -111,7 +108,7 @@ impl Events {
     /// web server on PostgreSQL); on SQLite there is only one process.
     pub fn relaying_through(store: Store) -> Self {
         let mut events = Self::new();
-        if store.backend() == Backend::Postgres {
+        if store.is_shared() {
             events.relay = Some(store);
         }
         events
@@ -132,7 +129,7 @@ impl Events {
             let event = event.clone();
             tokio::spawn(async move {
                 if let Ok(payload) = serde_json::to_string(event.as_ref()) {
-                    if let Err(err) = store.notify(NOTIFY_CHANNEL, &payload).await {
+                    if let Err(err) = store.signal(Topic::LiveEvents, &payload).await {
                         tracing::debug!(error = %err, "could not relay a live event");
                     }
                 }
@@ -155,42 +152,27 @@ impl Events {
         }
     }
 
-    /// Republishes events relayed by worker processes (PostgreSQL only);
-    /// reconnects after a lost connection.
+    /// Republishes events relayed by worker processes (PostgreSQL only)
+    /// until the bus closes.
     pub fn listen_for_relayed(&self, store: &Store) {
-        if store.backend() != Backend::Postgres {
+        let bus = self.bus.clone();
+        let Some(listener) =
+            store.on_signal(
+                Topic::LiveEvents,
+                move |payload| match serde_json::from_str::<Event>(payload) {
+                    Ok(event) => {
+                        let _ = bus.send(Arc::new(event));
+                    }
+                    Err(err) => tracing::warn!(error = %err, "ignored a malformed relayed event"),
+                },
+            )
+        else {
             return;
-        }
-        let url = store.url().to_string();
-        let events = self.clone();
+        };
+        let mut closing = self.closing.subscribe();
         tokio::spawn(async move {
-            loop {
-                match sqlx::postgres::PgListener::connect(&url).await {
-                    Ok(mut listener) => {
-                        if let Err(err) = listener.listen(NOTIFY_CHANNEL).await {
-                            tracing::warn!(error = %err, "LISTEN for live events failed");
-                        } else {
-                            while let Ok(notification) = listener.recv().await {
-                                match serde_json::from_str::<Event>(notification.payload()) {
-                                    Ok(event) => {
-                                        let _ = events.bus.send(Arc::new(event));
-                                    }
-                                    Err(err) => {
-                                        tracing::warn!(error = %err, "ignored a malformed relayed event")
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "could not connect to LISTEN for live events")
-                    }
-                }
-                if *events.closing.borrow() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
+            let _ = closing.wait_for(|closed| *closed).await;
+            listener.abort();
         });
     }
 }

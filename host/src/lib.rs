@@ -1,22 +1,18 @@
 //! Beacon Spear host: configuration, storage, accounts, ingest and the HTTP API.
 //!
-//! Data flows one way: `api` → use cases (`auth`, `ingest`) → `storage`.
+//! Layers (docs/architecture.md): `api → app → {domain, storage, plugins}`,
+//! `worker → {domain, storage, plugins}`; `domain` depends on nothing.
 
 pub mod api;
-pub mod auth;
-pub mod channels;
+pub mod app;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod events;
-pub mod ingest;
 pub mod mail;
-pub mod ops;
 pub mod plugins;
 pub mod ratelimit;
-pub mod rules;
 pub mod storage;
-pub mod templates;
-pub mod timefmt;
 pub mod worker;
 
 use std::future::Future;
@@ -26,38 +22,22 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::Auth;
-use crate::channels::crypto::ConfigCipher;
-use crate::channels::Channels;
+use crate::app::App;
 use crate::config::Config;
-use crate::ingest::Ingest;
+use crate::domain::config_cipher::ConfigCipher;
 use crate::mail::Mailer;
 use crate::plugins::registry::Registry;
-use crate::rules::Rules;
 use crate::storage::Store;
 
-/// Everything a request handler may use. Cloning it is one reference count:
-/// axum clones the state for every extractor of every request.
+/// One process's wiring: the use cases the API serves, and the parts the
+/// worker, the CLI and the tests use beside them. Cloning it is cheap.
 #[derive(Clone)]
-pub struct AppState(Arc<Services>);
-
-impl std::ops::Deref for AppState {
-    type Target = Services;
-
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-/// The parts behind [`AppState`].
-pub struct Services {
+pub struct AppState {
+    pub app: App,
     pub config: Arc<Config>,
     pub store: Store,
-    pub auth: Auth,
-    pub ingest: Ingest,
     pub plugins: Arc<Registry>,
-    pub channels: Channels,
-    pub rules: Rules,
+    pub cipher: ConfigCipher,
     /// Signalled when deliveries are queued (wakes the in-process worker).
     pub work_queued: Arc<tokio::sync::Notify>,
     /// Live events for the dashboard.
@@ -86,30 +66,29 @@ impl AppState {
         }
         let cipher = ConfigCipher::from_text(&config.channel_config_key)
             .context("CHANNEL_CONFIG_ENCRYPTION_KEY")?;
-        let rules = Rules::new(store.clone(), plugins.clone());
+        let config = Arc::new(config);
         let work_queued = Arc::new(tokio::sync::Notify::new());
         let events = events::Events::new();
-        Ok(AppState(Arc::new(Services {
-            ingest: Ingest::new(
-                &config,
-                store.clone(),
-                rules.clone(),
-                work_queued.clone(),
-                events.clone(),
-            ),
-            events,
-            channels: Channels::new(store.clone(), plugins.clone(), cipher),
-            rules,
-            work_queued,
-            plugins,
-            auth: Auth::new(&config, store.clone(), mailer),
+        let app = App::new(app::Parts {
+            config: config.clone(),
+            store: store.clone(),
+            registry: plugins.clone(),
+            cipher: cipher.clone(),
+            mailer,
+            work_queued: work_queued.clone(),
+            events: events.clone(),
+        });
+        Ok(AppState {
+            app,
+            config,
             store,
-            config: Arc::new(config),
-        })))
+            plugins,
+            cipher,
+            work_queued,
+            events,
+        })
     }
-}
 
-impl AppState {
     /// The delivery worker over this state's store and plugins.
     pub fn worker(&self) -> worker::Worker {
         self.worker_reporting_to(self.events.clone())
@@ -127,7 +106,7 @@ impl AppState {
             concurrency: delivery.concurrency,
             lease: delivery.lease,
             poll_interval: delivery.poll_interval,
-            policy: worker::policy::RetryPolicy {
+            policy: domain::retry::RetryPolicy {
                 base: delivery.backoff_base,
                 max: delivery.backoff_max,
                 max_attempts: delivery.max_attempts,
@@ -137,7 +116,7 @@ impl AppState {
         };
         worker::Worker::new(
             self.store.clone(),
-            self.channels.clone(),
+            self.cipher.clone(),
             self.plugins.clone(),
             config,
             self.work_queued.clone(),
@@ -152,7 +131,7 @@ async fn purge_expired_tokens(store: Store, every: std::time::Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match store.purge_expired_tokens(storage::now_ms()).await {
+        match store.purge_expired_tokens(domain::now_ms()).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired tokens deleted"),
             Err(err) => {
@@ -168,7 +147,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = api::router(state.clone());
+    let app = api::router(state.app.clone());
     state.events.listen_for_relayed(&state.store);
     let purge = tokio::spawn(purge_expired_tokens(
         state.store.clone(),

@@ -76,7 +76,7 @@ impl Mailer {
             }
             Transport::Outbox(dir) => {
                 tokio::fs::create_dir_all(dir).await?;
-                let path = dir.join(format!("{}.eml", crate::storage::new_id()));
+                let path = dir.join(format!("{}.eml", crate::domain::new_id()));
                 tokio::fs::write(&path, message.formatted()).await?;
                 // SPEC §4: without SMTP the mail goes to the log too, so a first
                 // local run can follow its links. Only this mode logs a body.

@@ -187,7 +187,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             let state = AppState::build(config, true).await?;
             let user = state
-                .auth
+                .app
+                .accounts
                 .create_user(&email, &password, verified)
                 .await
                 .map_err(|err| anyhow::anyhow!("{err}"))?;
@@ -278,19 +279,21 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 "--message",
             )?;
             let payload = json_argument(payload.as_deref().unwrap_or("{}"), "--payload")?;
-            let sample = beacon_host::ingest::payload::parse(
-                beacon_host::ingest::BodyKind::Json,
+            let sample = beacon_host::domain::payload::parse(
+                beacon_host::domain::BodyKind::Json,
                 message_json.as_bytes(),
             )
             .map_err(|err| anyhow::anyhow!("--message: {err}"))?;
-            let now = beacon_host::timefmt::rfc3339(beacon_host::storage::now_ms());
-            let message = beacon_host::plugins::wit_message(
-                &sample,
-                &beacon_host::storage::new_id(),
-                &now,
-                "local",
-                "local harness",
-            );
+            let (id, received_at) = beacon_host::domain::new_id_with_time();
+            let message = beacon_host::plugins::wit_message(&beacon_host::domain::Message {
+                id,
+                endpoint_id: "local".into(),
+                endpoint_name: "local harness".into(),
+                received_at,
+                payload: sample,
+                request: Default::default(),
+                filter_errors: Vec::new(),
+            });
             println!(
                 "plugin {} {} ({})",
                 plugin.info.id,
@@ -371,7 +374,7 @@ fn json_argument(value: &str, flag: &str) -> anyhow::Result<String> {
 
 async fn set_disabled(config: Config, email: &str, disabled: bool) -> anyhow::Result<()> {
     let state = AppState::build(config, true).await?;
-    if !state.store.set_user_disabled(email, disabled).await? {
+    if !state.app.accounts.set_disabled(email, disabled).await? {
         bail!("no user with e-mail {email}");
     }
     println!("{} {email}", if disabled { "disabled" } else { "enabled" });

@@ -11,13 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{cookie_value, ApiJson, ClientIp, CurrentUser};
-use crate::auth::{LimitedAction, Session};
+use crate::app::accounts::{LimitedAction, Session};
+use crate::app::App;
 use crate::config::SameSite;
 use crate::error::{AppResult, ErrorBody};
 use crate::storage::UserRow;
-use crate::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login))
@@ -109,14 +109,14 @@ pub struct PasswordRequest {
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = Credentials,
     responses((status = 201, body = UserView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn signup(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Credentials>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
     state
-        .auth
+        .accounts
         .check_rate(LimitedAction::Signup, ip, &body.email)?;
-    let user = state.auth.signup(&body.email, &body.password).await?;
+    let user = state.accounts.signup(&body.email, &body.password).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
 }
 
@@ -124,23 +124,23 @@ async fn signup(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Credentials>,
 ) -> AppResult<Response> {
     state
-        .auth
+        .accounts
         .check_rate(LimitedAction::Login, ip, &body.email)?;
-    let session = state.auth.login(&body.email, &body.password).await?;
+    let session = state.accounts.login(&body.email, &body.password).await?;
     Ok(session_response(&state, session))
 }
 
 /// Rotate the refresh cookie and get a new access token.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
-async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn refresh(State(state): State<App>, headers: HeaderMap) -> Response {
     let presented = cookie_value(&headers, &state.config.jwt.cookie_name);
-    match state.auth.refresh(presented.as_deref()).await {
+    match state.accounts.refresh(presented.as_deref()).await {
         Ok(session) => session_response(&state, session),
         // A refused cookie is cleared so the browser stops presenting it.
         Err(err) => with_cookie(err.into_response(), clear_cookie(&state)),
@@ -149,9 +149,9 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 /// Revoke this session's refresh token and clear the cookie.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204)))]
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+async fn logout(State(state): State<App>, headers: HeaderMap) -> AppResult<Response> {
     let presented = cookie_value(&headers, &state.config.jwt.cookie_name);
-    state.auth.logout(presented.as_deref()).await?;
+    state.accounts.logout(presented.as_deref()).await?;
     Ok(with_cookie(
         StatusCode::NO_CONTENT.into_response(),
         clear_cookie(&state),
@@ -169,7 +169,7 @@ async fn me(CurrentUser(user): CurrentUser) -> Json<UserView> {
 #[utoipa::path(post, path = "/api/auth/resend-verification", tag = "auth", request_body = OptionalEmailRequest,
     responses((status = 202), (status = 429, body = ErrorBody)))]
 async fn resend_verification(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientIp(ip): ClientIp,
     user: Option<CurrentUser>,
     ApiJson(body): ApiJson<OptionalEmailRequest>,
@@ -185,9 +185,9 @@ async fn resend_verification(
         }
     };
     state
-        .auth
+        .accounts
         .check_rate(LimitedAction::ResendVerification, ip, &email)?;
-    state.auth.resend_verification(&email).await?;
+    state.accounts.resend_verification(&email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -195,10 +195,10 @@ async fn resend_verification(
 #[utoipa::path(post, path = "/api/auth/verify-email", tag = "auth", request_body = TokenRequest,
     responses((status = 204), (status = 400, body = ErrorBody)))]
 async fn verify_email(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> AppResult<StatusCode> {
-    state.auth.verify_email(&body.token).await?;
+    state.accounts.verify_email(&body.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -206,14 +206,14 @@ async fn verify_email(
 #[utoipa::path(post, path = "/api/auth/forgot-password", tag = "auth", request_body = EmailRequest,
     responses((status = 202), (status = 429, body = ErrorBody)))]
 async fn forgot_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<EmailRequest>,
 ) -> AppResult<StatusCode> {
     state
-        .auth
+        .accounts
         .check_rate(LimitedAction::ForgotPassword, ip, &body.email)?;
-    state.auth.forgot_password(&body.email).await?;
+    state.accounts.forgot_password(&body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -221,11 +221,11 @@ async fn forgot_password(
 #[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reset_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiJson(body): ApiJson<ResetPasswordRequest>,
 ) -> AppResult<StatusCode> {
     state
-        .auth
+        .accounts
         .reset_password(&body.token, &body.new_password)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -235,12 +235,12 @@ async fn reset_password(
 #[utoipa::path(post, path = "/api/auth/change-email", tag = "auth", request_body = ChangeEmailRequest, security(("bearer" = [])),
     responses((status = 202), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn change_email(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ChangeEmailRequest>,
 ) -> AppResult<StatusCode> {
     state
-        .auth
+        .accounts
         .change_email(&user, &body.new_email, &body.password)
         .await?;
     Ok(StatusCode::ACCEPTED)
@@ -250,14 +250,14 @@ async fn change_email(
 #[utoipa::path(post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePasswordRequest, security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> AppResult<StatusCode> {
     let this_session = cookie_value(&headers, &state.config.jwt.cookie_name);
     state
-        .auth
+        .accounts
         .change_password(
             &user,
             &body.current_password,
@@ -272,32 +272,31 @@ async fn change_password(
 #[utoipa::path(post, path = "/api/auth/delete-account", tag = "auth", request_body = PasswordRequest, security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody)))]
 async fn delete_account(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<PasswordRequest>,
 ) -> AppResult<Response> {
-    state.auth.delete_account(&user, &body.password).await?;
-    state.ingest.forget_user(&user.id);
+    state.accounts.delete_account(&user, &body.password).await?;
     Ok(with_cookie(
         StatusCode::NO_CONTENT.into_response(),
         clear_cookie(&state),
     ))
 }
 
-fn session_response(state: &AppState, session: Session) -> Response {
+fn session_response(state: &App, session: Session) -> Response {
     let body = TokenResponse {
         access_token: session.access_token,
         token_type: "Bearer",
         expires_in: session.expires_in,
     };
-    let max_age = state.auth.refresh_ttl().as_secs() as i64;
+    let max_age = state.accounts.refresh_ttl().as_secs() as i64;
     with_cookie(
         Json(body).into_response(),
         refresh_cookie(state, session.refresh_token, max_age),
     )
 }
 
-fn refresh_cookie(state: &AppState, value: String, max_age_seconds: i64) -> String {
+fn refresh_cookie(state: &App, value: String, max_age_seconds: i64) -> String {
     let jwt = &state.config.jwt;
     cookie::Cookie::build((jwt.cookie_name.clone(), value))
         .http_only(true)
@@ -314,7 +313,7 @@ fn refresh_cookie(state: &AppState, value: String, max_age_seconds: i64) -> Stri
         .to_string()
 }
 
-fn clear_cookie(state: &AppState) -> String {
+fn clear_cookie(state: &App) -> String {
     refresh_cookie(state, String::new(), 0)
 }
 

@@ -9,13 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, CurrentUser};
-use crate::channels::Channel;
+use crate::app::channels::ChannelView as Shown;
+use crate::app::App;
+use crate::domain::canonical_id;
+use crate::domain::rfc3339;
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ingest::canonical_id;
-use crate::timefmt::rfc3339;
-use crate::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(get_channel, update_channel, delete_channel))
@@ -36,16 +36,17 @@ pub struct ChannelView {
     updated_at: String,
 }
 
-impl From<Channel> for ChannelView {
-    fn from(channel: Channel) -> Self {
+impl From<Shown> for ChannelView {
+    fn from(shown: Shown) -> Self {
+        let Shown { channel, config } = shown;
         ChannelView {
-            id: channel.row.id,
-            name: channel.row.name,
-            plugin: channel.row.plugin,
-            config: channel.config,
-            enabled: channel.row.enabled != 0,
-            created_at: rfc3339(channel.row.created_at),
-            updated_at: rfc3339(channel.row.updated_at),
+            id: channel.id,
+            name: channel.name,
+            plugin: channel.plugin,
+            config,
+            enabled: channel.enabled,
+            created_at: rfc3339(channel.created_at),
+            updated_at: rfc3339(channel.updated_at),
         }
     }
 }
@@ -90,7 +91,7 @@ fn channel_id(raw: &str) -> AppResult<String> {
 #[utoipa::path(get, path = "/api/channels", tag = "channels", security(("bearer" = [])),
     responses((status = 200, body = ChannelList), (status = 401, body = ErrorBody)))]
 async fn list_channels(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
 ) -> AppResult<Json<ChannelList>> {
     let items = state
@@ -107,7 +108,7 @@ async fn list_channels(
 #[utoipa::path(post, path = "/api/channels", tag = "channels", request_body = CreateChannel, security(("bearer" = [])),
     responses((status = 201, body = ChannelView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_channel(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: CurrentUser,
     ApiJson(body): ApiJson<CreateChannel>,
 ) -> AppResult<(StatusCode, Json<ChannelView>)> {
@@ -129,7 +130,7 @@ async fn create_channel(
 #[utoipa::path(get, path = "/api/channels/{id}", tag = "channels", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ChannelView), (status = 404, body = ErrorBody)))]
 async fn get_channel(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<ChannelView>> {
@@ -146,7 +147,7 @@ async fn get_channel(
 #[utoipa::path(patch, path = "/api/channels/{id}", tag = "channels", params(("id" = String, Path)), request_body = UpdateChannel,
     security(("bearer" = [])), responses((status = 200, body = ChannelView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_channel(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateChannel>,
@@ -161,7 +162,6 @@ async fn update_channel(
             body.enabled,
         )
         .await?;
-    state.rules.forget_user(&user.id);
     Ok(Json(channel.into()))
 }
 
@@ -169,12 +169,11 @@ async fn update_channel(
 #[utoipa::path(delete, path = "/api/channels/{id}", tag = "channels", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_channel(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     state.channels.delete(&user.id, &channel_id(&id)?).await?;
-    state.rules.forget_user(&user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,7 +181,7 @@ async fn delete_channel(
 #[utoipa::path(post, path = "/api/channels/{id}/test", tag = "channels", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TestResult), (status = 404, body = ErrorBody)))]
 async fn test_channel(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<TestResult>> {

@@ -8,14 +8,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiQuery, CurrentUser};
+use crate::app::App;
+use crate::domain::rfc3339;
+use crate::domain::DeliveryStatus;
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::events::EventKind;
-use crate::ingest::canonical_id;
-use crate::storage::{AttemptRow, DeliveryFilter, DeliveryListRow, DeliveryRow};
-use crate::timefmt::rfc3339;
-use crate::AppState;
+use crate::storage::{AttemptRow, DeliveryListRow, DeliveryRow};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_deliveries))
         .routes(routes!(retry_delivery))
@@ -41,7 +40,7 @@ impl From<AttemptRow> for AttemptView {
             attempt_no: row.attempt_no,
             started_at: rfc3339(row.started_at),
             duration_ms: row.duration_ms,
-            outcome: row.outcome,
+            outcome: row.outcome.to_string(),
             http_status: row.http_status,
             error: row.error,
             response_snippet: row.response_snippet,
@@ -74,7 +73,7 @@ pub struct DeliveryView {
 
 impl DeliveryView {
     pub fn new(row: DeliveryRow, attempts: Vec<AttemptView>) -> Self {
-        let pending = matches!(row.status.as_str(), "queued" | "retry");
+        let pending = row.status.is_pending();
         DeliveryView {
             next_attempt_at: pending.then(|| rfc3339(row.next_attempt_at)),
             created_at: rfc3339(row.created_at),
@@ -86,7 +85,7 @@ impl DeliveryView {
             rule_name: row.rule_name,
             channel_id: row.channel_id,
             channel_name: row.channel_name,
-            status: row.status,
+            status: row.status.to_string(),
             attempt_count: row.attempt_count,
             last_error: row.last_error,
             attempts,
@@ -94,9 +93,8 @@ impl DeliveryView {
     }
 }
 
-/// A message's deliveries with their attempts (two queries, no N+1).
-pub async fn of_message(state: &AppState, message_id: &str) -> AppResult<Vec<DeliveryView>> {
-    let (deliveries, attempts) = state.store.deliveries_of_message(message_id).await?;
+/// A message's deliveries, each with its attempts.
+pub fn views(deliveries: Vec<DeliveryRow>, attempts: Vec<AttemptRow>) -> Vec<DeliveryView> {
     let mut by_delivery: std::collections::HashMap<String, Vec<AttemptView>> =
         std::collections::HashMap::new();
     for attempt in attempts {
@@ -105,58 +103,29 @@ pub async fn of_message(state: &AppState, message_id: &str) -> AppResult<Vec<Del
             .or_default()
             .push(attempt.into());
     }
-    Ok(deliveries
+    deliveries
         .into_iter()
         .map(|row| {
             let attempts = by_delivery.remove(&row.id).unwrap_or_default();
             DeliveryView::new(row, attempts)
         })
-        .collect())
+        .collect()
 }
 
 /// Queue a failed delivery again (one more attempt, now).
 #[utoipa::path(post, path = "/api/deliveries/{id}/retry", tag = "deliveries", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = DeliveryView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn retry_delivery(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<DeliveryView>> {
-    let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    match state.store.retry_delivery(&user.id, &id).await? {
-        None => return Err(AppError::NotFound),
-        Some(false) => {
-            return Err(AppError::Conflict {
-                code: "delivery_not_failed",
-                message: "only failed deliveries can be retried by hand".into(),
-                field: None,
-            })
-        }
-        Some(true) => {}
-    }
-    state.work_queued.notify_one();
-    let row = state
-        .store
-        .delivery_for_user(&user.id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    state.events.publish(
-        &user.id,
-        EventKind::Delivery {
-            id: row.id.clone(),
-            message_id: row.message_id.clone(),
-            status: row.status.clone(),
-        },
-    );
-    if let Err(err) = state.store.notify_work().await {
-        tracing::warn!(error = %err, "NOTIFY after manual retry failed");
-    }
+    let row = state.deliveries.retry(&user.id, &id).await?;
     Ok(Json(DeliveryView::new(row, Vec::new())))
 }
 
 const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
-const STATUSES: [&str; 5] = ["queued", "sending", "retry", "sent", "failed"];
 
 #[derive(Deserialize, IntoParams)]
 pub struct DeliveryListParams {
@@ -222,7 +191,7 @@ impl From<DeliveryListRow> for DeliverySummary {
 #[utoipa::path(get, path = "/api/deliveries", tag = "deliveries", params(DeliveryListParams), security(("bearer" = [])),
     responses((status = 200, body = DeliveryPage), (status = 422, body = ErrorBody)))]
 async fn list_deliveries(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiQuery(params): ApiQuery<DeliveryListParams>,
 ) -> AppResult<Json<DeliveryPage>> {
@@ -234,60 +203,18 @@ async fn list_deliveries(
         ));
     }
     let status = match params.status.filter(|s| !s.is_empty()) {
-        Some(status) if STATUSES.contains(&status.as_str()) => Some(status),
-        Some(_) => {
-            return Err(AppError::validation(
-                "status",
-                format!("must be one of {}", STATUSES.join(", ")),
-            ))
-        }
-        None => None,
-    };
-    let before = match params.cursor.filter(|s| !s.is_empty()) {
-        Some(cursor) => Some(parse_cursor(&cursor).ok_or_else(|| {
-            AppError::validation("cursor", "is not a cursor returned by this API")
+        Some(status) => Some(DeliveryStatus::parse(&status).ok_or_else(|| {
+            let all: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+            AppError::validation("status", format!("must be one of {}", all.join(", ")))
         })?),
         None => None,
     };
-    let filter = DeliveryFilter {
-        status,
-        before,
-        limit: limit + 1, // one extra row tells whether another page exists
-    };
-    let mut rows = state.store.list_deliveries(&user.id, &filter).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|row| format!("{}_{}", row.delivery.updated_at, row.delivery.id))
-    } else {
-        None
-    };
+    let page = state
+        .deliveries
+        .list(&user.id, status, params.cursor.as_deref(), limit)
+        .await?;
     Ok(Json(DeliveryPage {
-        items: rows.into_iter().map(DeliverySummary::from).collect(),
-        next_cursor,
+        items: page.items.into_iter().map(DeliverySummary::from).collect(),
+        next_cursor: page.next_cursor,
     }))
-}
-
-/// `<updated_at ms>_<id>` as written by `list_deliveries`.
-fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (at, id) = cursor.split_once('_')?;
-    let id = canonical_id(id)?;
-    Some((at.parse().ok()?, id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_cursor;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let id = "0192f0c4a1b27c3d8e9f0a1b2c3d4e5f";
-        assert_eq!(
-            parse_cursor(&format!("1767225600123_{id}")),
-            Some((1_767_225_600_123, id.to_string()))
-        );
-        assert_eq!(parse_cursor("nonsense"), None);
-        assert_eq!(parse_cursor(&format!("x_{id}")), None);
-        assert_eq!(parse_cursor("1_notanid"), None);
-    }
 }

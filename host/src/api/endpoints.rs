@@ -9,18 +9,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
-use crate::auth::secrets::{random_token, sha256_hex};
-use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ingest::canonical_id;
-use crate::storage::{new_id, EndpointRow};
-use crate::timefmt::rfc3339;
-use crate::AppState;
+use crate::app::App;
+use crate::domain::rfc3339;
+use crate::error::{AppResult, ErrorBody};
+use crate::storage::EndpointRow;
 
-/// Prefix that makes leaked keys easy to recognise (e.g. by secret scanners).
-const KEY_PREFIX: &str = "bsk_";
-const MAX_NAME_CHARS: usize = 100;
-
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_endpoints, create_endpoint))
         .routes(routes!(get_endpoint))
@@ -80,13 +74,13 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/api/ingest-endpoints", tag = "ingest-endpoints", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = EndpointList), (status = 401, body = ErrorBody)))]
 async fn list_endpoints(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> AppResult<Json<EndpointList>> {
     let rows = state
-        .store
-        .list_endpoints(&user.id, params.include_archived.unwrap_or(false))
+        .endpoints
+        .list(&user.id, params.include_archived.unwrap_or(false))
         .await?;
     Ok(Json(EndpointList {
         items: rows.into_iter().map(EndpointView::from).collect(),
@@ -97,29 +91,19 @@ async fn list_endpoints(
 #[utoipa::path(post, path = "/api/ingest-endpoints", tag = "ingest-endpoints", request_body = CreateEndpoint, security(("bearer" = [])),
     responses((status = 201, body = CreatedEndpoint), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_endpoint(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: CurrentUser,
     ApiJson(body): ApiJson<CreateEndpoint>,
 ) -> AppResult<(StatusCode, Json<CreatedEndpoint>)> {
     let user = user.require_verified()?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::validation(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    let key = format!("{KEY_PREFIX}{}", random_token());
-    let row = state
-        .store
-        .insert_endpoint(&new_id(), &user.id, name, &sha256_hex(&key))
-        .await?;
+    let created = state.endpoints.create(&user.id, &body.name).await?;
+    let row = created.endpoint;
     let ingest_url = format!("{}/api/ingest/{}", state.config.app_base_url, row.id);
     Ok((
         StatusCode::CREATED,
         Json(CreatedEndpoint {
             endpoint: row.into(),
-            ingest_key: key,
+            ingest_key: created.ingest_key,
             ingest_url,
         }),
     ))
@@ -129,24 +113,18 @@ async fn create_endpoint(
 #[utoipa::path(get, path = "/api/ingest-endpoints/{id}", tag = "ingest-endpoints", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)))]
 async fn get_endpoint(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<EndpointView>> {
-    let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    let row = state
-        .store
-        .endpoint_for_user(&user.id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(Json(row.into()))
+    Ok(Json(state.endpoints.get(&user.id, &id).await?.into()))
 }
 
 /// Revoke: the key stops working at once; messages stay.
 #[utoipa::path(post, path = "/api/ingest-endpoints/{id}/revoke", tag = "ingest-endpoints", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)))]
 async fn revoke_endpoint(
-    state: State<AppState>,
+    state: State<App>,
     user: CurrentUser,
     id: Path<String>,
 ) -> AppResult<Json<EndpointView>> {
@@ -157,7 +135,7 @@ async fn revoke_endpoint(
 #[utoipa::path(post, path = "/api/ingest-endpoints/{id}/archive", tag = "ingest-endpoints", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)))]
 async fn archive_endpoint(
-    state: State<AppState>,
+    state: State<App>,
     user: CurrentUser,
     id: Path<String>,
 ) -> AppResult<Json<EndpointView>> {
@@ -165,17 +143,12 @@ async fn archive_endpoint(
 }
 
 async fn retire(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     archive: bool,
 ) -> AppResult<Json<EndpointView>> {
-    let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    let row = state
-        .store
-        .retire_endpoint(&user.id, &id, archive)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    state.ingest.forget_endpoint(&id);
-    Ok(Json(row.into()))
+    Ok(Json(
+        state.endpoints.retire(&user.id, &id, archive).await?.into(),
+    ))
 }

@@ -10,14 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::CurrentUser;
+use crate::app::App;
 use crate::error::ErrorBody;
 use crate::events::{Next, Subscription};
-use crate::AppState;
 
 /// Idle streams get a comment this often so proxies keep them open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(events))
 }
 
@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
               (status = 401, body = ErrorBody)))]
 async fn events(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let subscription = state.events.subscribe(user.id);

@@ -9,9 +9,9 @@ use axum::http::HeaderMap;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 
+use crate::app::App;
 use crate::error::AppError;
 use crate::storage::UserRow;
-use crate::AppState;
 
 /// Largest JSON body the management API accepts (ingest has its own limit).
 const MAX_API_BODY_BYTES: usize = 256 * 1024;
@@ -71,14 +71,14 @@ fn is_length_limit(err: &axum::Error) -> bool {
 
 /// A JSON string can carry U+0000 only as the escape `\u0000`; only when the
 /// raw text has one is the body walked to name the field (see
-/// [`crate::ingest::payload::nul_path`]).
+/// [`crate::domain::payload::nul_path`]).
 fn refuse_nul(bytes: &[u8]) -> Result<(), AppError> {
     if !has_nul_escape(bytes) {
         return Ok(());
     }
     match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(serde_json::Value::Object(object)) => match crate::ingest::payload::nul_path(&object) {
-            Some(field) => Err(crate::ingest::payload::nul_error(&field)),
+        Ok(serde_json::Value::Object(object)) => match crate::domain::payload::nul_path(&object) {
+            Some(field) => Err(crate::domain::payload::nul_error(&field).into()),
             None => Ok(()),
         },
         // Not an object, or not JSON: the typed parse reports it.
@@ -171,13 +171,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 /// The logged-in user, from `Authorization: Bearer <access token>`.
 pub struct CurrentUser(pub UserRow);
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl FromRequestParts<App> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
@@ -192,22 +189,22 @@ impl FromRequestParts<AppState> for CurrentUser {
                 code: "missing_token",
                 message: "send Authorization: Bearer <access token>".into(),
             })?;
-        Ok(CurrentUser(state.auth.authenticate(token).await?))
+        Ok(CurrentUser(state.accounts.authenticate(token).await?))
     }
 }
 
 /// `Option<CurrentUser>`: `None` without an `Authorization` header, an error for a bad one.
-impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
+impl axum::extract::OptionalFromRequestParts<App> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &App,
     ) -> Result<Option<Self>, Self::Rejection> {
         if !parts.headers.contains_key(AUTHORIZATION) {
             return Ok(None);
         }
-        <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+        <CurrentUser as FromRequestParts<App>>::from_request_parts(parts, state)
             .await
             .map(Some)
     }
@@ -232,13 +229,10 @@ impl CurrentUser {
 /// hop of `X-Forwarded-For`.
 pub struct ClientIp(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl FromRequestParts<App> for ClientIp {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -1,6 +1,6 @@
 //! `POST /api/ingest/{endpoint_id}` (SPEC §5): the HTTP half of ingest —
 //! headers, the size limit enforced on Content-Length and again while
-//! streaming, request metadata — before handing over to [`crate::ingest`].
+//! streaming, request metadata — before handing over to [`crate::app::ingest`].
 
 use std::collections::BTreeMap;
 
@@ -16,14 +16,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ClientIp;
+use crate::app::App;
+use crate::domain::redact::{is_sensitive, REDACTED};
+use crate::domain::{BodyKind, RequestFacts};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ingest::redact::{is_sensitive, REDACTED};
-use crate::ingest::{BodyKind, RequestMeta};
-use crate::AppState;
 
 pub const INGEST_KEY_HEADER: &str = "x-beacon-ingest-key";
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(ingest))
 }
 
@@ -58,7 +58,7 @@ pub struct Ingested {
               (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn ingest(
-    State(state): State<AppState>,
+    State(state): State<App>,
     Path(endpoint_id): Path<String>,
     ClientIp(ip): ClientIp,
     uri: Uri,
@@ -91,7 +91,7 @@ async fn ingest(
         }
     };
 
-    let meta = RequestMeta {
+    let request = RequestFacts {
         content_type: content_type.unwrap_or_default().to_string(),
         remote_ip: Some(ip.to_string()),
         user_agent: headers
@@ -108,9 +108,12 @@ async fn ingest(
                 )
             })
             .collect(),
-        size_bytes: bytes.len(),
+        size_bytes: bytes.len() as i64,
     };
-    let message_id = state.ingest.accept(&endpoint, kind, &bytes, meta).await?;
+    let message_id = state
+        .ingest
+        .accept(&endpoint, kind, &bytes, request)
+        .await?;
     Ok((StatusCode::CREATED, Json(Ingested { message_id })))
 }
 

@@ -1,6 +1,6 @@
 //! `/api/messages`: filtered keyset-paginated list, detail, soft delete, batch delete.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,18 +11,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
+use crate::app::App;
+use crate::domain::canonical_id;
+use crate::domain::time::parse_rfc3339;
+use crate::domain::{rfc3339, Message, Verdict};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ingest::canonical_id;
-use crate::storage::{now_ms, MessageFilter, MessageRow};
-use crate::timefmt::{parse_rfc3339, rfc3339};
-use crate::AppState;
+use crate::storage::{DeliverySummary, MessageFilter};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
-/// Rows soft-deleted per statement by batch delete.
-const DELETE_CHUNK: i64 = 1_000;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_messages))
         .routes(routes!(get_message, delete_message))
@@ -112,7 +111,8 @@ pub struct MessageDetail {
     extras: BTreeMap<String, String>,
     request: RequestMetadata,
     /// Filters that failed (trapped, timed out) while matching rules for this message.
-    filter_errors: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    filter_errors: Vec<Verdict>,
     /// One per matching rule, with every attempt.
     deliveries: Vec<super::deliveries::DeliveryView>,
 }
@@ -140,58 +140,43 @@ pub struct BatchDeleted {
 #[utoipa::path(get, path = "/api/messages", tag = "messages", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = MessagePage), (status = 422, body = ErrorBody)))]
 async fn list_messages(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> AppResult<Json<MessagePage>> {
-    let mut filter = filter_from(params)?;
-    let limit = filter.limit;
-    filter.limit = limit + 1; // one extra row tells whether another page exists
-    let mut rows = state.store.list_messages(&user.id, &filter).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|row| row.id.clone())
-    } else {
-        None
-    };
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut counts: HashMap<String, DeliveryCounts> = state
-        .store
-        .delivery_summaries(&ids)
-        .await?
+    let filter = filter_from(params)?;
+    let page = state.messages.list(&user.id, &filter).await?;
+    let items = page
+        .items
         .into_iter()
-        .map(|s| {
-            (
-                s.message_id,
-                DeliveryCounts {
-                    total: s.total,
-                    sent: s.sent,
-                    failed: s.failed,
-                    pending: s.total - s.sent - s.failed,
-                },
-            )
-        })
+        .map(|(message, counts)| summary(message, counts))
         .collect();
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let deliveries = counts.remove(&row.id).unwrap_or_default();
-            MessageSummary {
-                tags: json_or_default(&row.tags),
-                received_at: rfc3339(row.received_at),
-                id: row.id,
-                endpoint_id: row.endpoint_id,
-                endpoint_name: row.endpoint_name,
-                title: row.title,
-                body_preview: row.body,
-                priority: row.priority,
-                group: row.group_name,
-                url: row.url,
-                deliveries,
-            }
-        })
-        .collect();
-    Ok(Json(MessagePage { items, next_cursor }))
+    Ok(Json(MessagePage {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+fn summary(message: Message, counts: DeliverySummary) -> MessageSummary {
+    let payload = message.payload;
+    MessageSummary {
+        received_at: rfc3339(message.received_at),
+        id: message.id,
+        endpoint_id: message.endpoint_id,
+        endpoint_name: message.endpoint_name,
+        title: payload.title,
+        body_preview: payload.body,
+        priority: payload.priority,
+        tags: payload.tags,
+        group: payload.group,
+        url: payload.url,
+        deliveries: DeliveryCounts {
+            total: counts.total,
+            sent: counts.sent,
+            failed: counts.failed,
+            pending: counts.total - counts.sent - counts.failed,
+        },
+    }
 }
 
 fn filter_from(params: ListParams) -> AppResult<MessageFilter> {
@@ -256,49 +241,41 @@ fn filter_from(params: ListParams) -> AppResult<MessageFilter> {
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = MessageDetail), (status = 404, body = ErrorBody)))]
 async fn get_message(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<MessageDetail>> {
-    let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    let row = state
-        .store
-        .message_for_user(&user.id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let deliveries = super::deliveries::of_message(&state, &row.id).await?;
-    Ok(Json(detail(row, deliveries)))
+    let found = state.messages.get(&user.id, &id).await?;
+    let deliveries = super::deliveries::views(found.deliveries, found.attempts);
+    Ok(Json(detail(found.message, deliveries)))
 }
 
-fn detail(row: MessageRow, deliveries: Vec<super::deliveries::DeliveryView>) -> MessageDetail {
+fn detail(message: Message, deliveries: Vec<super::deliveries::DeliveryView>) -> MessageDetail {
+    let (payload, request) = (message.payload, message.request);
     MessageDetail {
-        received_at: rfc3339(row.received_at),
+        received_at: rfc3339(message.received_at),
         endpoint: EndpointRef {
-            id: row.endpoint_id,
-            name: row.endpoint_name,
+            id: message.endpoint_id,
+            name: message.endpoint_name,
         },
-        title: row.title,
-        body: row.body,
-        group: row.group_name,
-        priority: row.priority,
-        tags: json_or_default(&row.tags),
-        url: row.url,
-        extras: json_or_default(&row.extras),
+        title: payload.title,
+        body: payload.body,
+        group: payload.group,
+        priority: payload.priority,
+        tags: payload.tags,
+        url: payload.url,
+        extras: payload.extras,
         request: RequestMetadata {
-            content_type: row.content_type,
-            remote_ip: row.remote_ip,
-            user_agent: row.user_agent,
-            headers: json_or_default(&row.headers),
-            query: json_or_default(&row.query),
-            size_bytes: row.size_bytes,
+            content_type: request.content_type,
+            remote_ip: request.remote_ip,
+            user_agent: request.user_agent,
+            headers: request.headers,
+            query: request.query,
+            size_bytes: request.size_bytes,
         },
-        filter_errors: row
-            .filter_errors
-            .as_deref()
-            .map(json_or_default)
-            .unwrap_or_default(),
+        filter_errors: message.filter_errors,
         deliveries,
-        id: row.id,
+        id: message.id,
     }
 }
 
@@ -306,82 +283,33 @@ fn detail(row: MessageRow, deliveries: Vec<super::deliveries::DeliveryView>) -> 
 #[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_message(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    let id = canonical_id(&id).ok_or(AppError::NotFound)?;
-    if state.store.soft_delete_message(&user.id, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(AppError::NotFound)
-    }
+    state.messages.delete(&user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Delete every message older than N days, optionally of one endpoint.
 #[utoipa::path(post, path = "/api/messages/batch-delete", tag = "messages", request_body = BatchDelete, security(("bearer" = [])),
     responses((status = 200, body = BatchDeleted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn batch_delete(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<BatchDelete>,
 ) -> AppResult<Json<BatchDeleted>> {
-    if body.older_than_days > 36_500 {
-        return Err(AppError::validation(
-            "older_than_days",
-            "must be at most 36500",
-        ));
-    }
-    let endpoint_id = match body.ingest_endpoint_id.filter(|s| !s.is_empty()) {
-        Some(raw) => {
-            let id = canonical_id(&raw).ok_or(AppError::NotFound)?;
-            state
-                .store
-                .endpoint_for_user(&user.id, &id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            Some(id)
-        }
-        None => None,
-    };
-    if body
-        .limit
-        .is_some_and(|limit| !(1..=100_000).contains(&limit))
-    {
-        return Err(AppError::validation(
-            "limit",
-            "must be between 1 and 100000",
-        ));
-    }
-    let cutoff = now_ms() - i64::from(body.older_than_days) * 86_400_000;
-    let endpoint_id = endpoint_id.as_deref();
-    let mut left = body.limit.map(u64::from);
-    let mut deleted = 0;
-    while left != Some(0) {
-        let chunk = left.map_or(DELETE_CHUNK, |left| DELETE_CHUNK.min(left as i64));
-        let n = state
-            .store
-            .soft_delete_messages_before(&user.id, cutoff, endpoint_id, chunk)
-            .await?;
-        deleted += n;
-        left = left.map(|left| left.saturating_sub(n));
-        if n == 0 {
-            break;
-        }
-    }
-    let remaining = match body.limit {
-        Some(_) => {
-            state
-                .store
-                .count_messages_before(&user.id, cutoff, endpoint_id)
-                .await?
-        }
-        None => 0,
-    };
-    Ok(Json(BatchDeleted { deleted, remaining }))
-}
-
-/// Stored JSON columns are written by this program; a broken one reads as empty.
-fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
+    let done = state
+        .messages
+        .batch_delete(
+            &user.id,
+            body.older_than_days,
+            body.ingest_endpoint_id.as_deref(),
+            body.limit,
+        )
+        .await?;
+    Ok(Json(BatchDeleted {
+        deleted: done.deleted,
+        remaining: done.remaining,
+    }))
 }

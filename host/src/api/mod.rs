@@ -11,6 +11,7 @@ mod events;
 pub mod extract;
 mod ingest;
 mod messages;
+mod ops;
 mod plugins;
 mod rules;
 mod stats;
@@ -29,8 +30,8 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::app::App;
 use crate::error::AppError;
-use crate::AppState;
 
 pub use ingest::INGEST_KEY_HEADER;
 
@@ -71,7 +72,7 @@ impl Modify for BearerAuth {
     }
 }
 
-fn routes() -> (Router<AppState>, OpenApiDoc) {
+fn routes() -> (Router<App>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(endpoints::router())
@@ -83,7 +84,7 @@ fn routes() -> (Router<AppState>, OpenApiDoc) {
         .merge(deliveries::router())
         .merge(events::router())
         .merge(stats::router())
-        .merge(crate::ops::router())
+        .merge(ops::router())
         .split_for_parts()
 }
 
@@ -92,7 +93,7 @@ pub fn openapi() -> OpenApiDoc {
     routes().1
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: App) -> Router {
     let (router, doc) = routes();
     let doc = Arc::new(doc);
     router

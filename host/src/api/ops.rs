@@ -1,4 +1,4 @@
-//! Operations endpoints (SPEC §10): liveness and readiness.
+//! `/healthz` and `/readyz` (SPEC §10): liveness and readiness.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,12 +8,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use crate::app::health::Readiness;
+use crate::app::App;
 
-/// A worker heartbeat older than this makes the service not ready.
-const WORKER_STALE_MS: i64 = 30_000;
-
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -49,38 +47,21 @@ async fn healthz() -> Json<Health> {
 /// Ready: the database answers, its migrations are at head, and a delivery
 /// worker reported in within the last 30 seconds.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = Health)))]
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+async fn readyz(State(state): State<App>) -> (StatusCode, Json<Health>) {
     let unavailable = StatusCode::SERVICE_UNAVAILABLE;
-    match state.store.is_ready().await {
-        Ok(true) => {}
-        Ok(false) => {
-            return (
-                unavailable,
-                health("unavailable", Some("migrations pending"), None),
-            )
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            return (
-                unavailable,
-                health("unavailable", Some("unreachable"), None),
-            );
-        }
-    }
-    match state.store.latest_worker_heartbeat().await {
-        Ok(Some(at)) if crate::storage::now_ms() - at <= WORKER_STALE_MS => {
-            (StatusCode::OK, health("ok", Some("ok"), Some("ok")))
-        }
-        Ok(_) => (
+    match state.health.readiness().await {
+        Readiness::Ready => (StatusCode::OK, health("ok", Some("ok"), Some("ok"))),
+        Readiness::MigrationsPending => (
+            unavailable,
+            health("unavailable", Some("migrations pending"), None),
+        ),
+        Readiness::DatabaseUnreachable => (
+            unavailable,
+            health("unavailable", Some("unreachable"), None),
+        ),
+        Readiness::NoRecentWorker => (
             unavailable,
             health("unavailable", Some("ok"), Some("no recent heartbeat")),
         ),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            (
-                unavailable,
-                health("unavailable", Some("unreachable"), None),
-            )
-        }
     }
 }

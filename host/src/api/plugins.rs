@@ -8,10 +8,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::CurrentUser;
+use crate::app::App;
 use crate::error::ErrorBody;
-use crate::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list_plugins))
 }
 
@@ -37,7 +37,7 @@ pub struct PluginList {
 /// Installed plugins (built-in and operator-installed).
 #[utoipa::path(get, path = "/api/plugins", tag = "plugins", security(("bearer" = [])),
     responses((status = 200, body = PluginList), (status = 401, body = ErrorBody)))]
-async fn list_plugins(State(state): State<AppState>, _user: CurrentUser) -> Json<PluginList> {
+async fn list_plugins(State(state): State<App>, _user: CurrentUser) -> Json<PluginList> {
     let items = state
         .plugins
         .list()

@@ -1,7 +1,5 @@
 //! `/api/rules`: CRUD and the rule test endpoints (match + render, nothing sent).
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,15 +9,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ClientIp, CurrentUser};
-use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ingest::{canonical_id, BodyKind};
-use crate::rules::{prepare, ExtraFilter, RuleInput};
-use crate::storage::{new_id_with_time, RuleRow, UserRow};
-use crate::templates::{render, ContextSource, TemplateContext};
-use crate::timefmt::rfc3339;
-use crate::AppState;
+use crate::app::rules::{RuleInput, Sample, TestResult};
+use crate::app::App;
+use crate::domain::{rfc3339, ExtraFilter, Rule};
+use crate::error::{AppResult, ErrorBody};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_rules, create_rule))
         .routes(routes!(get_rule, replace_rule, delete_rule))
@@ -73,13 +68,13 @@ pub struct RuleView {
     updated_at: String,
 }
 
-impl From<RuleRow> for RuleView {
-    fn from(row: RuleRow) -> Self {
+impl From<Rule> for RuleView {
+    fn from(row: Rule) -> Self {
         RuleView {
-            filter: serde_json::from_str(&row.filter).unwrap_or_default(),
-            extra_filters: serde_json::from_str(&row.extra_filters).unwrap_or_default(),
-            payload_template: serde_json::from_str(&row.payload_template).unwrap_or_default(),
-            enabled: row.enabled != 0,
+            filter: row.filter,
+            extra_filters: row.extra_filters,
+            payload_template: row.payload_template,
+            enabled: row.enabled,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
             id: row.id,
@@ -124,20 +119,46 @@ pub struct RuleTestResults {
     results: Vec<RuleTestResult>,
 }
 
-fn rule_id(raw: &str) -> AppResult<String> {
-    canonical_id(raw).ok_or(AppError::NotFound)
+impl RuleTest {
+    fn into_sample(self, ip: std::net::IpAddr) -> (Option<RuleInput>, Sample) {
+        let sample = Sample {
+            message: self.message,
+            ingest_endpoint_id: self.ingest_endpoint_id,
+            remote_ip: ip.to_string(),
+        };
+        (self.rule.map(RuleBody::into_input), sample)
+    }
+}
+
+impl From<TestResult> for RuleTestResult {
+    fn from(result: TestResult) -> Self {
+        RuleTestResult {
+            rule_id: result.verdict.rule_id,
+            name: result.verdict.rule_name,
+            enabled: result.rule.enabled,
+            matched: result.verdict.matched,
+            error: result.verdict.error,
+            payload: result.payload,
+        }
+    }
+}
+
+fn test_results(results: Vec<TestResult>) -> Json<RuleTestResults> {
+    Json(RuleTestResults {
+        results: results.into_iter().map(RuleTestResult::from).collect(),
+    })
 }
 
 /// The user's rules, newest first.
 #[utoipa::path(get, path = "/api/rules", tag = "rules", security(("bearer" = [])),
     responses((status = 200, body = RuleList), (status = 401, body = ErrorBody)))]
 async fn list_rules(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
 ) -> AppResult<Json<RuleList>> {
     let items = state
-        .store
-        .list_rules(&user.id)
+        .rules
+        .list(&user.id)
         .await?
         .into_iter()
         .map(RuleView::from)
@@ -149,7 +170,7 @@ async fn list_rules(
 #[utoipa::path(post, path = "/api/rules", tag = "rules", request_body = RuleBody, security(("bearer" = [])),
     responses((status = 201, body = RuleView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_rule(
-    State(state): State<AppState>,
+    State(state): State<App>,
     user: CurrentUser,
     ApiJson(body): ApiJson<RuleBody>,
 ) -> AppResult<(StatusCode, Json<RuleView>)> {
@@ -162,30 +183,25 @@ async fn create_rule(
 #[utoipa::path(get, path = "/api/rules/{id}", tag = "rules", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = RuleView), (status = 404, body = ErrorBody)))]
 async fn get_rule(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<RuleView>> {
-    let row = state
-        .store
-        .rule_for_user(&user.id, &rule_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(Json(row.into()))
+    Ok(Json(state.rules.get(&user.id, &id).await?.into()))
 }
 
 /// Replace a rule.
 #[utoipa::path(put, path = "/api/rules/{id}", tag = "rules", params(("id" = String, Path)), request_body = RuleBody, security(("bearer" = [])),
     responses((status = 200, body = RuleView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn replace_rule(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RuleBody>,
 ) -> AppResult<Json<RuleView>> {
     let row = state
         .rules
-        .replace(&user.id, &rule_id(&id)?, body.into_input())
+        .replace(&user.id, &id, body.into_input())
         .await?;
     Ok(Json(row.into()))
 }
@@ -194,11 +210,11 @@ async fn replace_rule(
 #[utoipa::path(delete, path = "/api/rules/{id}", tag = "rules", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_rule(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    state.rules.delete(&user.id, &rule_id(&id)?).await?;
+    state.rules.delete(&user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -206,126 +222,29 @@ async fn delete_rule(
 #[utoipa::path(post, path = "/api/rules/test", tag = "rules", request_body = RuleTest, security(("bearer" = [])),
     responses((status = 200, body = RuleTestResults), (status = 422, body = ErrorBody)))]
 async fn test_rules(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ClientIp(ip): ClientIp,
-    ApiJson(mut body): ApiJson<RuleTest>,
+    ApiJson(body): ApiJson<RuleTest>,
 ) -> AppResult<Json<RuleTestResults>> {
-    let rows = match body.rule.take() {
-        Some(draft) => {
-            let row = state
-                .rules
-                .draft(&user.id, draft.into_input())
-                .await
-                .map_err(|err| match err {
-                    AppError::Validation { field, message } => {
-                        AppError::validation(format!("rule.{field}"), message)
-                    }
-                    other => other,
-                })?;
-            vec![row]
-        }
-        None => state.store.list_rules(&user.id).await?,
-    };
-    run_tests(&state, &user, rows, body, ip).await
+    let (draft, sample) = body.into_sample(ip);
+    Ok(test_results(
+        state.rules.test_all(&user.id, draft, sample).await?,
+    ))
 }
 
 /// One rule against a sample message. Nothing is sent.
 #[utoipa::path(post, path = "/api/rules/{id}/test", tag = "rules", params(("id" = String, Path)), request_body = RuleTest,
     security(("bearer" = [])), responses((status = 200, body = RuleTestResults), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn test_rule(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RuleTest>,
 ) -> AppResult<Json<RuleTestResults>> {
-    let row = state
-        .store
-        .rule_for_user(&user.id, &rule_id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    run_tests(&state, &user, vec![row], body, ip).await
-}
-
-async fn run_tests(
-    state: &AppState,
-    user: &UserRow,
-    rows: Vec<RuleRow>,
-    body: RuleTest,
-    ip: std::net::IpAddr,
-) -> AppResult<Json<RuleTestResults>> {
-    let payload =
-        crate::ingest::payload::parse(BodyKind::Json, body.message.to_string().as_bytes())
-            .map_err(|err| match err {
-                AppError::Validation { field, message } => AppError::validation(
-                    format!("message.{field}").replace("message.$", "message"),
-                    message,
-                ),
-                other => other,
-            })?;
-    let (endpoint_id, endpoint_name) = match body.ingest_endpoint_id.filter(|s| !s.is_empty()) {
-        Some(raw) => {
-            let id = canonical_id(&raw)
-                .ok_or_else(|| AppError::validation("ingest_endpoint_id", "no such endpoint"))?;
-            let endpoint = state
-                .store
-                .endpoint_for_user(&user.id, &id)
-                .await?
-                .ok_or_else(|| AppError::validation("ingest_endpoint_id", "no such endpoint"))?;
-            (endpoint.id, endpoint.name)
-        }
-        None => (String::new(), String::new()),
-    };
-    let (message_id, received_at) = new_id_with_time();
-    let received_at = rfc3339(received_at);
-    let rules: Vec<_> = rows
-        .into_iter()
-        .filter_map(|row| prepare(row).ok())
-        .collect();
-    let message = crate::plugins::wit_message(
-        &payload,
-        &message_id,
-        &received_at,
-        &endpoint_id,
-        &endpoint_name,
-    );
-    let verdicts = state
-        .rules
-        .evaluate(std::sync::Arc::new(rules.clone()), message)
-        .await?;
-
-    let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
-    let query = BTreeMap::new();
-    let context = TemplateContext::new(&ContextSource {
-        message_id: &message_id,
-        received_at: &received_at,
-        title: payload.title.as_deref(),
-        body: &payload.body,
-        group: payload.group.as_deref(),
-        priority: payload.priority,
-        tags: &payload.tags,
-        url: payload.url.as_deref(),
-        extras: &payload.extras,
-        content_type: "application/json",
-        remote_ip: Some(&ip.to_string()),
-        user_agent: None,
-        headers: &headers,
-        query: &query,
-        endpoint_id: &endpoint_id,
-        endpoint_name: &endpoint_name,
-    });
-    let results = rules
-        .iter()
-        .zip(verdicts)
-        .map(|(rule, verdict)| RuleTestResult {
-            rule_id: verdict.rule_id,
-            name: verdict.rule_name,
-            enabled: rule.row.enabled != 0,
-            matched: verdict.matched,
-            error: verdict.error,
-            payload: render(&rule.template, &context),
-        })
-        .collect();
-    Ok(Json(RuleTestResults { results }))
+    let (_, sample) = body.into_sample(ip);
+    Ok(test_results(
+        state.rules.test_one(&user.id, &id, sample).await?,
+    ))
 }

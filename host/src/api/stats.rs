@@ -8,15 +8,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiQuery, CurrentUser};
+use crate::app::App;
+use crate::domain::rfc3339;
+use crate::domain::{now_ms, DeliveryStatus};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::storage::now_ms;
-use crate::timefmt::rfc3339;
-use crate::AppState;
 
 const HOUR_MS: i64 = 3_600_000;
 const MAX_HOURS: i64 = 168;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(activity))
 }
 
@@ -47,7 +47,7 @@ pub struct Activity {
 #[utoipa::path(get, path = "/api/stats/activity", tag = "stats", params(ActivityParams), security(("bearer" = [])),
     responses((status = 200, body = Activity), (status = 422, body = ErrorBody)))]
 async fn activity(
-    State(state): State<AppState>,
+    State(state): State<App>,
     CurrentUser(user): CurrentUser,
     ApiQuery(params): ApiQuery<ActivityParams>,
 ) -> AppResult<Json<Activity>> {
@@ -66,17 +66,17 @@ async fn activity(
             ..Default::default()
         })
         .collect();
-    for count in state.store.activity(&user.id, from, HOUR_MS).await? {
+    for count in state.deliveries.activity(&user.id, from, HOUR_MS).await? {
         let Some(bucket) = usize::try_from(count.bucket)
             .ok()
             .and_then(|index| buckets.get_mut(index))
         else {
             continue; // a clock step put a row past the window
         };
-        match count.status.as_str() {
-            "message" => bucket.messages += count.count,
-            "sent" => bucket.sent += count.count,
-            "failed" => bucket.failed += count.count,
+        match DeliveryStatus::parse(&count.status) {
+            Some(DeliveryStatus::Sent) => bucket.sent += count.count,
+            Some(DeliveryStatus::Failed) => bucket.failed += count.count,
+            _ if count.status == "message" => bucket.messages += count.count,
             _ => {}
         }
     }

@@ -3,18 +3,19 @@
 //! fields the plugin's schema marks secret are masked in every answer and kept
 //! when an update sends the mask back.
 
-pub mod crypto;
-
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::app::rules::Rules;
+use crate::domain::channel::Channel;
+use crate::domain::config_cipher::ConfigCipher;
+use crate::domain::{new_id, new_id_with_time, now_ms, Message, Payload, RequestFacts};
+use crate::error::{AppError, AppResult, OrInternal};
 use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{LoadedPlugin, PluginKind, SendError};
-use crate::plugins::Message;
-use crate::storage::{new_id, now_ms, ChannelRow, Store};
-use crypto::ConfigCipher;
+use crate::plugins::wit_message;
+use crate::storage::Store;
 
 /// What secret values look like in answers; sending it back keeps the stored value.
 pub const SECRET_MASK: &str = "********";
@@ -22,8 +23,8 @@ const MAX_NAME_CHARS: usize = 100;
 
 /// A channel as the API shows it (config with secrets masked).
 #[derive(Clone, Debug)]
-pub struct Channel {
-    pub row: ChannelRow,
+pub struct ChannelView {
+    pub channel: Channel,
     pub config: Value,
 }
 
@@ -40,14 +41,17 @@ pub struct Channels {
     store: Store,
     plugins: Arc<Registry>,
     cipher: ConfigCipher,
+    /// Holds cached active rules, which change with their channel.
+    rules: Rules,
 }
 
 impl Channels {
-    pub fn new(store: Store, plugins: Arc<Registry>, cipher: ConfigCipher) -> Self {
+    pub fn new(store: Store, plugins: Arc<Registry>, cipher: ConfigCipher, rules: Rules) -> Self {
         Channels {
             store,
             plugins,
             cipher,
+            rules,
         }
     }
 
@@ -58,19 +62,19 @@ impl Channels {
         plugin_id: &str,
         config: Value,
         enabled: bool,
-    ) -> AppResult<Channel> {
+    ) -> AppResult<ChannelView> {
         let name = valid_name(name)?;
         let plugin = self.channel_plugin(plugin_id)?;
         let config = self.validated(&plugin, config).await?;
         let id = new_id();
         let now = now_ms();
-        let row = ChannelRow {
-            config: self.seal(&id, &config)?,
+        let row = Channel {
+            sealed_config: self.seal(&id, &config)?,
             id,
             user_id: user_id.to_string(),
             name,
             plugin: plugin_id.to_string(),
-            enabled: i64::from(enabled),
+            enabled,
             created_at: now,
             updated_at: now,
         };
@@ -78,12 +82,12 @@ impl Channels {
         Ok(self.view(row, &config, Some(&plugin)))
     }
 
-    pub async fn list(&self, user_id: &str) -> AppResult<Vec<Channel>> {
+    pub async fn list(&self, user_id: &str) -> AppResult<Vec<ChannelView>> {
         let rows = self.store.list_channels(user_id).await?;
         rows.into_iter().map(|row| self.open_view(row)).collect()
     }
 
-    pub async fn get(&self, user_id: &str, id: &str) -> AppResult<Channel> {
+    pub async fn get(&self, user_id: &str, id: &str) -> AppResult<ChannelView> {
         let row = self
             .store
             .channel_for_user(user_id, id)
@@ -100,7 +104,7 @@ impl Channels {
         name: Option<&str>,
         config: Option<Value>,
         enabled: Option<bool>,
-    ) -> AppResult<Channel> {
+    ) -> AppResult<ChannelView> {
         let mut row = self
             .store
             .channel_for_user(user_id, id)
@@ -115,33 +119,31 @@ impl Channels {
             let plugin = plugin.clone().ok_or_else(|| missing_plugin(&row.plugin))?;
             restore_secrets(&mut incoming, &stored, &secret_fields(&plugin));
             stored = self.validated(&plugin, incoming).await?;
-            row.config = self.seal(&row.id, &stored)?;
+            row.sealed_config = self.seal(&row.id, &stored)?;
         }
         if let Some(enabled) = enabled {
-            row.enabled = i64::from(enabled);
+            row.enabled = enabled;
         }
         if !self.store.update_channel(&row).await? {
             return Err(AppError::NotFound);
         }
+        self.rules.forget_user(user_id);
         row.updated_at = now_ms();
         Ok(self.view(row, &stored, plugin.as_deref()))
     }
 
     pub async fn delete(&self, user_id: &str, id: &str) -> AppResult<()> {
         if self.store.delete_channel(user_id, id).await? {
+            self.rules.forget_user(user_id);
             Ok(())
         } else {
             Err(AppError::NotFound)
         }
     }
 
-    /// The decrypted config of a stored channel (for the worker and tests).
-    pub fn open(&self, row: &ChannelRow) -> AppResult<Value> {
-        let text = self
-            .cipher
-            .decrypt(&row.id, &row.config)
-            .map_err(AppError::internal)?;
-        serde_json::from_str(&text).map_err(AppError::internal)
+    /// The decrypted config of a stored channel.
+    pub fn open(&self, row: &Channel) -> AppResult<Value> {
+        self.cipher.open(row).or_internal()
     }
 
     /// Sends a test notification through the channel now.
@@ -153,20 +155,24 @@ impl Channels {
             .ok_or(AppError::NotFound)?;
         let plugin = self.channel_plugin(&row.plugin)?;
         let config = self.open(&row)?.to_string();
-        let now = crate::timefmt::rfc3339(now_ms());
-        let message = Message {
-            id: new_id(),
-            received_at: now,
-            title: Some("Beacon Spear".into()),
-            body: format!("Test notification for channel \"{}\"", row.name),
-            group: None,
-            priority: 3,
-            tags: vec!["test".into()],
-            url: None,
-            extras: Vec::new(),
+        let (message_id, received_at) = new_id_with_time();
+        let message = wit_message(&Message {
+            id: message_id,
             endpoint_id: String::new(),
             endpoint_name: "test".into(),
-        };
+            received_at,
+            payload: Payload {
+                body: format!("Test notification for channel \"{}\"", row.name),
+                title: Some("Beacon Spear".into()),
+                group: None,
+                priority: 3,
+                tags: vec!["test".into()],
+                url: None,
+                extras: Default::default(),
+            },
+            request: RequestFacts::default(),
+            filter_errors: Vec::new(),
+        });
         let outcome = self
             .plugins
             .runtime()
@@ -214,7 +220,7 @@ impl Channels {
         let verdict =
             tokio::task::spawn_blocking(move || plugins.runtime().validate_config(&plugin, &text))
                 .await
-                .map_err(AppError::internal)?;
+                .or_internal()?;
         match verdict {
             Ok(Ok(())) => Ok(config),
             Ok(Err(err)) => Err(AppError::validation(
@@ -233,18 +239,16 @@ impl Channels {
     }
 
     fn seal(&self, id: &str, config: &Value) -> AppResult<String> {
-        self.cipher
-            .encrypt(id, &config.to_string())
-            .map_err(AppError::internal)
+        self.cipher.seal(id, config).or_internal()
     }
 
-    fn open_view(&self, row: ChannelRow) -> AppResult<Channel> {
+    fn open_view(&self, row: Channel) -> AppResult<ChannelView> {
         let config = self.open(&row)?;
         let plugin = self.plugins.get(&row.plugin);
         Ok(self.view(row, &config, plugin.as_deref()))
     }
 
-    fn view(&self, row: ChannelRow, config: &Value, plugin: Option<&LoadedPlugin>) -> Channel {
+    fn view(&self, row: Channel, config: &Value, plugin: Option<&LoadedPlugin>) -> ChannelView {
         let mut shown = config.clone();
         // Without its plugin we cannot know which fields are secret: show none.
         let secrets = plugin.map(secret_fields).unwrap_or_else(|| {
@@ -254,7 +258,10 @@ impl Channels {
                 .unwrap_or_default()
         });
         mask_secrets(&mut shown, &secrets);
-        Channel { row, config: shown }
+        ChannelView {
+            channel: row,
+            config: shown,
+        }
     }
 }
 

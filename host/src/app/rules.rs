@@ -7,17 +7,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{AppError, AppResult};
+use crate::domain::rule::STANDARD_FILTER;
+use crate::domain::template::{render, TemplateContext};
+use crate::domain::{
+    canonical_id, new_id, new_id_with_time, now_ms, BodyKind, ExtraFilter, Message, RequestFacts,
+    Rule, Verdict,
+};
+use crate::error::{AppError, AppResult, OrInternal};
 use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{FilterSession, PluginError, PluginKind};
-use crate::plugins::Message;
-use crate::storage::{new_id, now_ms, RuleRow, Store};
-
-/// The built-in filter every rule's `filter` is evaluated by.
-pub const STANDARD_FILTER: &str = "standard-filter";
+use crate::plugins::{wit_message, WitMessage};
+use crate::storage::Store;
 /// Active rules are served from memory this long; changes in this process
 /// take effect at once, changes made by other processes within this time.
 const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -35,31 +37,37 @@ pub struct RuleInput {
     pub payload_template: Value,
 }
 
-#[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
-pub struct ExtraFilter {
-    /// Id of an installed filter plugin.
-    pub plugin: String,
-    #[schema(value_type = Object)]
-    pub config: Value,
-}
-
 /// A rule ready for matching: JSON texts prepared once, not per message.
 #[derive(Clone, Debug)]
 pub struct ActiveRule {
-    pub row: RuleRow,
+    pub rule: Rule,
     /// (plugin id, config JSON) in evaluation order, the standard filter first.
     steps: Vec<(String, String)>,
-    pub template: Value,
 }
 
-/// The outcome of matching one rule against one message.
-#[derive(Clone, Debug, Serialize)]
-pub struct Verdict {
-    pub rule_id: String,
-    pub rule_name: String,
-    pub matched: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+impl ActiveRule {
+    pub fn new(rule: Rule) -> Self {
+        ActiveRule {
+            steps: rule.filter_steps(),
+            rule,
+        }
+    }
+}
+
+/// A sample message to test rules against, as it would be sent to ingest.
+pub struct Sample {
+    pub message: Value,
+    /// The endpoint it arrives on (optional).
+    pub ingest_endpoint_id: Option<String>,
+    pub remote_ip: String,
+}
+
+/// What one rule does with a sample message.
+pub struct TestResult {
+    pub rule: Rule,
+    pub verdict: Verdict,
+    /// The rendered payload the channel would receive (also when not matched).
+    pub payload: Value,
 }
 
 /// A user's active rules and when they were read.
@@ -81,7 +89,21 @@ impl Rules {
         }
     }
 
-    pub async fn create(&self, user_id: &str, input: RuleInput) -> AppResult<RuleRow> {
+    /// The user's rules, newest first.
+    pub async fn list(&self, user_id: &str) -> AppResult<Vec<Rule>> {
+        Ok(self.store.list_rules(user_id).await?)
+    }
+
+    /// One of the user's rules; another user's answers not found.
+    pub async fn get(&self, user_id: &str, raw_id: &str) -> AppResult<Rule> {
+        let id = canonical_id(raw_id).ok_or(AppError::NotFound)?;
+        self.store
+            .rule_for_user(user_id, &id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn create(&self, user_id: &str, input: RuleInput) -> AppResult<Rule> {
         let now = now_ms();
         let mut row = self.validated(user_id, input).await?;
         row.id = new_id();
@@ -92,12 +114,8 @@ impl Rules {
         Ok(row)
     }
 
-    pub async fn replace(&self, user_id: &str, id: &str, input: RuleInput) -> AppResult<RuleRow> {
-        let existing = self
-            .store
-            .rule_for_user(user_id, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    pub async fn replace(&self, user_id: &str, raw_id: &str, input: RuleInput) -> AppResult<Rule> {
+        let existing = self.get(user_id, raw_id).await?;
         let mut row = self.validated(user_id, input).await?;
         row.id = existing.id;
         row.created_at = existing.created_at;
@@ -110,14 +128,15 @@ impl Rules {
     }
 
     /// Validates an unsaved rule exactly like `create` would, without storing it.
-    pub async fn draft(&self, user_id: &str, input: RuleInput) -> AppResult<RuleRow> {
+    pub async fn draft(&self, user_id: &str, input: RuleInput) -> AppResult<Rule> {
         let mut row = self.validated(user_id, input).await?;
         row.id = String::new();
         Ok(row)
     }
 
-    pub async fn delete(&self, user_id: &str, id: &str) -> AppResult<()> {
-        if !self.store.delete_rule(user_id, id).await? {
+    pub async fn delete(&self, user_id: &str, raw_id: &str) -> AppResult<()> {
+        let id = canonical_id(raw_id).ok_or(AppError::NotFound)?;
+        if !self.store.delete_rule(user_id, &id).await? {
             return Err(AppError::NotFound);
         }
         self.forget_user(user_id);
@@ -140,12 +159,8 @@ impl Rules {
                 }
             }
         }
-        let rows = self.store.active_rules(user_id).await?;
-        let rules = Arc::new(
-            rows.into_iter()
-                .filter_map(|row| prepare(row).ok())
-                .collect::<Vec<_>>(),
-        );
+        let rules = self.store.active_rules(user_id).await?;
+        let rules = Arc::new(rules.into_iter().map(ActiveRule::new).collect::<Vec<_>>());
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() > 50_000 {
                 cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
@@ -160,16 +175,101 @@ impl Rules {
     pub async fn evaluate(
         &self,
         rules: Arc<Vec<ActiveRule>>,
-        message: Message,
+        message: &Message,
     ) -> AppResult<Vec<Verdict>> {
         let plugins = self.plugins.clone();
+        let message = wit_message(message);
         tokio::task::spawn_blocking(move || evaluate_blocking(&plugins, &rules, &message))
             .await
-            .map_err(AppError::internal)
+            .or_internal()
+    }
+
+    /// Which of the user's rules (or the unsaved `draft`) match a sample, and
+    /// what each would send. Nothing is sent. Errors in the draft name
+    /// `rule.<field>`, errors in the sample `message.<field>`.
+    pub async fn test_all(
+        &self,
+        user_id: &str,
+        draft: Option<RuleInput>,
+        sample: Sample,
+    ) -> AppResult<Vec<TestResult>> {
+        let rules = match draft {
+            Some(input) => vec![self
+                .draft(user_id, input)
+                .await
+                .map_err(|err| nest_field("rule.", err))?],
+            None => self.list(user_id).await?,
+        };
+        self.test(user_id, rules, sample).await
+    }
+
+    /// One stored rule against a sample message. Nothing is sent.
+    pub async fn test_one(
+        &self,
+        user_id: &str,
+        raw_id: &str,
+        sample: Sample,
+    ) -> AppResult<Vec<TestResult>> {
+        let rule = self.get(user_id, raw_id).await?;
+        self.test(user_id, vec![rule], sample).await
+    }
+
+    async fn test(
+        &self,
+        user_id: &str,
+        rules: Vec<Rule>,
+        sample: Sample,
+    ) -> AppResult<Vec<TestResult>> {
+        let payload =
+            crate::domain::payload::parse(BodyKind::Json, sample.message.to_string().as_bytes())
+                .map_err(|err| nest_field("message.", err.into()))?;
+        let (endpoint_id, endpoint_name) = match sample.ingest_endpoint_id.filter(|s| !s.is_empty())
+        {
+            Some(raw) => {
+                let no_such = || AppError::validation("ingest_endpoint_id", "no such endpoint");
+                let id = canonical_id(&raw).ok_or_else(no_such)?;
+                let endpoint = self
+                    .store
+                    .endpoint_for_user(user_id, &id)
+                    .await?
+                    .ok_or_else(no_such)?;
+                (endpoint.id, endpoint.name)
+            }
+            None => (String::new(), String::new()),
+        };
+        let (id, received_at) = new_id_with_time();
+        let message = Message {
+            id,
+            endpoint_id,
+            endpoint_name,
+            received_at,
+            payload,
+            request: RequestFacts {
+                content_type: "application/json".into(),
+                remote_ip: Some(sample.remote_ip),
+                user_agent: None,
+                headers: [("content-type".to_string(), "application/json".to_string())].into(),
+                query: Default::default(),
+                size_bytes: 0,
+            },
+            filter_errors: Vec::new(),
+        };
+        let active = Arc::new(rules.into_iter().map(ActiveRule::new).collect::<Vec<_>>());
+        let verdicts = self.evaluate(active.clone(), &message).await?;
+        let context = TemplateContext::of(&message);
+        Ok(active
+            .iter()
+            .zip(verdicts)
+            .map(|(active, verdict)| TestResult {
+                payload: render(&active.rule.payload_template, &context),
+                rule: active.rule.clone(),
+                verdict,
+            })
+            .collect())
     }
 
     /// Checks every part of a rule; errors name the JSON path at fault.
-    async fn validated(&self, user_id: &str, input: RuleInput) -> AppResult<RuleRow> {
+    async fn validated(&self, user_id: &str, input: RuleInput) -> AppResult<Rule> {
         let name = input.name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
             return Err(AppError::validation(
@@ -177,7 +277,7 @@ impl Rules {
                 format!("must be 1 to {MAX_NAME_CHARS} characters"),
             ));
         }
-        let channel_id = crate::ingest::canonical_id(&input.channel_id).unwrap_or_default();
+        let channel_id = canonical_id(&input.channel_id).unwrap_or_default();
         if self
             .store
             .channel_for_user(user_id, &channel_id)
@@ -216,16 +316,15 @@ impl Rules {
             self.check_filter(&plugin_id, config, &plugin_field, &config_field)
                 .await?;
         }
-        Ok(RuleRow {
+        Ok(Rule {
             id: String::new(),
             user_id: user_id.to_string(),
             name,
-            enabled: i64::from(input.enabled),
+            enabled: input.enabled,
             channel_id,
-            filter: input.filter.to_string(),
-            extra_filters: serde_json::to_string(&input.extra_filters)
-                .map_err(AppError::internal)?,
-            payload_template: input.payload_template.to_string(),
+            filter: input.filter,
+            extra_filters: input.extra_filters,
+            payload_template: input.payload_template,
             created_at: 0,
             updated_at: 0,
         })
@@ -260,7 +359,7 @@ impl Rules {
         let verdict =
             tokio::task::spawn_blocking(move || plugins.runtime().validate_config(&plugin, &text))
                 .await
-                .map_err(AppError::internal)?;
+                .or_internal()?;
         match verdict {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) if err.field.is_empty() => {
@@ -278,21 +377,20 @@ impl Rules {
     }
 }
 
-/// Prepares a stored rule for matching.
-pub fn prepare(row: RuleRow) -> Result<ActiveRule, serde_json::Error> {
-    let extras: Vec<ExtraFilter> = serde_json::from_str(&row.extra_filters)?;
-    let template = serde_json::from_str(&row.payload_template)?;
-    let mut steps = vec![(STANDARD_FILTER.to_string(), row.filter.clone())];
-    steps.extend(
-        extras
-            .into_iter()
-            .map(|extra| (extra.plugin, extra.config.to_string())),
-    );
-    Ok(ActiveRule {
-        row,
-        steps,
-        template,
-    })
+/// The same error with its field nested under `prefix` (a payload error at
+/// the root, `$`, becomes the prefix itself).
+fn nest_field(prefix: &str, err: AppError) -> AppError {
+    match err {
+        AppError::Validation { field, message } => {
+            let field = if field == "$" {
+                prefix.trim_end_matches('.').to_string()
+            } else {
+                format!("{prefix}{field}")
+            };
+            AppError::validation(field, message)
+        }
+        other => other,
+    }
 }
 
 /// Matching proper; blocks (runs Wasm). Step by step (the standard filter
@@ -304,13 +402,13 @@ pub fn prepare(row: RuleRow) -> Result<ActiveRule, serde_json::Error> {
 pub fn evaluate_blocking(
     plugins: &Registry,
     rules: &[ActiveRule],
-    message: &Message,
+    message: &WitMessage,
 ) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = rules
         .iter()
         .map(|rule| Verdict {
-            rule_id: rule.row.id.clone(),
-            rule_name: rule.row.name.clone(),
+            rule_id: rule.rule.id.clone(),
+            rule_name: rule.rule.name.clone(),
             matched: true,
             error: None,
         })
@@ -360,7 +458,7 @@ fn run_batch(
     sessions: &mut HashMap<String, FilterSession>,
     plugin_id: &str,
     configs: &[String],
-    message: &Message,
+    message: &WitMessage,
 ) -> Vec<Result<bool, String>> {
     let batch = session_for(plugins, sessions, plugin_id).and_then(|session| {
         session

@@ -1,4 +1,4 @@
-//! Channel configs are encrypted at rest (they hold device keys and tokens):
+//! Channel configs are sealed at rest (they hold device keys and tokens):
 //! XChaCha20-Poly1305 with a random 192-bit nonce per write, and the channel id
 //! as associated data so a ciphertext cannot be moved to another row.
 
@@ -6,6 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, OsRng, Payload};
 use chacha20poly1305::{AeadCore, XChaCha20Poly1305, XNonce};
+
+use super::channel::Channel;
 
 const VERSION_PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 24;
@@ -20,6 +22,8 @@ pub enum CryptoError {
     Decrypt,
     #[error("encryption failed")]
     Encrypt,
+    #[error("a decrypted channel config is not JSON")]
+    NotJson,
 }
 
 #[derive(Clone)]
@@ -60,6 +64,21 @@ impl ConfigCipher {
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(format!("{VERSION_PREFIX}{}", STANDARD.encode(out)))
+    }
+
+    /// A channel's sealed config, decrypted and parsed.
+    pub fn open(&self, channel: &Channel) -> Result<serde_json::Value, CryptoError> {
+        let text = self.decrypt(&channel.id, &channel.sealed_config)?;
+        serde_json::from_str(&text).map_err(|_| CryptoError::NotJson)
+    }
+
+    /// A config sealed for the channel with this id.
+    pub fn seal(
+        &self,
+        channel_id: &str,
+        config: &serde_json::Value,
+    ) -> Result<String, CryptoError> {
+        self.encrypt(channel_id, &config.to_string())
     }
 
     pub fn decrypt(&self, channel_id: &str, stored: &str) -> Result<String, CryptoError> {

@@ -1,11 +1,14 @@
-//! Validation of ingest bodies (SPEC §5). Parsing goes through a JSON value
+//! Validation of ingest bodies (SPEC §5), pure: bytes in, [`Payload`] or the
+//! field at fault out. Parsing goes through a JSON value
 //! first so every error can name the exact field at fault.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, AppResult};
+use super::Invalid;
+
+type Checked<T> = Result<T, Invalid>;
 
 pub const MAX_TITLE_CHARS: usize = 1_000;
 pub const MAX_GROUP_CHARS: usize = 200;
@@ -34,7 +37,7 @@ pub enum BodyKind {
 
 impl BodyKind {
     /// Maps a `Content-Type` header to a body kind; anything else is 415.
-    pub fn from_content_type(value: Option<&str>) -> AppResult<Self> {
+    pub fn from_content_type(value: Option<&str>) -> Checked<Self> {
         let essence = value
             .unwrap_or("")
             .split(';')
@@ -45,10 +48,10 @@ impl BodyKind {
         match essence.as_str() {
             "application/json" => Ok(BodyKind::Json),
             "text/plain" => Ok(BodyKind::Text),
-            "" => Err(AppError::UnsupportedMediaType {
+            "" => Err(Invalid::MediaType {
                 message: "Content-Type is missing; use application/json or text/plain".into(),
             }),
-            other => Err(AppError::UnsupportedMediaType {
+            other => Err(Invalid::MediaType {
                 message: format!(
                     "Content-Type {other} is not accepted; use application/json or text/plain"
                 ),
@@ -57,14 +60,13 @@ impl BodyKind {
     }
 }
 
-pub fn parse(kind: BodyKind, bytes: &[u8]) -> AppResult<Payload> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        AppError::bad_request("invalid_utf8", "the request body is not valid UTF-8")
-    })?;
+pub fn parse(kind: BodyKind, bytes: &[u8]) -> Checked<Payload> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Invalid::malformed("invalid_utf8", "the request body is not valid UTF-8"))?;
     match kind {
         BodyKind::Text => {
             if text.trim().is_empty() {
-                return Err(AppError::validation("body", "must not be empty"));
+                return Err(Invalid::field("body", "must not be empty"));
             }
             if text.contains('\0') {
                 return Err(nul_error("body"));
@@ -81,13 +83,13 @@ pub fn parse(kind: BodyKind, bytes: &[u8]) -> AppResult<Payload> {
         }
         BodyKind::Json => {
             let value: Value = serde_json::from_str(text).map_err(|err| {
-                AppError::bad_request(
+                Invalid::malformed(
                     "malformed_json",
                     format!("the request body is not valid JSON: {err}"),
                 )
             })?;
             let Value::Object(object) = value else {
-                return Err(AppError::validation(
+                return Err(Invalid::field(
                     "$",
                     "the request body must be a JSON object",
                 ));
@@ -133,16 +135,16 @@ pub fn nul_path(object: &Map<String, Value>) -> Option<String> {
     })
 }
 
-pub fn nul_error(field: &str) -> AppError {
-    AppError::validation(field, "must not contain the NUL character (U+0000)")
+pub fn nul_error(field: &str) -> Invalid {
+    Invalid::field(field, "must not contain the NUL character (U+0000)")
 }
 
-fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
+fn from_object(mut object: Map<String, Value>) -> Checked<Payload> {
     const KNOWN: [&str; 7] = [
         "body", "title", "group", "priority", "tags", "url", "extras",
     ];
     if let Some(unknown) = object.keys().find(|key| !KNOWN.contains(&key.as_str())) {
-        return Err(AppError::validation(
+        return Err(Invalid::field(
             unknown.clone(),
             format!(
                 "unknown field {unknown:?}; accepted fields are {}",
@@ -151,11 +153,11 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
         ));
     }
     let body = match object.remove("body") {
-        None | Some(Value::Null) => return Err(AppError::validation("body", "is required")),
+        None | Some(Value::Null) => return Err(Invalid::field("body", "is required")),
         Some(value) => string_field(value, "body")?,
     };
     if body.trim().is_empty() {
-        return Err(AppError::validation("body", "must not be empty"));
+        return Err(Invalid::field("body", "must not be empty"));
     }
     let title = optional_string(object.remove("title"), "title", MAX_TITLE_CHARS)?;
     let group = optional_string(object.remove("group"), "group", MAX_GROUP_CHARS)?;
@@ -163,25 +165,15 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
         None | Some(Value::Null) => 3,
         Some(Value::Number(n)) => match n.as_i64() {
             Some(p @ 1..=5) => p,
-            _ => {
-                return Err(AppError::validation(
-                    "priority",
-                    "must be an integer from 1 to 5",
-                ))
-            }
+            _ => return Err(Invalid::field("priority", "must be an integer from 1 to 5")),
         },
-        Some(_) => {
-            return Err(AppError::validation(
-                "priority",
-                "must be an integer from 1 to 5",
-            ))
-        }
+        Some(_) => return Err(Invalid::field("priority", "must be an integer from 1 to 5")),
     };
     let tags = match object.remove("tags") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => {
             if items.len() > MAX_TAGS {
-                return Err(AppError::validation(
+                return Err(Invalid::field(
                     "tags",
                     format!("at most {MAX_TAGS} tags are allowed"),
                 ));
@@ -193,26 +185,23 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
                     let field = format!("tags[{i}]");
                     let tag = string_field(item, &field)?;
                     if tag.trim().is_empty() || tag.chars().count() > MAX_TAG_CHARS {
-                        return Err(AppError::validation(
+                        return Err(Invalid::field(
                             field,
                             format!("must be 1 to {MAX_TAG_CHARS} characters"),
                         ));
                     }
                     Ok(tag)
                 })
-                .collect::<AppResult<Vec<_>>>()?
+                .collect::<Checked<Vec<_>>>()?
         }
-        Some(_) => return Err(AppError::validation("tags", "must be an array of strings")),
+        Some(_) => return Err(Invalid::field("tags", "must be an array of strings")),
     };
     let url = optional_string(object.remove("url"), "url", MAX_URL_CHARS)?;
     if let Some(url) = &url {
         let parsed = url::Url::parse(url)
-            .map_err(|_| AppError::validation("url", "must be an absolute http(s) URL"))?;
+            .map_err(|_| Invalid::field("url", "must be an absolute http(s) URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(AppError::validation(
-                "url",
-                "must be an absolute http(s) URL",
-            ));
+            return Err(Invalid::field("url", "must be an absolute http(s) URL"));
         }
     }
     let extras = match object.remove("extras") {
@@ -223,9 +212,9 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
                 let field = format!("extras.{key}");
                 Ok((key, string_field(value, &field)?))
             })
-            .collect::<AppResult<BTreeMap<_, _>>>()?,
+            .collect::<Checked<BTreeMap<_, _>>>()?,
         Some(_) => {
-            return Err(AppError::validation(
+            return Err(Invalid::field(
                 "extras",
                 "must be an object of string values",
             ))
@@ -242,24 +231,20 @@ fn from_object(mut object: Map<String, Value>) -> AppResult<Payload> {
     })
 }
 
-fn string_field(value: Value, field: &str) -> AppResult<String> {
+fn string_field(value: Value, field: &str) -> Checked<String> {
     match value {
         Value::String(s) => Ok(s),
-        _ => Err(AppError::validation(field, "must be a string")),
+        _ => Err(Invalid::field(field, "must be a string")),
     }
 }
 
-fn optional_string(
-    value: Option<Value>,
-    field: &str,
-    max_chars: usize,
-) -> AppResult<Option<String>> {
+fn optional_string(value: Option<Value>, field: &str, max_chars: usize) -> Checked<Option<String>> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(value) => {
             let s = string_field(value, field)?;
             if s.chars().count() > max_chars {
-                return Err(AppError::validation(
+                return Err(Invalid::field(
                     field,
                     format!("must be at most {max_chars} characters"),
                 ));
@@ -273,14 +258,14 @@ fn optional_string(
 mod tests {
     use super::*;
 
-    fn field_of(result: AppResult<Payload>) -> String {
+    fn field_of(result: Checked<Payload>) -> String {
         match result {
-            Err(AppError::Validation { field, .. }) => field,
+            Err(Invalid::Field { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
 
-    fn json(text: &str) -> AppResult<Payload> {
+    fn json(text: &str) -> Checked<Payload> {
         parse(BodyKind::Json, text.as_bytes())
     }
 
@@ -321,14 +306,14 @@ mod tests {
     fn malformed_and_non_utf8_are_400() {
         assert!(matches!(
             json("{"),
-            Err(AppError::BadRequest {
+            Err(Invalid::Malformed {
                 code: "malformed_json",
                 ..
             })
         ));
         assert!(matches!(
             parse(BodyKind::Json, &[0xff, 0xfe]),
-            Err(AppError::BadRequest {
+            Err(Invalid::Malformed {
                 code: "invalid_utf8",
                 ..
             })

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::storage::NextState;
+use super::delivery::NextState;
 
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {

@@ -7,31 +7,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::message::Message;
+use super::time::rfc3339;
+
 /// Everything a template can refer to, flattened once per message.
 #[derive(Clone, Debug, Default)]
 pub struct TemplateContext {
     values: BTreeMap<String, String>,
-}
-
-/// The message and request facts a context is built from.
-pub struct ContextSource<'a> {
-    pub message_id: &'a str,
-    pub received_at: &'a str,
-    pub title: Option<&'a str>,
-    pub body: &'a str,
-    pub group: Option<&'a str>,
-    pub priority: i64,
-    pub tags: &'a [String],
-    pub url: Option<&'a str>,
-    pub extras: &'a BTreeMap<String, String>,
-    pub content_type: &'a str,
-    pub remote_ip: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    /// Already redacted; names in any case.
-    pub headers: &'a BTreeMap<String, String>,
-    pub query: &'a BTreeMap<String, String>,
-    pub endpoint_id: &'a str,
-    pub endpoint_name: &'a str,
 }
 
 /// The fixed variables, for documentation and the dashboard's reference list.
@@ -62,26 +44,40 @@ pub const VARIABLES: &[(&str, &str)] = &[
 ];
 
 impl TemplateContext {
-    pub fn new(source: &ContextSource<'_>) -> Self {
+    /// The variables of one message, flattened once.
+    pub fn of(message: &Message) -> Self {
         let mut values = BTreeMap::new();
         let mut put = |key: String, value: &str| {
             values.insert(key, value.to_string());
         };
-        put("message.id".into(), source.message_id);
-        put("message.received_at".into(), source.received_at);
-        put("message.title".into(), source.title.unwrap_or(""));
-        put("message.body".into(), source.body);
-        put("message.group".into(), source.group.unwrap_or(""));
-        put("message.priority".into(), &source.priority.to_string());
-        put("message.tags".into(), &source.tags.join(","));
-        put("message.url".into(), source.url.unwrap_or(""));
-        for (key, value) in source.extras {
+        let (payload, request) = (&message.payload, &message.request);
+        put("message.id".into(), &message.id);
+        put("message.received_at".into(), &rfc3339(message.received_at));
+        put(
+            "message.title".into(),
+            payload.title.as_deref().unwrap_or(""),
+        );
+        put("message.body".into(), &payload.body);
+        put(
+            "message.group".into(),
+            payload.group.as_deref().unwrap_or(""),
+        );
+        put("message.priority".into(), &payload.priority.to_string());
+        put("message.tags".into(), &payload.tags.join(","));
+        put("message.url".into(), payload.url.as_deref().unwrap_or(""));
+        for (key, value) in &payload.extras {
             put(format!("message.extras.{key}"), value);
         }
-        put("request.content_type".into(), source.content_type);
-        put("request.remote_ip".into(), source.remote_ip.unwrap_or(""));
-        put("request.user_agent".into(), source.user_agent.unwrap_or(""));
-        for (name, value) in source.headers {
+        put("request.content_type".into(), &request.content_type);
+        put(
+            "request.remote_ip".into(),
+            request.remote_ip.as_deref().unwrap_or(""),
+        );
+        put(
+            "request.user_agent".into(),
+            request.user_agent.as_deref().unwrap_or(""),
+        );
+        for (name, value) in &request.headers {
             // Header names are case-insensitive: store them lower-cased and
             // look placeholders up lower-cased too.
             put(
@@ -89,11 +85,11 @@ impl TemplateContext {
                 value,
             );
         }
-        for (name, value) in source.query {
+        for (name, value) in &request.query {
             put(format!("request.query.{name}"), value);
         }
-        put("ingest_endpoint.id".into(), source.endpoint_id);
-        put("ingest_endpoint.name".into(), source.endpoint_name);
+        put("ingest_endpoint.id".into(), &message.endpoint_id);
+        put("ingest_endpoint.name".into(), &message.endpoint_name);
         TemplateContext { values }
     }
 
@@ -155,34 +151,11 @@ pub fn render_str(text: &str, context: &TemplateContext) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::message::sample;
     use serde_json::json;
 
     fn context() -> TemplateContext {
-        let tags = vec!["ops".to_string(), "disk".to_string()];
-        let extras = BTreeMap::from([("host".to_string(), "nas1".to_string())]);
-        let headers = BTreeMap::from([
-            ("x-request-id".to_string(), "r-7".to_string()),
-            ("authorization".to_string(), "[REDACTED]".to_string()),
-        ]);
-        let query = BTreeMap::from([("source".to_string(), "cron".to_string())]);
-        TemplateContext::new(&ContextSource {
-            message_id: "m1",
-            received_at: "2026-01-01T00:00:00Z",
-            title: Some("Disk"),
-            body: "95% full",
-            group: None,
-            priority: 5,
-            tags: &tags,
-            url: Some("https://x.test"),
-            extras: &extras,
-            content_type: "application/json",
-            remote_ip: Some("203.0.113.9"),
-            user_agent: Some("curl/8"),
-            headers: &headers,
-            query: &query,
-            endpoint_id: "e1",
-            endpoint_name: "nas",
-        })
+        TemplateContext::of(&sample::message())
     }
 
     #[test]
@@ -243,26 +216,13 @@ mod tests {
 
     #[test]
     fn values_are_not_rendered_twice() {
-        let extras = BTreeMap::from([("x".to_string(), "{{message.id}}".to_string())]);
-        let empty = BTreeMap::new();
-        let ctx = TemplateContext::new(&ContextSource {
-            message_id: "m1",
-            received_at: "",
-            title: None,
-            body: "{{message.id}}",
-            group: None,
-            priority: 3,
-            tags: &[],
-            url: None,
-            extras: &extras,
-            content_type: "",
-            remote_ip: None,
-            user_agent: None,
-            headers: &empty,
-            query: &empty,
-            endpoint_id: "",
-            endpoint_name: "",
-        });
+        let mut message = sample::message();
+        message.payload.body = "{{message.id}}".into();
+        message
+            .payload
+            .extras
+            .insert("x".into(), "{{message.id}}".into());
+        let ctx = TemplateContext::of(&message);
         assert_eq!(
             render_str("{{message.body}}|{{message.extras.x}}", &ctx),
             "{{message.id}}|{{message.id}}"

@@ -12,6 +12,7 @@ mod state;
 use std::time::Duration;
 
 use crate::config::PluginConfig;
+use crate::domain::{rfc3339, Message};
 use fetch::{FetchLimits, Fetchers};
 use registry::Registry;
 use runtime::{PluginError, Runtime, RuntimeLimits};
@@ -41,19 +42,15 @@ pub fn start(config: &PluginConfig) -> Result<Registry, PluginError> {
     Registry::load(runtime, config.dir.clone())
 }
 
-pub use runtime::Message;
+/// The message as plugins see it (the WIT record).
+pub use runtime::Message as WitMessage;
 
-/// The plugin view of a message.
-pub fn wit_message(
-    payload: &crate::ingest::Payload,
-    id: &str,
-    received_at: &str,
-    endpoint_id: &str,
-    endpoint_name: &str,
-) -> Message {
-    Message {
-        id: id.to_string(),
-        received_at: received_at.to_string(),
+/// The plugin view of a message, written once for ingest, tests and the worker.
+pub fn wit_message(message: &Message) -> WitMessage {
+    let payload = &message.payload;
+    WitMessage {
+        id: message.id.clone(),
+        received_at: rfc3339(message.received_at),
         title: payload.title.clone(),
         body: payload.body.clone(),
         group: payload.group.clone(),
@@ -65,7 +62,7 @@ pub fn wit_message(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        endpoint_id: endpoint_id.to_string(),
-        endpoint_name: endpoint_name.to_string(),
+        endpoint_id: message.endpoint_id.clone(),
+        endpoint_name: message.endpoint_name.clone(),
     }
 }

@@ -2,36 +2,79 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Store, StoreResult};
+use super::{json_column, json_text, Store, StoreResult};
+use crate::domain::channel::Channel;
+use crate::domain::{now_ms, Rule};
 
 #[derive(Clone, Debug, FromRow)]
-pub struct ChannelRow {
-    pub id: String,
-    pub user_id: String,
-    pub name: String,
-    pub plugin: String,
-    /// Encrypted config (see `channels::crypto`).
-    pub config: String,
-    pub enabled: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+pub(super) struct ChannelRow {
+    id: String,
+    user_id: String,
+    name: String,
+    plugin: String,
+    config: String,
+    enabled: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<ChannelRow> for Channel {
+    fn from(row: ChannelRow) -> Self {
+        Channel {
+            id: row.id,
+            user_id: row.user_id,
+            name: row.name,
+            plugin: row.plugin,
+            sealed_config: row.config,
+            enabled: row.enabled != 0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 #[derive(Clone, Debug, FromRow)]
-pub struct RuleRow {
-    pub id: String,
-    pub user_id: String,
-    pub name: String,
-    pub enabled: i64,
-    pub channel_id: String,
-    /// Standard filter config, JSON.
-    pub filter: String,
-    /// `[{plugin, config}]`, JSON.
-    pub extra_filters: String,
-    /// Payload template, JSON.
-    pub payload_template: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+pub(super) struct RuleRow {
+    id: String,
+    user_id: String,
+    name: String,
+    enabled: i64,
+    channel_id: String,
+    filter: String,
+    extra_filters: String,
+    payload_template: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl RuleRow {
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(super) fn into_rule(self) -> StoreResult<Rule> {
+        let id = self.id.as_str();
+        let filter = json_column("rules", id, "filter", &self.filter)?;
+        let extra_filters = json_column("rules", id, "extra_filters", &self.extra_filters)?;
+        let payload_template =
+            json_column("rules", id, "payload_template", &self.payload_template)?;
+        Ok(Rule {
+            filter,
+            extra_filters,
+            payload_template,
+            id: self.id,
+            user_id: self.user_id,
+            name: self.name,
+            enabled: self.enabled != 0,
+            channel_id: self.channel_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn rules(rows: Vec<RuleRow>) -> StoreResult<Vec<Rule>> {
+    rows.into_iter().map(RuleRow::into_rule).collect()
 }
 
 pub(super) const CHANNEL_COLUMNS: &str =
@@ -39,7 +82,7 @@ pub(super) const CHANNEL_COLUMNS: &str =
 pub(super) const RULE_COLUMNS: &str = "id, user_id, name, enabled, channel_id, filter, extra_filters, payload_template, created_at, updated_at";
 
 impl Store {
-    pub async fn insert_channel(&self, row: &ChannelRow) -> StoreResult<()> {
+    pub async fn insert_channel(&self, row: &Channel) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
@@ -47,8 +90,8 @@ impl Store {
         .bind(&row.user_id)
         .bind(&row.name)
         .bind(&row.plugin)
-        .bind(&row.config)
-        .bind(row.enabled)
+        .bind(&row.sealed_config)
+        .bind(i64::from(row.enabled))
         .bind(row.created_at)
         .bind(row.updated_at)
         .execute(&self.writer)
@@ -56,42 +99,41 @@ impl Store {
         Ok(())
     }
 
-    pub async fn list_channels(&self, user_id: &str) -> StoreResult<Vec<ChannelRow>> {
+    pub async fn list_channels(&self, user_id: &str) -> StoreResult<Vec<Channel>> {
         let sql =
             format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE user_id = $1 ORDER BY id DESC");
-        Ok(sqlx::query_as(&sql)
+        let rows: Vec<ChannelRow> = sqlx::query_as(&sql)
             .bind(user_id)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
-    pub async fn channel_for_user(
-        &self,
-        user_id: &str,
-        id: &str,
-    ) -> StoreResult<Option<ChannelRow>> {
+    pub async fn channel_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<Channel>> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND user_id = $2");
-        Ok(sqlx::query_as(&sql)
+        let row: Option<ChannelRow> = sqlx::query_as(&sql)
             .bind(id)
             .bind(user_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        Ok(row.map(Channel::from))
     }
 
     /// The channel of a delivery, whoever owns it (worker side).
-    pub async fn channel_by_id(&self, id: &str) -> StoreResult<Option<ChannelRow>> {
+    pub async fn channel_by_id(&self, id: &str) -> StoreResult<Option<Channel>> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1");
-        Ok(sqlx::query_as(&sql)
+        let row: Option<ChannelRow> = sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        Ok(row.map(Channel::from))
     }
 
-    pub async fn update_channel(&self, row: &ChannelRow) -> StoreResult<bool> {
+    pub async fn update_channel(&self, row: &Channel) -> StoreResult<bool> {
         let result = sqlx::query("UPDATE channels SET name = $1, config = $2, enabled = $3, updated_at = $4 WHERE id = $5 AND user_id = $6")
             .bind(&row.name)
-            .bind(&row.config)
-            .bind(row.enabled)
+            .bind(&row.sealed_config)
+            .bind(i64::from(row.enabled))
             .bind(now_ms())
             .bind(&row.id)
             .bind(&row.user_id)
@@ -110,18 +152,18 @@ impl Store {
         Ok(result.rows_affected() > 0)
     }
 
-    pub async fn insert_rule(&self, row: &RuleRow) -> StoreResult<()> {
+    pub async fn insert_rule(&self, row: &Rule) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO rules ({RULE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&row.id)
         .bind(&row.user_id)
         .bind(&row.name)
-        .bind(row.enabled)
+        .bind(i64::from(row.enabled))
         .bind(&row.channel_id)
-        .bind(&row.filter)
-        .bind(&row.extra_filters)
-        .bind(&row.payload_template)
+        .bind(row.filter.to_string())
+        .bind(json_text(&row.extra_filters))
+        .bind(row.payload_template.to_string())
         .bind(row.created_at)
         .bind(row.updated_at)
         .execute(&self.writer)
@@ -129,47 +171,52 @@ impl Store {
         Ok(())
     }
 
-    pub async fn list_rules(&self, user_id: &str) -> StoreResult<Vec<RuleRow>> {
+    pub async fn list_rules(&self, user_id: &str) -> StoreResult<Vec<Rule>> {
         let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE user_id = $1 ORDER BY id DESC");
-        Ok(sqlx::query_as(&sql)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?)
+        rules(
+            sqlx::query_as(&sql)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Enabled rules whose channel is enabled: what ingest matches against.
-    pub async fn active_rules(&self, user_id: &str) -> StoreResult<Vec<RuleRow>> {
+    pub async fn active_rules(&self, user_id: &str) -> StoreResult<Vec<Rule>> {
         let sql = "SELECT r.id, r.user_id, r.name, r.enabled, r.channel_id, r.filter, r.extra_filters, r.payload_template,
                           r.created_at, r.updated_at
                    FROM rules r JOIN channels c ON c.id = r.channel_id
                    WHERE r.user_id = $1 AND r.enabled = 1 AND c.enabled = 1 ORDER BY r.id";
-        Ok(sqlx::query_as(sql)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?)
+        rules(
+            sqlx::query_as(sql)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
-    pub async fn rule_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<RuleRow>> {
+    pub async fn rule_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<Rule>> {
         let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE id = $1 AND user_id = $2");
-        Ok(sqlx::query_as(&sql)
+        let row: Option<RuleRow> = sqlx::query_as(&sql)
             .bind(id)
             .bind(user_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(RuleRow::into_rule).transpose()
     }
 
-    pub async fn update_rule(&self, row: &RuleRow) -> StoreResult<bool> {
+    pub async fn update_rule(&self, row: &Rule) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE rules SET name = $1, enabled = $2, channel_id = $3, filter = $4, extra_filters = $5, payload_template = $6,
                               updated_at = $7
              WHERE id = $8 AND user_id = $9",
         )
         .bind(&row.name)
-        .bind(row.enabled)
+        .bind(i64::from(row.enabled))
         .bind(&row.channel_id)
-        .bind(&row.filter)
-        .bind(&row.extra_filters)
-        .bind(&row.payload_template)
+        .bind(row.filter.to_string())
+        .bind(json_text(&row.extra_filters))
+        .bind(row.payload_template.to_string())
         .bind(now_ms())
         .bind(&row.id)
         .bind(&row.user_id)

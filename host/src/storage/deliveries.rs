@@ -7,10 +7,11 @@ use std::sync::LazyLock;
 use sqlx::{FromRow, Row};
 
 use super::batch::{chunks, inserts, param, value_rows, Statements, CHUNK_SIZES};
-use super::channels::{CHANNEL_COLUMNS, RULE_COLUMNS};
-use super::{
-    new_id, now_ms, Backend, ChannelRow, MessageRow, RuleRow, Store, StoreResult, WriteTx,
-};
+use super::channels::{ChannelRow, RuleRow, CHANNEL_COLUMNS, RULE_COLUMNS};
+use super::messages::MessageRow;
+use super::{Backend, Store, StoreResult, WriteTx};
+use crate::domain::channel::Channel;
+use crate::domain::{new_id, now_ms, DeliveryStatus, Message, NextState, Rule};
 
 /// A delivery a worker holds the lease on.
 #[derive(Clone, Debug, FromRow)]
@@ -29,11 +30,12 @@ pub struct ClaimedDelivery {
 pub struct DeliveryWork {
     pub delivery: ClaimedDelivery,
     /// `None` when the channel was deleted since.
-    pub channel: Option<ChannelRow>,
-    /// `None` when the rule was deleted since.
-    pub rule: Option<RuleRow>,
-    /// The stored message and when it was soft-deleted, if it was.
-    pub message: Option<(MessageRow, Option<i64>)>,
+    pub channel: Option<Channel>,
+    /// `None` when the rule was deleted since; an error when its row is corrupt.
+    pub rule: Option<Result<Rule, String>>,
+    /// The stored message and when it was soft-deleted, if it was; an error
+    /// when its row is corrupt (that delivery fails, the others go on).
+    pub message: Option<Result<(Message, Option<i64>), String>>,
 }
 
 /// One finished attempt and what it leads to, for [`Store::finish_attempts`].
@@ -51,19 +53,11 @@ pub struct AttemptRecord {
     pub started_at: i64,
     pub duration_ms: i64,
     /// `sent`, `retry` or `failed`.
-    pub outcome: &'static str,
+    pub outcome: DeliveryStatus,
     pub http_status: Option<i64>,
     pub error: Option<String>,
     pub response_snippet: Option<String>,
     pub response_json: Option<String>,
-}
-
-/// What happens to the delivery after an attempt.
-#[derive(Clone, Debug, PartialEq)]
-pub enum NextState {
-    Sent,
-    RetryAt(i64),
-    Failed,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -74,7 +68,8 @@ pub struct DeliveryRow {
     pub rule_name: Option<String>,
     pub channel_id: Option<String>,
     pub channel_name: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempt_count: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -89,7 +84,8 @@ pub struct AttemptRow {
     pub attempt_no: i64,
     pub started_at: i64,
     pub duration_ms: i64,
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: DeliveryStatus,
     pub http_status: Option<i64>,
     pub error: Option<String>,
     pub response_snippet: Option<String>,
@@ -247,7 +243,7 @@ impl Store {
                     .bind(attempt.attempt_no)
                     .bind(attempt.started_at)
                     .bind(attempt.duration_ms)
-                    .bind(attempt.outcome)
+                    .bind(attempt.outcome.as_str())
                     .bind(attempt.http_status)
                     .bind(attempt.error.as_deref())
                     .bind(attempt.response_snippet.as_deref())
@@ -266,14 +262,14 @@ impl Store {
                 next,
             } in rows
             {
-                let (status, next_at, sent_at) = match next {
-                    NextState::Sent => ("sent", now, Some(now)),
-                    NextState::RetryAt(at) => ("retry", *at, None),
-                    NextState::Failed => ("failed", now, None),
+                let (next_at, sent_at) = match next {
+                    NextState::Sent => (now, Some(now)),
+                    NextState::RetryAt(at) => (*at, None),
+                    NextState::Failed => (now, None),
                 };
                 update = update
                     .bind(delivery_id.as_str())
-                    .bind(status)
+                    .bind(next.status().as_str())
                     .bind(attempt.attempt_no)
                     .bind(next_at)
                     .bind(sent_at)
@@ -373,28 +369,6 @@ impl Store {
                 .await?,
         )
     }
-
-    /// `pg_notify(channel, payload)` on PostgreSQL; nothing on SQLite (one process).
-    pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(channel)
-                .bind(payload)
-                .execute(&self.writer)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Wakes workers in other processes (PostgreSQL only; SQLite runs one process).
-    pub async fn notify_work(&self) -> StoreResult<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify('beacon_deliveries', '')")
-                .execute(&self.writer)
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 /// One row of the user's delivery list: the delivery plus the start of its message.
@@ -409,7 +383,7 @@ pub struct DeliveryListRow {
 /// Filters of the delivery list.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryFilter {
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
     /// Keyset cursor: only deliveries updated before this (updated_at, id).
     pub before: Option<(i64, String)>,
     pub limit: i64,
@@ -459,8 +433,8 @@ impl Store {
             " ORDER BY d.updated_at DESC, d.id DESC LIMIT ${next}"
         ));
         let mut query = sqlx::query_as(&sql).bind(user_id);
-        if let Some(status) = &filter.status {
-            query = query.bind(status);
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_str());
         }
         if let Some((updated_at, id)) = &filter.before {
             query = query.bind(*updated_at).bind(id);
@@ -516,25 +490,33 @@ async fn load_work(
     let rule_ids = distinct(claimed.iter().filter_map(|d| d.rule_id.as_deref()));
     let message_ids = distinct(claimed.iter().map(|d| d.message_id.as_str()));
 
-    let channels: HashMap<String, ChannelRow> = rows_by_id(
+    let channels: HashMap<String, Channel> = rows_by_id(
         tx,
         &format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id IN"),
         &channel_ids,
     )
     .await?
     .into_iter()
-    .map(|row: ChannelRow| (row.id.clone(), row))
+    .map(|row: ChannelRow| {
+        let channel = Channel::from(row);
+        (channel.id.clone(), channel)
+    })
     .collect();
-    let rules: HashMap<String, RuleRow> = rows_by_id(
+    let rules: HashMap<String, Result<Rule, String>> = rows_by_id(
         tx,
         &format!("SELECT {RULE_COLUMNS} FROM rules WHERE id IN"),
         &rule_ids,
     )
     .await?
     .into_iter()
-    .map(|row: RuleRow| (row.id.clone(), row))
+    .map(|row: RuleRow| {
+        (
+            row.id().to_string(),
+            row.into_rule().map_err(|e| e.to_string()),
+        )
+    })
     .collect();
-    let messages: HashMap<String, (MessageRow, Option<i64>)> = rows_by_id(
+    let messages: HashMap<String, Result<(Message, Option<i64>), String>> = rows_by_id(
         tx,
         "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
                 m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
@@ -544,7 +526,14 @@ async fn load_work(
     )
     .await?
     .into_iter()
-    .map(|DeletableMessage { message, deleted_at }| (message.id.clone(), (message, deleted_at)))
+    .map(|DeletableMessage { message, deleted_at }| {
+        let id = message.id.clone();
+        let loaded = message
+            .into_message()
+            .map(|message| (message, deleted_at))
+            .map_err(|e| e.to_string());
+        (id, loaded)
+    })
     .collect();
 
     Ok(claimed

@@ -8,33 +8,14 @@ use sqlx::query::Query;
 use sqlx::{Any, FromRow};
 
 use super::batch::{chunks, inserts, Statements, CHUNK_SIZES};
-use super::{now_ms, Backend, Store, StoreResult};
+use super::{json_column, json_text, Backend, Store, StoreResult};
+use crate::domain::{now_ms, DeliveryStatus, Message, Payload, RequestFacts};
 
 /// A message ready to be stored, as ingest built it.
 #[derive(Clone, Debug)]
 pub struct NewMessage {
-    pub id: String,
     pub user_id: String,
-    pub endpoint_id: String,
-    pub received_at: i64,
-    pub title: Option<String>,
-    pub body: String,
-    pub group: Option<String>,
-    pub priority: i64,
-    pub tags: Vec<String>,
-    pub url: Option<String>,
-    /// JSON object of string → string.
-    pub extras_json: String,
-    pub content_type: String,
-    pub remote_ip: Option<String>,
-    pub user_agent: Option<String>,
-    /// JSON object of header name → value (sensitive values already redacted).
-    pub headers_json: String,
-    /// JSON object of query parameter → value.
-    pub query_json: String,
-    pub size_bytes: i64,
-    /// JSON list of filters that failed while matching, if any.
-    pub filter_errors: Option<String>,
+    pub message: Message,
     /// One queued delivery per matching rule, committed with the message.
     pub deliveries: Vec<NewDelivery>,
 }
@@ -47,9 +28,10 @@ pub struct NewDelivery {
     pub channel_id: String,
 }
 
-/// A stored message. In lists, `body` is cut to a preview by the database.
+/// A stored message as its columns hold it; [`MessageRow::into_message`]
+/// parses the JSON columns once, here at the edge.
 #[derive(Clone, Debug, FromRow)]
-pub struct MessageRow {
+pub(super) struct MessageRow {
     pub id: String,
     pub endpoint_id: String,
     pub endpoint_name: String,
@@ -68,6 +50,44 @@ pub struct MessageRow {
     pub query: String,
     pub size_bytes: i64,
     pub filter_errors: Option<String>,
+}
+
+impl MessageRow {
+    pub(super) fn into_message(self) -> StoreResult<Message> {
+        let id = self.id.as_str();
+        let tags = json_column("messages", id, "tags", &self.tags)?;
+        let extras = json_column("messages", id, "extras", &self.extras)?;
+        let headers = json_column("messages", id, "headers", &self.headers)?;
+        let query = json_column("messages", id, "query", &self.query)?;
+        let filter_errors = match self.filter_errors.as_deref() {
+            Some(text) => json_column("messages", id, "filter_errors", text)?,
+            None => Vec::new(),
+        };
+        Ok(Message {
+            payload: Payload {
+                body: self.body,
+                title: self.title,
+                group: self.group_name,
+                priority: self.priority,
+                tags,
+                url: self.url,
+                extras,
+            },
+            request: RequestFacts {
+                content_type: self.content_type,
+                remote_ip: self.remote_ip,
+                user_agent: self.user_agent,
+                headers,
+                query,
+                size_bytes: self.size_bytes,
+            },
+            filter_errors,
+            id: self.id,
+            endpoint_id: self.endpoint_id,
+            endpoint_name: self.endpoint_name,
+            received_at: self.received_at,
+        })
+    }
 }
 
 /// Filters of the message list; every one is optional.
@@ -147,26 +167,30 @@ impl Store {
         for (start, size_index) in chunks(batch.len()) {
             let rows = &batch[start..start + CHUNK_SIZES[size_index]];
             let mut query = sqlx::query(MESSAGE_INSERTS.get(self.backend, size_index));
-            for m in rows {
+            for new in rows {
+                let (m, payload, request) =
+                    (&new.message, &new.message.payload, &new.message.request);
+                let filter_errors =
+                    (!m.filter_errors.is_empty()).then(|| json_text(&m.filter_errors));
                 query = query
                     .bind(&m.id)
-                    .bind(&m.user_id)
+                    .bind(&new.user_id)
                     .bind(&m.endpoint_id)
                     .bind(m.received_at)
-                    .bind(m.title.as_deref())
-                    .bind(&m.body)
-                    .bind(m.group.as_deref())
-                    .bind(m.priority)
-                    .bind(serde_json::to_string(&m.tags).unwrap_or_else(|_| "[]".into()))
-                    .bind(m.url.as_deref())
-                    .bind(&m.extras_json)
-                    .bind(&m.content_type)
-                    .bind(m.remote_ip.as_deref())
-                    .bind(m.user_agent.as_deref())
-                    .bind(&m.headers_json)
-                    .bind(&m.query_json)
-                    .bind(m.size_bytes)
-                    .bind(m.filter_errors.as_deref());
+                    .bind(payload.title.as_deref())
+                    .bind(&payload.body)
+                    .bind(payload.group.as_deref())
+                    .bind(payload.priority)
+                    .bind(json_text(&payload.tags))
+                    .bind(payload.url.as_deref())
+                    .bind(json_text(&payload.extras))
+                    .bind(&request.content_type)
+                    .bind(request.remote_ip.as_deref())
+                    .bind(request.user_agent.as_deref())
+                    .bind(json_text(&request.headers))
+                    .bind(json_text(&request.query))
+                    .bind(request.size_bytes)
+                    .bind(filter_errors);
             }
             query.execute(&mut *tx).await?;
         }
@@ -177,14 +201,15 @@ impl Store {
             .collect();
         for (start, size_index) in chunks(deliveries.len()) {
             let mut query = sqlx::query(DELIVERY_INSERTS.get(self.backend, size_index));
-            for (m, d) in &deliveries[start..start + CHUNK_SIZES[size_index]] {
+            for (new, d) in &deliveries[start..start + CHUNK_SIZES[size_index]] {
+                let m = &new.message;
                 query = query
                     .bind(&d.id)
-                    .bind(&m.user_id)
+                    .bind(&new.user_id)
                     .bind(&m.id)
                     .bind(&d.rule_id)
                     .bind(&d.channel_id)
-                    .bind("queued")
+                    .bind(DeliveryStatus::Queued.as_str())
                     .bind(0_i64)
                     .bind(m.received_at)
                     .bind(m.received_at)
@@ -195,11 +220,17 @@ impl Store {
 
         let tags: Vec<(&str, &str, String)> = batch
             .iter()
-            .flat_map(|m| {
-                let unique: BTreeSet<String> = m.tags.iter().map(|t| t.to_lowercase()).collect();
+            .flat_map(|new| {
+                let unique: BTreeSet<String> = new
+                    .message
+                    .payload
+                    .tags
+                    .iter()
+                    .map(|t| t.to_lowercase())
+                    .collect();
                 unique
                     .into_iter()
-                    .map(move |tag| (m.id.as_str(), m.user_id.as_str(), tag))
+                    .map(move |tag| (new.message.id.as_str(), new.user_id.as_str(), tag))
             })
             .collect();
         for (start, size_index) in chunks(tags.len()) {
@@ -233,7 +264,7 @@ impl Store {
         &self,
         user_id: &str,
         filter: &MessageFilter,
-    ) -> StoreResult<Vec<MessageRow>> {
+    ) -> StoreResult<Vec<Message>> {
         let mut conditions = vec![
             "m.user_id = $1".to_string(),
             "m.deleted_at IS NULL".to_string(),
@@ -312,17 +343,13 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| MessageRow::from_row(row).map_err(Into::into))
+            .map(|row| MessageRow::from_row(row)?.into_message())
             .collect()
     }
 
     /// One message of the user's, in full.
-    pub async fn message_for_user(
-        &self,
-        user_id: &str,
-        id: &str,
-    ) -> StoreResult<Option<MessageRow>> {
-        Ok(sqlx::query_as(
+    pub async fn message_for_user(&self, user_id: &str, id: &str) -> StoreResult<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(
             "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
                     m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
                     m.filter_errors
@@ -332,7 +359,8 @@ impl Store {
         .bind(id)
         .bind(user_id)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        row.map(MessageRow::into_message).transpose()
     }
 
     /// Delivery counts for a page of messages, in one query.

@@ -13,16 +13,17 @@ mod endpoints;
 mod messages;
 mod tokens;
 mod users;
+mod wakeups;
 
-pub use channels::{ChannelRow, RuleRow};
 pub use deliveries::{
     AttemptRecord, AttemptRow, BucketCount, ClaimedDelivery, DeliveryFilter, DeliveryListRow,
-    DeliveryRow, DeliveryWork, FinishedAttempt, NextState,
+    DeliveryRow, DeliveryWork, FinishedAttempt,
 };
 pub use endpoints::{EndpointAuth, EndpointRow};
-pub use messages::{DeliverySummary, MessageFilter, MessageRow, NewDelivery, NewMessage};
+pub use messages::{DeliverySummary, MessageFilter, NewDelivery, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};
 pub use users::UserRow;
+pub use wakeups::Topic;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -40,8 +41,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    /// A stored value this program cannot read back; names the row and column.
+    #[error("stored data is corrupt: {table}.{column} of row {id}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        column: &'static str,
+        reason: String,
+    },
     /// A background task that writes for its callers (group commit) is gone.
     #[error("the {0} has stopped")]
     Stopped(&'static str),
@@ -60,7 +67,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+enum Backend {
     Sqlite,
     Postgres,
 }
@@ -135,9 +142,14 @@ impl Store {
             })
     }
 
-    /// The connection URL (the PostgreSQL worker opens a LISTEN connection with it).
-    pub fn url(&self) -> &str {
-        &self.url
+    /// How many group-commit writers ingest should run when the operator
+    /// did not say: SQLite has one writer anyway; on PostgreSQL two were
+    /// measured best on 2 cores (more cost more CPU per message).
+    pub fn default_writer_count(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 2,
+        }
     }
 
     /// Copies the WAL back into the database once a second (PASSIVE: never
@@ -163,10 +175,6 @@ impl Store {
         });
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     fn migrator(&self) -> &'static Migrator {
         match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -176,7 +184,53 @@ impl Store {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            self.renumber_sqlite_live_index().await?;
+        }
         self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// SQLite databases made before both folders listed the same versions
+    /// applied the live-messages index as version 6 (PostgreSQL's 7). This
+    /// renumbers that record to 7 and records the new, empty SQLite 6 as
+    /// applied, so the migrator finds every checksum where it expects it.
+    /// Runs once; afterwards version 6 has the new description.
+    async fn renumber_sqlite_live_index(&self) -> StoreResult<()> {
+        const OLD_DESCRIPTION: &str = "live messages index";
+        let has_table: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.writer)
+        .await?;
+        if has_table.is_none() {
+            return Ok(());
+        }
+        let six: Option<String> =
+            sqlx::query_scalar("SELECT description FROM _sqlx_migrations WHERE version = 6")
+                .fetch_optional(&self.writer)
+                .await?;
+        if six.as_deref() != Some(OLD_DESCRIPTION) {
+            return Ok(());
+        }
+        let Some(empty_six) = SQLITE_MIGRATIONS.iter().find(|m| m.version == 6) else {
+            return Ok(());
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE _sqlx_migrations SET version = 7 WHERE version = 6")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (6, $1, $2, $3, 0)",
+        )
+        .bind(empty_six.description.to_string())
+        .bind(true)
+        .bind(empty_six.checksum.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!("renumbered SQLite migration 6 (live messages index) to 7");
         Ok(())
     }
 
@@ -207,25 +261,99 @@ impl Store {
     }
 }
 
-/// Current time in Unix milliseconds, the unit of every stored time.
-pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
+/// A JSON column's text read back into its type; a failure names the row.
+fn json_column<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    id: &str,
+    column: &'static str,
+    text: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt {
+        table,
+        id: id.to_string(),
+        column,
+        reason: err.to_string(),
+    })
 }
 
-/// A new time-ordered id (UUIDv7, 32 hex digits). Time order keeps inserts at
-/// the right edge of every index, which is several times faster on SQLite.
-pub fn new_id() -> String {
-    new_id_with_time().0
+/// A value as the text of a JSON column. The values stored this way (maps
+/// and lists of strings, JSON values) always serialize.
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-/// A new id and the millisecond time it carries, for rows whose time filters
-/// are answered through the id index (messages): both must agree exactly.
-pub fn new_id_with_time() -> (String, i64) {
-    let id = uuid::Uuid::now_v7();
-    let ms = id.get_timestamp().map(|t| {
-        let (secs, nanos) = t.to_unix();
-        secs as i64 * 1000 + i64::from(nanos / 1_000_000)
-    });
-    (id.simple().to_string(), ms.unwrap_or_else(now_ms))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_databases_list_the_same_migration_versions() {
+        let versions = |migrator: &Migrator| -> Vec<(i64, String)> {
+            migrator
+                .iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect()
+        };
+        let sqlite = versions(&SQLITE_MIGRATIONS);
+        let postgres = versions(&POSTGRES_MIGRATIONS);
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+            postgres.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+            "sqlite {sqlite:?} vs postgres {postgres:?}"
+        );
+        assert_eq!(sqlite, postgres, "the same step has the same name on both");
+    }
+
+    /// A database migrated with the folder as it was before version 6 was
+    /// added to SQLite upgrades without a checksum error and keeps its data.
+    #[tokio::test]
+    async fn an_sqlite_database_with_the_old_numbering_upgrades() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = dir.path().join("old-migrations");
+        std::fs::create_dir(&old).expect("mkdir");
+        let current = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite");
+        for entry in std::fs::read_dir(current).expect("read migrations") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            let target = match name.as_str() {
+                "0006_ingest_without_row_triggers.sql" => continue,
+                "0007_live_messages_index.sql" => "0006_live_messages_index.sql".to_string(),
+                other => other.to_string(),
+            };
+            std::fs::copy(&path, old.join(target)).expect("copy");
+        }
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let store = Store::connect(&url, 2).await.expect("connect");
+        let old_migrator = Migrator::new(old.as_path()).await.expect("old migrator");
+        old_migrator.run(&store.pool).await.expect("old schema");
+        sqlx::query("INSERT INTO users (id, email, email_lower, password_hash, created_at, updated_at) VALUES ('u1', 'a@b.test', 'a@b.test', 'x', 1, 1)")
+            .execute(&store.writer)
+            .await
+            .expect("a user");
+
+        store.migrate().await.expect("upgrade");
+        store.migrate().await.expect("a second run changes nothing");
+        assert!(store.is_ready().await.expect("ready check"));
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&store.pool)
+                .await
+                .expect("applied");
+        let expected: Vec<(i64, String)> = SQLITE_MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect();
+        assert_eq!(applied, expected);
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+        assert_eq!(users, 1);
+        store.close().await;
+    }
 }

@@ -3,7 +3,8 @@
 
 use sqlx::FromRow;
 
-use super::{new_id, now_ms, Store, StoreResult};
+use super::{Store, StoreResult};
+use crate::domain::{new_id, now_ms};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenPurpose {

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Store, StoreResult};
+use super::{Store, StoreResult};
+use crate::domain::now_ms;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct UserRow {

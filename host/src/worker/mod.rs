@@ -9,9 +9,7 @@
 //! transaction (group commit). Sends run as tasks and hand their outcome back
 //! to the loop; an outcome is reported (log, live event) only once committed.
 
-pub mod policy;
-
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,18 +17,16 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tokio::sync::{mpsc, Notify};
 
-use crate::channels::Channels;
+use crate::domain::channel::Channel;
+use crate::domain::config_cipher::ConfigCipher;
+use crate::domain::retry::{Ending, RetryPolicy};
+use crate::domain::template::{render, TemplateContext};
+use crate::domain::{new_id, now_ms, Message, Rule};
 use crate::events::{EventKind, Events};
 use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{PluginError, SendError};
-use crate::plugins::Message;
-use crate::storage::{
-    new_id, now_ms, AttemptRecord, Backend, ChannelRow, DeliveryWork, FinishedAttempt, MessageRow,
-    NextState, RuleRow, Store,
-};
-use crate::templates::{render, ContextSource, TemplateContext};
-use crate::timefmt::rfc3339;
-use policy::{Ending, RetryPolicy};
+use crate::plugins::wit_message;
+use crate::storage::{AttemptRecord, DeliveryWork, FinishedAttempt, Store, Topic};
 
 /// Characters of a response kept with an attempt.
 const MAX_SNIPPET_CHARS: usize = 2_048;
@@ -56,7 +52,8 @@ pub struct WorkerConfig {
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
-    channels: Channels,
+    /// Opens the channel configs sealed at rest.
+    cipher: ConfigCipher,
     plugins: Arc<Registry>,
     config: WorkerConfig,
     id: Arc<str>,
@@ -102,7 +99,7 @@ impl AttemptResult {
 impl Worker {
     pub fn new(
         store: Store,
-        channels: Channels,
+        cipher: ConfigCipher,
         plugins: Arc<Registry>,
         config: WorkerConfig,
         wake: Arc<Notify>,
@@ -111,7 +108,7 @@ impl Worker {
         let id: Arc<str> = Arc::from(format!("{}-{}", hostname(), &new_id()[20..]));
         Worker {
             store,
-            channels,
+            cipher,
             plugins,
             config,
             id,
@@ -130,12 +127,11 @@ impl Worker {
     /// queue up in the background.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker_id = %self.id, concurrency = self.config.concurrency, "delivery worker started");
-        if self.store.backend() == Backend::Postgres {
-            tokio::spawn(listen_for_work(
-                self.store.url().to_string(),
-                self.wake.clone(),
-            ));
-        }
+        // Work queued by other processes (PostgreSQL); polling covers any gap.
+        let wake = self.wake.clone();
+        let listener = self
+            .store
+            .on_signal(Topic::Work, move |_| wake.notify_one());
         let concurrency = self.config.concurrency;
         let longest_wait = self.longest_ready_wait();
         let (done, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
@@ -207,6 +203,9 @@ impl Worker {
                 _ = tokio::time::sleep(self.config.poll_interval), if !stopping => maybe_due = true,
                 _ = &mut shutdown, if !stopping => stopping = true,
             }
+        }
+        if let Some(listener) = listener {
+            listener.abort();
         }
         tracing::info!(worker_id = %self.id, "delivery worker stopped");
     }
@@ -292,7 +291,7 @@ impl Worker {
             Ok(true) => {
                 tracing::info!(
                     delivery_id = %delivery.id, rule_id = ?delivery.rule_id, channel_id = ?delivery.channel_id,
-                    attempt = attempt.attempt_no, status = attempt.outcome, http_status = ?attempt.http_status,
+                    attempt = attempt.attempt_no, status = %attempt.outcome, http_status = ?attempt.http_status,
                     "delivery attempt finished"
                 );
                 self.events.publish(
@@ -325,18 +324,13 @@ impl Worker {
             now_ms(),
             rand::thread_rng().gen::<f64>(),
         );
-        let outcome = match next {
-            NextState::Sent => "sent",
-            NextState::RetryAt(_) => "retry",
-            NextState::Failed => "failed",
-        };
         FinishedAttempt {
             delivery_id: work.delivery.id.clone(),
             attempt: AttemptRecord {
                 attempt_no,
                 started_at,
                 duration_ms: clock.elapsed().as_millis() as i64,
-                outcome,
+                outcome: next.status(),
                 http_status: result.http_status.map(i64::from),
                 error: result.error,
                 response_snippet: result
@@ -364,7 +358,7 @@ impl Worker {
                 format!("channel plugin {} is not installed", channel.plugin),
             );
         };
-        let config = match self.channels.open(channel) {
+        let config = match self.cipher.open(channel) {
             Ok(config) => config.to_string(),
             Err(err) => {
                 return AttemptResult::failed(
@@ -373,9 +367,7 @@ impl Worker {
                 )
             }
         };
-        let template: serde_json::Value =
-            serde_json::from_str(&rule.payload_template).unwrap_or_default();
-        let payload = render(&template, &context(message)).to_string();
+        let payload = render(&rule.payload_template, &TemplateContext::of(message)).to_string();
         let wit_message = wit_message(message);
 
         let call = self
@@ -421,18 +413,25 @@ impl Worker {
 
 /// The channel, rule and message of a claimed delivery, or why it cannot be
 /// sent at all (a permanent failure).
-fn usable(work: &DeliveryWork) -> Result<(&ChannelRow, &RuleRow, &MessageRow), &'static str> {
+fn usable(work: &DeliveryWork) -> Result<(&Channel, &Rule, &Message), String> {
     let channel = work.channel.as_ref().ok_or("the channel was deleted")?;
-    let rule = work.rule.as_ref().ok_or("the rule was deleted")?;
+    let rule = work
+        .rule
+        .as_ref()
+        .ok_or("the rule was deleted")?
+        .as_ref()
+        .map_err(Clone::clone)?;
     let (message, deleted_at) = work
         .message
         .as_ref()
-        .ok_or("the message no longer exists")?;
+        .ok_or("the message no longer exists")?
+        .as_ref()
+        .map_err(Clone::clone)?;
     if deleted_at.is_some() {
-        return Err("the message was deleted");
+        return Err("the message was deleted".into());
     }
-    if channel.enabled == 0 {
-        return Err("the channel is disabled");
+    if !channel.enabled {
+        return Err("the channel is disabled".into());
     }
     Ok((channel, rule, message))
 }
@@ -455,72 +454,6 @@ fn plugin_failure(err: PluginError) -> AttemptResult {
         _ => Ending::Permanent,
     };
     AttemptResult::failed(ending, err.to_string())
-}
-
-fn context(message: &MessageRow) -> TemplateContext {
-    let tags: Vec<String> = serde_json::from_str(&message.tags).unwrap_or_default();
-    let extras: BTreeMap<String, String> =
-        serde_json::from_str(&message.extras).unwrap_or_default();
-    let headers: BTreeMap<String, String> =
-        serde_json::from_str(&message.headers).unwrap_or_default();
-    let query: BTreeMap<String, String> = serde_json::from_str(&message.query).unwrap_or_default();
-    let received_at = rfc3339(message.received_at);
-    TemplateContext::new(&ContextSource {
-        message_id: &message.id,
-        received_at: &received_at,
-        title: message.title.as_deref(),
-        body: &message.body,
-        group: message.group_name.as_deref(),
-        priority: message.priority,
-        tags: &tags,
-        url: message.url.as_deref(),
-        extras: &extras,
-        content_type: &message.content_type,
-        remote_ip: message.remote_ip.as_deref(),
-        user_agent: message.user_agent.as_deref(),
-        headers: &headers,
-        query: &query,
-        endpoint_id: &message.endpoint_id,
-        endpoint_name: &message.endpoint_name,
-    })
-}
-
-fn wit_message(message: &MessageRow) -> Message {
-    let extras: BTreeMap<String, String> =
-        serde_json::from_str(&message.extras).unwrap_or_default();
-    Message {
-        id: message.id.clone(),
-        received_at: rfc3339(message.received_at),
-        title: message.title.clone(),
-        body: message.body.clone(),
-        group: message.group_name.clone(),
-        priority: message.priority.clamp(1, 5) as u8,
-        tags: serde_json::from_str(&message.tags).unwrap_or_default(),
-        url: message.url.clone(),
-        extras: extras.into_iter().collect(),
-        endpoint_id: message.endpoint_id.clone(),
-        endpoint_name: message.endpoint_name.clone(),
-    }
-}
-
-/// Forwards PostgreSQL notifications about new work to the worker loop,
-/// reconnecting after failures. Polling covers any gap.
-async fn listen_for_work(url: String, wake: Arc<Notify>) {
-    loop {
-        match sqlx::postgres::PgListener::connect(&url).await {
-            Ok(mut listener) => {
-                if let Err(err) = listener.listen("beacon_deliveries").await {
-                    tracing::warn!(error = %err, "LISTEN failed");
-                } else {
-                    while listener.recv().await.is_ok() {
-                        wake.notify_one();
-                    }
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "could not open the LISTEN connection"),
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
 }
 
 fn hostname() -> String {

@@ -119,7 +119,7 @@ on_both_databases! {
         server.get("/api/auth/me", None).await.assert_error(401, "missing_token", None);
         server.get("/api/auth/me", Some("not.a.jwt")).await.assert_error(401, "invalid_token", None);
         // A token signed with another key is refused.
-        let foreign = beacon_host::auth::jwt::AccessTokens::new(b"another-key-another-key-another-key-1234", 60)
+        let foreign = beacon_host::app::accounts::jwt::AccessTokens::new(b"another-key-another-key-another-key-1234", 60)
             .issue("someone").expect("issue");
         server.get("/api/auth/me", Some(&foreign)).await.assert_error(401, "invalid_token", None);
     }
@@ -171,8 +171,8 @@ on_both_databases! {
         let me = server.get("/api/auth/me", Some(&user.token)).await;
         let user_id = me.json["id"].as_str().expect("id");
         let token = "expired-token-for-test";
-        let hash = beacon_host::auth::secrets::sha256_hex(token);
-        let past = beacon_host::storage::now_ms() - 1;
+        let hash = beacon_host::app::accounts::secrets::sha256_hex(token);
+        let past = beacon_host::domain::now_ms() - 1;
         server.state.store
             .insert_user_token(user_id, beacon_host::storage::TokenPurpose::VerifyEmail, &hash, None, past)
             .await

@@ -23,8 +23,8 @@ on_both_databases! {
 
         // Encrypted at rest: the stored row does not contain the key.
         let row = server.state.store.channel_by_id(&id).await.expect("row").expect("exists");
-        assert!(!row.config.contains("SECRET-DEVICE-KEY") && !row.config.contains("api.day.app"), "{}", row.config);
-        assert_eq!(server.state.channels.open(&row).expect("decrypt")["device_key"], "SECRET-DEVICE-KEY");
+        assert!(!row.sealed_config.contains("SECRET-DEVICE-KEY") && !row.sealed_config.contains("api.day.app"), "{}", row.sealed_config);
+        assert_eq!(server.state.cipher.open(&row).expect("decrypt")["device_key"], "SECRET-DEVICE-KEY");
 
         let list = server.get("/api/channels", Some(&user.token)).await;
         assert_eq!(list.json["items"].as_array().map(Vec::len), Some(1));
@@ -37,7 +37,7 @@ on_both_databases! {
         assert_eq!(reply.json["name"], "Phone");
         assert_eq!(reply.json["enabled"], false);
         let row = server.state.store.channel_by_id(&id).await.expect("row").expect("exists");
-        let stored = server.state.channels.open(&row).expect("decrypt");
+        let stored = server.state.cipher.open(&row).expect("decrypt");
         assert_eq!(stored, json!({"server_base_url": "https://bark.example.com", "device_key": "SECRET-DEVICE-KEY"}));
 
         server.delete(&format!("/api/channels/{id}"), Some(&user.token)).await.assert_status(204);

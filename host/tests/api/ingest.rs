@@ -114,8 +114,8 @@ on_both_databases! {
         let unverified = server.unverified_user().await;
         let me = server.get("/api/auth/me", Some(&unverified.token)).await;
         let unverified_id = me.json["id"].as_str().expect("id").to_string();
-        let hash = beacon_host::auth::secrets::sha256_hex("bsk_unverified-key");
-        let endpoint_id = beacon_host::storage::new_id();
+        let hash = beacon_host::app::accounts::secrets::sha256_hex("bsk_unverified-key");
+        let endpoint_id = beacon_host::domain::new_id();
         server.state.store.insert_endpoint(&endpoint_id, &unverified_id, "u", &hash).await.expect("endpoint");
         let theirs = crate::common::TestEndpoint { id: endpoint_id, key: "bsk_unverified-key".into(), url: String::new() };
         server.ingest(&theirs, json!({"body": "x"})).await.assert_error(403, "email_not_verified", None);
@@ -276,8 +276,8 @@ on_both_databases! {
         .await;
         let user = server.unverified_user().await;
         let me = server.get("/api/auth/me", Some(&user.token)).await;
-        let hash = beacon_host::auth::secrets::sha256_hex("bsk_k");
-        let id = beacon_host::storage::new_id();
+        let hash = beacon_host::app::accounts::secrets::sha256_hex("bsk_k");
+        let id = beacon_host::domain::new_id();
         server
             .state
             .store
@@ -331,14 +331,14 @@ on_both_databases! {
         assert!(server.state.store.set_user_disabled(&user.email, true).await.expect("disable"));
         // The ingest cache may hold the endpoint for a few seconds in other processes;
         // this process forgets it when told to.
-        server.state.ingest.forget_endpoint(&endpoint.id);
+        server.state.app.ingest.forget_endpoint(&endpoint.id);
         server.ingest(&endpoint, json!({"body": "after"})).await.assert_error(403, "account_disabled", None);
         server.get("/api/auth/me", Some(&user.token)).await.assert_error(403, "account_disabled", None);
         server.login(&user.email, crate::common::PASSWORD).await.assert_error(403, "account_disabled", None);
         server.post_with_cookie("/api/auth/refresh", &user.refresh).await.assert_error(403, "account_disabled", None);
 
         assert!(server.state.store.set_user_disabled(&user.email, false).await.expect("enable"));
-        server.state.ingest.forget_endpoint(&endpoint.id);
+        server.state.app.ingest.forget_endpoint(&endpoint.id);
         server.ingest_ok(&endpoint, json!({"body": "again"})).await;
     }
 }

@@ -52,6 +52,9 @@ on_both_databases! {
         let b = server.endpoint(&user, "b").await;
         let backup = server.ingest_ok(&a, json!({"body": "Backup finished", "group": "nightly", "priority": 2, "tags": ["Backup", "nas"]})).await;
         let disk = server.ingest_ok(&a, json!({"body": "disk 100% FULL", "title": "Disk alarm", "priority": 5, "tags": ["ops"]})).await;
+        // Two messages in one millisecond share a received_at; the `since`
+        // split below needs the last one strictly later.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
         let deploy = server.ingest_ok(&b, json!({"body": "deploy ok", "title": "CI_job", "group": "ci", "priority": 3, "tags": ["ci"]})).await;
 
         let ids = |query: &'static str| {
@@ -180,7 +183,7 @@ on_both_databases! {
         let me = server.get("/api/auth/me", Some(&user.token)).await;
         let user_id = me.json["id"].as_str().expect("id");
         let day = 86_400_000_i64;
-        let now = beacon_host::storage::now_ms();
+        let now = beacon_host::domain::now_ms();
         let mut old = Vec::new();
         for (i, age_days) in [3, 3, 3, 10].into_iter().enumerate() {
             let received_at = now - age_days * day - i as i64;
@@ -213,24 +216,28 @@ fn aged_message(
         ((received_at % 1000) * 1_000_000) as u32,
     );
     beacon_host::storage::NewMessage {
-        id: uuid::Uuid::new_v7(timestamp).simple().to_string(),
         user_id: user_id.to_string(),
-        endpoint_id: endpoint_id.to_string(),
-        received_at,
-        title: None,
-        body: "old news".into(),
-        group: None,
-        priority: 3,
-        tags: Vec::new(),
-        url: None,
-        extras_json: "{}".into(),
-        content_type: "application/json".into(),
-        remote_ip: None,
-        user_agent: None,
-        headers_json: "{}".into(),
-        query_json: "{}".into(),
-        size_bytes: 8,
-        filter_errors: None,
+        message: beacon_host::domain::Message {
+            id: uuid::Uuid::new_v7(timestamp).simple().to_string(),
+            endpoint_id: endpoint_id.to_string(),
+            endpoint_name: String::new(),
+            received_at,
+            payload: beacon_host::domain::Payload {
+                body: "old news".into(),
+                title: None,
+                group: None,
+                priority: 3,
+                tags: Vec::new(),
+                url: None,
+                extras: Default::default(),
+            },
+            request: beacon_host::domain::RequestFacts {
+                content_type: "application/json".into(),
+                size_bytes: 8,
+                ..Default::default()
+            },
+            filter_errors: Vec::new(),
+        },
         deliveries: Vec::new(),
     }
 }

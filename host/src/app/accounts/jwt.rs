@@ -4,7 +4,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::error::{AppError, OrInternal};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -48,8 +48,7 @@ impl AccessTokens {
             exp: now + self.ttl_seconds,
             typ: "access".into(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(AppError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).or_internal()
     }
 
     /// The user id of a valid token; expiry and forgery answer 401 with distinct codes.

@@ -9,11 +9,13 @@ pub mod secrets;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::app::ingest::Ingest;
 use crate::config::Config;
+use crate::domain::{new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::mail::Mailer;
 use crate::ratelimit::KeyedLimiter;
-use crate::storage::{new_id, now_ms, RefreshOutcome, Store, TokenPurpose, UserRow};
+use crate::storage::{RefreshOutcome, Store, TokenPurpose, UserRow};
 
 use jwt::AccessTokens;
 use password::{hash_password, validate_new_password, verify_password};
@@ -50,8 +52,10 @@ impl LimitedAction {
 }
 
 #[derive(Clone)]
-pub struct Auth {
+pub struct Accounts {
     store: Store,
+    /// Holds cached endpoint credentials that account changes make stale.
+    ingest: Ingest,
     mailer: Mailer,
     tokens: AccessTokens,
     refresh_ttl: Duration,
@@ -60,14 +64,15 @@ pub struct Auth {
     per_email: KeyedLimiter,
 }
 
-impl Auth {
-    pub fn new(config: &Config, store: Store, mailer: Mailer) -> Self {
+impl Accounts {
+    pub fn new(config: &Config, store: Store, mailer: Mailer, ingest: Ingest) -> Self {
         let per_ip = KeyedLimiter::per_minute(config.rate_limits.auth_per_ip_per_minute);
         let per_email = KeyedLimiter::per_minute(config.rate_limits.auth_per_email_per_minute);
         per_ip.spawn_cleanup();
         per_email.spawn_cleanup();
-        Auth {
+        Accounts {
             store,
+            ingest,
             mailer,
             tokens: AccessTokens::new(&config.jwt.signing_key, config.jwt.access_ttl.as_secs()),
             refresh_ttl: config.jwt.refresh_ttl,
@@ -336,8 +341,20 @@ impl Auth {
     pub async fn delete_account(&self, user: &UserRow, password: &str) -> AppResult<()> {
         self.require_password(user, password, "password").await?;
         self.store.delete_user(&user.id).await?;
+        self.ingest.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "account deleted");
         Ok(())
+    }
+
+    /// Disables or re-enables an account (operator command); false when no
+    /// user has that address. Its ingest keys stop or start working at once.
+    pub async fn set_disabled(&self, email: &str, disabled: bool) -> AppResult<bool> {
+        let Some(user) = self.store.user_by_email(email).await? else {
+            return Ok(false);
+        };
+        let changed = self.store.set_user_disabled(email, disabled).await?;
+        self.ingest.forget_user(&user.id);
+        Ok(changed)
     }
 
     async fn require_password(&self, user: &UserRow, password: &str, field: &str) -> AppResult<()> {

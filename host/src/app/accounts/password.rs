@@ -5,7 +5,7 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, OrInternal};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Upper bound so a huge "password" cannot be used to burn CPU.
@@ -37,8 +37,8 @@ pub async fn hash_password(password: String) -> AppResult<String> {
             .map(|hash| hash.to_string())
     })
     .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
+    .or_internal()?
+    .or_internal()
 }
 
 /// Verifies a password against a stored PHC string. With no stored hash (unknown
@@ -47,14 +47,14 @@ pub async fn verify_password(password: String, stored: Option<String>) -> AppRes
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
-        let parsed = PasswordHash::new(&phc).map_err(AppError::internal)?;
+        let parsed = PasswordHash::new(&phc).or_internal()?;
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         Ok(known && matches)
     })
     .await
-    .map_err(AppError::internal)?
+    .or_internal()?
 }
 
 /// argon2id hash of a random string nobody knows, with the default parameters.

@@ -3,41 +3,27 @@
 //! 201. The HTTP details (size limit while streaming, headers) live in
 //! `api::ingest`; this module is the use case.
 
-pub mod payload;
-pub mod redact;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::auth::secrets::{constant_time_eq, sha256_hex};
+use crate::app::accounts::secrets::{constant_time_eq, sha256_hex};
+use crate::app::rules::Rules;
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::domain::payload::{self, BodyKind};
+use crate::domain::{canonical_id, new_id, new_id_with_time, rfc3339, Message, RequestFacts};
+use crate::error::{AppError, AppResult, OrInternal};
 use crate::events::{EventKind, Events};
 use crate::ratelimit::KeyedLimiter;
-use crate::rules::Rules;
-use crate::storage::{
-    new_id, new_id_with_time, Backend, EndpointAuth, NewDelivery, NewMessage, Store,
-};
+use crate::storage::{EndpointAuth, NewDelivery, NewMessage, Store};
 
-pub use payload::{BodyKind, Payload};
 use writer::Writer;
 
 /// How long an endpoint's credentials are served from memory. Revocation in
 /// this process takes effect at once; other processes see it within this time.
 const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(5);
-
-/// Request facts stored with the message.
-pub struct RequestMeta {
-    pub content_type: String,
-    pub remote_ip: Option<String>,
-    pub user_agent: Option<String>,
-    /// Header name → value, sensitive values already redacted.
-    pub headers: BTreeMap<String, String>,
-    pub query: BTreeMap<String, String>,
-    pub size_bytes: usize,
-}
 
 #[derive(Clone)]
 pub struct Ingest {
@@ -61,11 +47,9 @@ impl Ingest {
         work_queued: Arc<tokio::sync::Notify>,
         events: Events,
     ) -> Self {
-        let writers = config.ingest_writers.unwrap_or(match store.backend() {
-            Backend::Sqlite => 1,
-            // Measured on 2 cores: more writers cost more CPU per message.
-            Backend::Postgres => 2,
-        });
+        let writers = config
+            .ingest_writers
+            .unwrap_or_else(|| store.default_writer_count());
         let limiter = KeyedLimiter::per_minute(config.rate_limits.ingest_per_minute);
         limiter.spawn_cleanup();
         Ingest {
@@ -121,93 +105,73 @@ impl Ingest {
         endpoint: &EndpointAuth,
         kind: BodyKind,
         body: &[u8],
-        meta: RequestMeta,
+        request: RequestFacts,
     ) -> AppResult<String> {
         let payload = payload::parse(kind, body)?;
         let (id, received_at) = new_id_with_time();
-        let (deliveries, filter_errors) = self
-            .match_rules(endpoint, &payload, &id, received_at)
-            .await?;
-        let message = NewMessage {
+        let mut message = Message {
             id,
-            user_id: endpoint.user_id.clone(),
             endpoint_id: endpoint.endpoint_id.clone(),
+            endpoint_name: endpoint.endpoint_name.clone(),
             received_at,
-            title: payload.title,
-            body: payload.body,
-            group: payload.group,
-            priority: payload.priority,
-            tags: payload.tags,
-            url: payload.url,
-            extras_json: to_json(&payload.extras)?,
-            content_type: meta.content_type,
-            remote_ip: meta.remote_ip,
-            user_agent: meta.user_agent,
-            headers_json: to_json(&meta.headers)?,
-            query_json: to_json(&meta.query)?,
-            size_bytes: meta.size_bytes as i64,
-            filter_errors,
-            deliveries,
+            payload,
+            request,
+            filter_errors: Vec::new(),
         };
+        let deliveries = self.match_rules(&endpoint.user_id, &mut message).await?;
         let id = message.id.clone();
-        let queued = !message.deliveries.is_empty();
+        let size = message.request.size_bytes;
+        let queued = !deliveries.is_empty();
         let live = self.events.wanted().then(|| EventKind::Message {
             id: id.clone(),
             endpoint_id: endpoint.endpoint_id.clone(),
-            received_at: crate::timefmt::rfc3339(received_at),
+            received_at: rfc3339(received_at),
         });
         self.writer
-            .write(message)
+            .write(NewMessage {
+                user_id: endpoint.user_id.clone(),
+                message,
+                deliveries,
+            })
             .await
-            .map_err(AppError::internal)?;
+            .or_internal()?;
         if queued {
             self.work_queued.notify_one();
         }
         if let Some(live) = live {
             self.events.publish(&endpoint.user_id, live);
         }
-        tracing::info!(endpoint_id = %endpoint.endpoint_id, message_id = %id, size = meta.size_bytes, "message ingested");
+        tracing::info!(endpoint_id = %endpoint.endpoint_id, message_id = %id, size, "message ingested");
         Ok(id)
     }
 
-    /// Runs the owner's rules: one queued delivery per match, and the errors of
-    /// filters that failed (stored with the message; the ingest still succeeds).
+    /// Runs the owner's rules: one queued delivery per match; the errors of
+    /// filters that failed are kept with the message (the ingest still succeeds).
     async fn match_rules(
         &self,
-        endpoint: &EndpointAuth,
-        payload: &Payload,
-        id: &str,
-        received_at: i64,
-    ) -> AppResult<(Vec<NewDelivery>, Option<String>)> {
-        let rules = self.rules.active(&endpoint.user_id).await?;
+        user_id: &str,
+        message: &mut Message,
+    ) -> AppResult<Vec<NewDelivery>> {
+        let rules = self.rules.active(user_id).await?;
         if rules.is_empty() {
-            return Ok((Vec::new(), None));
+            return Ok(Vec::new());
         }
-        let message = crate::plugins::wit_message(
-            payload,
-            id,
-            &crate::timefmt::rfc3339(received_at),
-            &endpoint.endpoint_id,
-            &endpoint.endpoint_name,
-        );
         let verdicts = self.rules.evaluate(rules.clone(), message).await?;
         let mut deliveries = Vec::new();
-        let mut errors = Vec::new();
         for (rule, verdict) in rules.iter().zip(verdicts) {
             if verdict.matched {
                 deliveries.push(NewDelivery {
                     id: new_id(),
-                    rule_id: rule.row.id.clone(),
-                    channel_id: rule.row.channel_id.clone(),
+                    rule_id: rule.rule.id.clone(),
+                    channel_id: rule.rule.channel_id.clone(),
                 });
             }
             if verdict.error.is_some() {
                 tracing::warn!(rule_id = %verdict.rule_id, error = ?verdict.error, "filter failed; rule treated as not matched");
-                errors.push(verdict);
+                message.filter_errors.push(verdict);
             }
         }
-        let errors = (!errors.is_empty()).then(|| to_json(&errors)).transpose()?;
-        Ok((deliveries, errors))
+        Ok(deliveries)
     }
 
     async fn endpoint(&self, id: &str) -> AppResult<Option<EndpointAuth>> {
@@ -240,36 +204,5 @@ impl Ingest {
         if let Ok(mut cache) = self.cache.write() {
             cache.retain(|_, (endpoint, _)| endpoint.user_id != user_id);
         }
-    }
-}
-
-/// The canonical 32-hex form of an endpoint id given with or without dashes.
-pub fn canonical_id(raw: &str) -> Option<String> {
-    if raw.len() != 32 && raw.len() != 36 {
-        return None;
-    }
-    uuid::Uuid::try_parse(raw)
-        .ok()
-        .map(|id| id.simple().to_string())
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> AppResult<String> {
-    serde_json::to_string(value).map_err(AppError::internal)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical_id;
-
-    #[test]
-    fn endpoint_ids_with_and_without_dashes() {
-        let simple = "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5";
-        assert_eq!(canonical_id(simple).as_deref(), Some(simple));
-        assert_eq!(
-            canonical_id("0192F0C1-A2B3-7C4D-8E9F-A0B1C2D3E4F5").as_deref(),
-            Some(simple)
-        );
-        assert_eq!(canonical_id("not-an-id"), None);
-        assert_eq!(canonical_id("{0192f0c1-a2b3-7c4d-8e9f-a0b1c2d3e4f5}"), None);
     }
 }

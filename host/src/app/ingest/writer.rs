@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::storage::{NewMessage, Store, StoreError};
+use crate::storage::{NewMessage, Store, StoreError, Topic};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -83,15 +83,14 @@ async fn run(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
 async fn touch_endpoints(store: &Store, batch: &[Job], touched: &mut HashMap<String, Instant>) {
     let mut due: HashMap<String, i64> = HashMap::new();
     for job in batch {
-        let endpoint = &job.message.endpoint_id;
+        let message = &job.message.message;
+        let endpoint = &message.endpoint_id;
         if touched
             .get(endpoint)
             .is_none_or(|at| at.elapsed() >= TOUCH_INTERVAL)
         {
-            let at = due
-                .entry(endpoint.clone())
-                .or_insert(job.message.received_at);
-            *at = (*at).max(job.message.received_at);
+            let at = due.entry(endpoint.clone()).or_insert(message.received_at);
+            *at = (*at).max(message.received_at);
         }
     }
     if due.is_empty() {
@@ -115,7 +114,7 @@ async fn commit(store: &Store, batch: &mut Vec<Job>) {
         Ok(()) => {
             if messages.iter().any(|m| !m.deliveries.is_empty()) {
                 // Workers in other processes (PostgreSQL); this process's worker is woken by ingest.
-                if let Err(err) = store.notify_work().await {
+                if let Err(err) = store.signal(Topic::Work, "").await {
                     tracing::warn!(error = %err, "NOTIFY of new deliveries failed; workers will find them by polling");
                 }
             }

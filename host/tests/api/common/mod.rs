@@ -317,7 +317,8 @@ impl TestServer {
     pub async fn user(&self) -> TestUser {
         let email = unique_email("user");
         self.state
-            .auth
+            .app
+            .accounts
             .create_user(&email, PASSWORD, true)
             .await
             .expect("create user");
