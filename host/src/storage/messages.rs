@@ -94,7 +94,9 @@ impl MessageRow {
 #[derive(Clone, Debug, Default)]
 pub struct MessageFilter {
     pub endpoint_id: Option<String>,
-    /// Case-insensitive substring of title or body.
+    /// Substring of title or body, `%`, `_` and `\` taken literally; case
+    /// is ignored for ASCII letters on SQLite (its `LIKE`) and for all
+    /// letters on PostgreSQL (`ILIKE`).
     pub text: Option<String>,
     pub group: Option<String>,
     pub priority_min: Option<i64>,

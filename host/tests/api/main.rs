@@ -15,4 +15,5 @@ mod messages;
 mod openapi;
 mod plugins;
 mod rules;
+mod storage;
 mod workers;
