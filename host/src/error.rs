@@ -218,3 +218,50 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection refused")]
+    struct Refused;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("query failed")]
+    struct QueryFailed(#[source] Refused);
+
+    #[test]
+    fn an_internal_error_keeps_where_it_was_raised_and_its_whole_cause() {
+        #[rustfmt::skip]
+        let (error, line) = (Err::<(), _>(QueryFailed(Refused)).or_internal(), line!());
+        let AppError::Internal { cause, location } = error.expect_err("fails") else {
+            panic!("not internal");
+        };
+        // The line of the `or_internal` call, not a line inside std.
+        assert_eq!((location.file(), location.line()), (file!(), line));
+        assert_eq!(chain(cause.as_ref()), "query failed: connection refused");
+    }
+
+    #[test]
+    fn a_store_error_records_the_line_of_the_question_mark() {
+        fn read() -> AppResult<()> {
+            Err(StoreError::Stopped("writer"))?;
+            Ok(())
+        }
+        let expected = line!() - 3;
+        let AppError::Internal { location, .. } = read().expect_err("fails") else {
+            panic!("not internal");
+        };
+        assert_eq!((location.file(), location.line()), (file!(), expected));
+    }
+
+    #[test]
+    fn an_internal_error_answers_an_opaque_500() {
+        let error = AppError::internal(QueryFailed(Refused));
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = error.body();
+        assert_eq!(body.code, "internal_error");
+        assert!(!body.message.contains("refused"), "{}", body.message);
+    }
+}
