@@ -6,9 +6,15 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
-const PLUGINS: [(&str, &str); 2] = [
+const PLUGINS: [(&str, &str); 8] = [
     ("BARK", "bark.wasm"),
     ("STANDARD_FILTER", "standard_filter.wasm"),
+    ("NTFY", "ntfy.wasm"),
+    ("GOTIFY", "gotify.wasm"),
+    ("WEBHOOK", "webhook.wasm"),
+    ("SLACK", "slack.wasm"),
+    ("DISCORD", "discord.wasm"),
+    ("TELEGRAM", "telegram.wasm"),
 ];
 
 fn main() {
@@ -23,6 +29,12 @@ fn main() {
         "plugins/Cargo.lock",
         "plugins/bark",
         "plugins/standard-filter",
+        "plugins/ntfy",
+        "plugins/gotify",
+        "plugins/webhook",
+        "plugins/slack",
+        "plugins/discord",
+        "plugins/telegram",
         "sdk/src",
         "sdk/Cargo.toml",
         "wit",

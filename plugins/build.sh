@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Build the first-party plugins (and the example webhook plugin) as
+# Build the first-party plugins (and the example http-post plugin) as
 # WebAssembly components and check that each output really is a component.
 #
 #   plugins/build.sh            # build all
 #   WASM_TOOLS=/path/to/wasm-tools plugins/build.sh
 #
 # Outputs:
-#   plugins/target/wasm32-wasip2/release/bark.wasm
+#   plugins/target/wasm32-wasip2/release/{bark,ntfy,gotify,webhook,slack,discord,telegram}.wasm
 #   plugins/target/wasm32-wasip2/release/standard_filter.wasm
-#   examples/webhook/target/wasm32-wasip2/release/webhook.wasm
+#   examples/http-post/target/wasm32-wasip2/release/http_post.wasm
 #
 # When `wasm-tools` (1.254.x, matching wasmtime 48) is on PATH or named by
 # $WASM_TOOLS, each file is validated and its WIT world printed; otherwise
@@ -52,14 +52,16 @@ check_component() {
     printf '%-70s %8d bytes  ok\n' "${file#"$root"/}" "$(stat -c %s "$file")"
 }
 
-echo "== building plugins/ (bark, standard-filter)"
-(cd "$here" && cargo build --release --target "$target" -p bark -p standard-filter)
+echo "== building plugins/ (every member of the workspace)"
+(cd "$here" && cargo build --release --target "$target")
 
-echo "== building examples/webhook"
-(cd "$root/examples/webhook" && cargo build --release --target "$target")
+echo "== building examples/http-post"
+(cd "$root/examples/http-post" && cargo build --release --target "$target")
 
 echo "== checking components${wasm_tools:+ with $wasm_tools}"
 out="$here/target/$target/release"
-check_component "$out/bark.wasm" channel-api
+for channel in bark ntfy gotify webhook slack discord telegram; do
+    check_component "$out/$channel.wasm" channel-api
+done
 check_component "$out/standard_filter.wasm" filter-api http
-check_component "$root/examples/webhook/target/$target/release/webhook.wasm" channel-api
+check_component "$root/examples/http-post/target/$target/release/http_post.wasm" channel-api

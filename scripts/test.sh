@@ -18,7 +18,7 @@ echo "== host"
 cargo test --workspace --locked
 
 echo "== plugin SDK and plugins (native unit tests)"
-for manifest in sdk/Cargo.toml plugins/Cargo.toml examples/webhook/Cargo.toml; do
+for manifest in sdk/Cargo.toml plugins/Cargo.toml examples/http-post/Cargo.toml; do
   if [ -f "$manifest" ]; then
     cargo test --locked --manifest-path "$manifest"
   fi

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::app::rules::Rules;
 use crate::domain::channel::Channel;
 use crate::domain::config_cipher::ConfigCipher;
+use crate::domain::secrets::{self, SecretPath};
 use crate::domain::{new_id, new_id_with_time, now_ms, Message, Payload, RequestFacts};
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::plugins::registry::Registry;
@@ -17,8 +18,6 @@ use crate::plugins::runtime::{LoadedPlugin, PluginKind, SendError};
 use crate::plugins::wit_message;
 use crate::storage::Store;
 
-/// What secret values look like in answers; sending it back keeps the stored value.
-pub const SECRET_MASK: &str = "********";
 const MAX_NAME_CHARS: usize = 100;
 
 /// A channel as the API shows it (config with secrets masked).
@@ -117,7 +116,7 @@ impl Channels {
         }
         if let Some(mut incoming) = config {
             let plugin = plugin.clone().ok_or_else(|| missing_plugin(&row.plugin))?;
-            restore_secrets(&mut incoming, &stored, &secret_fields(&plugin));
+            secrets::restore(&mut incoming, &stored, &secret_fields(&plugin));
             stored = self.validated(&plugin, incoming).await?;
             row.sealed_config = self.seal(&row.id, &stored)?;
         }
@@ -251,13 +250,10 @@ impl Channels {
     fn view(&self, row: Channel, config: &Value, plugin: Option<&LoadedPlugin>) -> ChannelView {
         let mut shown = config.clone();
         // Without its plugin we cannot know which fields are secret: show none.
-        let secrets = plugin.map(secret_fields).unwrap_or_else(|| {
-            config
-                .as_object()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default()
-        });
-        mask_secrets(&mut shown, &secrets);
+        let secret_paths = plugin
+            .map(secret_fields)
+            .unwrap_or_else(|| secrets::all_top_level(config));
+        secrets::mask(&mut shown, &secret_paths);
         ChannelView {
             channel: row,
             config: shown,
@@ -283,73 +279,9 @@ fn missing_plugin(plugin_id: &str) -> AppError {
     )
 }
 
-/// Top-level config properties the plugin's schema marks `x-secret`.
-pub fn secret_fields(plugin: &LoadedPlugin) -> Vec<String> {
-    plugin.info.config_schema["properties"]
-        .as_object()
-        .map(|properties| {
-            properties
-                .iter()
-                .filter(|(_, schema)| {
-                    schema["x-secret"] == Value::Bool(true)
-                        || schema["writeOnly"] == Value::Bool(true)
-                })
-                .map(|(name, _)| name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Masks every string inside a secret value (strings, lists, objects such as header maps).
-fn mask_value(value: &mut Value) {
-    match value {
-        Value::String(s) if !s.is_empty() => *s = SECRET_MASK.to_string(),
-        Value::Array(items) => items.iter_mut().for_each(mask_value),
-        Value::Object(map) => map.values_mut().for_each(mask_value),
-        _ => {}
-    }
-}
-
-fn mask_secrets(config: &mut Value, secrets: &[String]) {
-    if let Some(map) = config.as_object_mut() {
-        for name in secrets {
-            if let Some(value) = map.get_mut(name) {
-                mask_value(value);
-            }
-        }
-    }
-}
-
-/// Puts stored secret values back where an update sent the mask.
-fn restore_secrets(incoming: &mut Value, stored: &Value, secrets: &[String]) {
-    let (Some(incoming), Some(stored)) = (incoming.as_object_mut(), stored.as_object()) else {
-        return;
-    };
-    for name in secrets {
-        let (Some(new), Some(old)) = (incoming.get_mut(name), stored.get(name)) else {
-            continue;
-        };
-        restore_value(new, old);
-    }
-}
-
-fn restore_value(new: &mut Value, old: &Value) {
-    match (new, old) {
-        (new @ Value::String(_), old) if new.as_str() == Some(SECRET_MASK) => *new = old.clone(),
-        (Value::Array(items), Value::Array(old_items)) => {
-            for (item, old_item) in items.iter_mut().zip(old_items) {
-                restore_value(item, old_item);
-            }
-        }
-        (Value::Object(map), Value::Object(old_map)) => {
-            for (key, item) in map.iter_mut() {
-                if let Some(old_item) = old_map.get(key) {
-                    restore_value(item, old_item);
-                }
-            }
-        }
-        _ => {}
-    }
+/// Where the plugin's schema marks secrets in its config.
+fn secret_fields(plugin: &LoadedPlugin) -> Vec<SecretPath> {
+    secrets::secret_paths(&plugin.info.config_schema)
 }
 
 /// Builds an object from pairs (small helper for views).
@@ -360,28 +292,4 @@ pub fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
             .map(|(k, v)| (k.to_string(), v))
             .collect::<Map<_, _>>(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn masking_and_restoring_secrets() {
-        let secrets = vec!["device_key".to_string(), "device_keys".to_string()];
-        let stored = json!({"server_base_url": "https://api.day.app", "device_key": "abc", "device_keys": ["k1", "k2"]});
-        let mut shown = stored.clone();
-        mask_secrets(&mut shown, &secrets);
-        assert_eq!(
-            shown,
-            json!({"server_base_url": "https://api.day.app", "device_key": SECRET_MASK, "device_keys": [SECRET_MASK, SECRET_MASK]})
-        );
-        let mut update = json!({"server_base_url": "https://bark.example", "device_key": SECRET_MASK, "device_keys": [SECRET_MASK, "k3"]});
-        restore_secrets(&mut update, &stored, &secrets);
-        assert_eq!(
-            update,
-            json!({"server_base_url": "https://bark.example", "device_key": "abc", "device_keys": ["k1", "k3"]})
-        );
-    }
 }

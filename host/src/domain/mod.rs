@@ -11,6 +11,7 @@ pub mod payload;
 pub mod redact;
 pub mod retry;
 pub mod rule;
+pub mod secrets;
 pub mod template;
 pub mod time;
 

@@ -9,9 +9,15 @@ use std::sync::{Arc, RwLock};
 use super::runtime::{LoadedPlugin, PluginError, PluginInfo, Runtime};
 
 /// Built-in plugins, compiled from plugins/ by build.rs.
-pub const BUILTINS: [&[u8]; 2] = [
+pub const BUILTINS: [&[u8]; 8] = [
     include_bytes!(env!("BEACON_BUILTIN_BARK")),
     include_bytes!(env!("BEACON_BUILTIN_STANDARD_FILTER")),
+    include_bytes!(env!("BEACON_BUILTIN_NTFY")),
+    include_bytes!(env!("BEACON_BUILTIN_GOTIFY")),
+    include_bytes!(env!("BEACON_BUILTIN_WEBHOOK")),
+    include_bytes!(env!("BEACON_BUILTIN_SLACK")),
+    include_bytes!(env!("BEACON_BUILTIN_DISCORD")),
+    include_bytes!(env!("BEACON_BUILTIN_TELEGRAM")),
 ];
 
 #[derive(Clone, Debug, serde::Serialize)]

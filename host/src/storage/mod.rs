@@ -10,6 +10,7 @@ mod batch;
 mod channels;
 mod deliveries;
 mod endpoints;
+mod kv;
 mod messages;
 mod tokens;
 mod users;
@@ -20,6 +21,7 @@ pub use deliveries::{
     DeliveryRow, DeliveryWork, FinishedAttempt,
 };
 pub use endpoints::{EndpointAuth, EndpointRow};
+pub use kv::KvWrite;
 pub use messages::{DeliverySummary, MessageFilter, NewDelivery, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};
 pub use users::UserRow;

@@ -182,10 +182,10 @@ on_both_databases! {
 
 /// A third-party plugin, installed with `beacon plugin install`, delivers through the pipeline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn third_party_webhook_plugin_delivers() {
+async fn third_party_http_post_plugin_delivers() {
     let plugins_dir = tempfile::tempdir().expect("tempdir");
     let cli_data = tempfile::tempdir().expect("tempdir");
-    let wasm = crate::common::fixtures::webhook();
+    let wasm = crate::common::fixtures::http_post();
     let install = std::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -213,17 +213,17 @@ async fn third_party_webhook_plugin_delivers() {
     .await;
     let user = server.user().await;
     let plugins = server.get("/api/plugins", Some(&user.token)).await;
-    let webhook = plugins.json["items"]
+    let http_post = plugins.json["items"]
         .as_array()
         .expect("items")
         .iter()
-        .find(|p| p["id"] == "webhook")
+        .find(|p| p["id"] == "http-post")
         .cloned()
-        .expect("webhook listed");
-    assert_eq!(webhook["builtin"], false);
-    assert_eq!(webhook["kind"], "channel");
+        .expect("http-post listed");
+    assert_eq!(http_post["builtin"], false);
+    assert_eq!(http_post["kind"], "channel");
 
-    let channel = server.post("/api/channels", Some(&user.token), json!({"name": "hook", "plugin": "webhook",
+    let channel = server.post("/api/channels", Some(&user.token), json!({"name": "hook", "plugin": "http-post",
         "config": {"url": format!("{}/push", receiver.base_url), "headers": {"X-Token": "s3cret"}}})).await;
     channel.assert_status(201);
     assert_eq!(

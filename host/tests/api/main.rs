@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod channel_plugins;
 mod channels;
 mod cli;
 mod dashboard;

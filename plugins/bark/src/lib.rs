@@ -8,8 +8,9 @@
 //! 2. then `default_payload_json` from the channel for keys the template
 //!    does not set,
 //! 3. then `device_key` / `device_keys` from the channel (any device keys set
-//!    by the template or the defaults are removed first, so a rule can only
-//!    reach the channel's own devices),
+//!    by the template or the defaults are removed first, in any letter case
+//!    since the Bark server ignores it, so a rule can only reach the
+//!    channel's own devices),
 //! 4. if there is no `body` (missing, `null` or `""`) the message body is
 //!    used; if there is no `title` and the message has one, the message
 //!    title is used.
@@ -19,6 +20,11 @@
 //! `isArchive`, `url`, `action`, …) are kept as they are and unknown keys
 //! pass through.
 //!
+//! With `encryption` configured, that object is then sealed for the Bark
+//! app's "Encrypted push" (see [`encryption`]): the visible fields travel as
+//! `ciphertext` (with an `iv`), and only what the Bark server itself needs
+//! (`device_key`/`device_keys`, `id`, `delete`, `ttl`) stays in clear.
+//!
 //! The server answers `{"code": 200, "message": "success", ...}`. A non-2xx
 //! status or a `code` other than 200 is a failure: 408/425/429/5xx (HTTP
 //! status or `code`) are retryable, other codes (e.g. 400 for an unknown
@@ -26,6 +32,8 @@
 //! Whether the push succeeded or failed, the HTTP status, a capped snippet
 //! and the parsed JSON of the answer are recorded with the attempt (on
 //! failure in the `send-failure` details).
+
+pub mod encryption;
 
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, StatusClass};
@@ -35,6 +43,8 @@ use beacon_plugin_sdk::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+pub use encryption::{Algorithm, EncryptionConfig};
 
 /// Channel config.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -57,6 +67,13 @@ pub struct BarkConfig {
     #[serde(default)]
     #[schemars(schema_with = "default_payload_schema")]
     pub default_payload_json: Option<Value>,
+    /// End-to-end encryption for the Bark app's "Encrypted push" setting:
+    /// `{"algorithm": "aes-256-gcm", "key": "...", "iv": "..."?}` with the
+    /// same algorithm, key (and IV, if fixed there) as in the app. The Bark
+    /// server then only sees the device keys, `id`, `delete`, `ttl` and the
+    /// ciphertext. Leave it out to push in clear.
+    #[serde(default)]
+    pub encryption: Option<EncryptionConfig>,
 }
 
 fn default_payload_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -151,6 +168,9 @@ pub fn validate_config(config: &BarkConfig) -> Result<(), ConfigError> {
     }
     config.devices()?;
     config.defaults()?;
+    if let Some(encryption) = &config.encryption {
+        encryption.validate()?;
+    }
     Ok(())
 }
 
@@ -191,8 +211,11 @@ pub fn build_payload(
         payload.entry(key).or_insert(value);
     }
 
-    payload.remove("device_key");
-    payload.remove("device_keys");
+    // The Bark server matches parameter names case-insensitively, so every
+    // spelling of the device-key fields goes.
+    payload.retain(|key, _| {
+        !key.eq_ignore_ascii_case("device_key") && !key.eq_ignore_ascii_case("device_keys")
+    });
     match config.devices()? {
         Devices::One(key) => {
             payload.insert("device_key".into(), Value::String(key));
@@ -214,6 +237,20 @@ pub fn build_payload(
         }
     }
     Ok(payload)
+}
+
+/// The JSON object actually posted: [`build_payload`], then sealed with a
+/// fresh random IV (unless one is configured) when `encryption` is set.
+pub fn build_push(
+    config: &BarkConfig,
+    payload_json: &str,
+    message: &Message,
+) -> Result<Map<String, Value>, SendError> {
+    let payload = build_payload(config, payload_json, message)?;
+    match &config.encryption {
+        None => Ok(payload),
+        Some(encryption) => encryption::seal(encryption, payload, encryption::random_iv),
+    }
 }
 
 /// Decide the result of a Bark response. Every error that comes from a
@@ -300,14 +337,19 @@ impl Channel for Bark {
         payload_json: &str,
         message: &Message,
     ) -> Result<SendOutcome, SendError> {
-        let payload = build_payload(&config, payload_json, message)?;
+        let payload = build_push(&config, payload_json, message)?;
         let devices = match payload.get("device_keys") {
             Some(Value::Array(keys)) => keys.len(),
             _ => 1,
         };
         // Debug only: the host already logs every attempt with its outcome.
+        let encrypted = if config.encryption.is_some() {
+            ", encrypted"
+        } else {
+            ""
+        };
         debug!(
-            "bark push for message {} to {devices} device(s)",
+            "bark push for message {} to {devices} device(s){encrypted}",
             message.id
         );
         let response = Request::post(config.push_url())

@@ -473,3 +473,548 @@ fn send_with_invalid_config_is_permanent_and_does_not_fetch() {
 fn one_key_json() -> String {
     json!({"server_base_url": "https://api.day.app", "device_key": "KEY"}).to_string()
 }
+
+#[test]
+fn device_key_spellings_from_templates_are_removed() {
+    // The Bark server lowercases parameter names, so `Device_Key` would
+    // otherwise redirect the push to another device.
+    let p = build_payload(
+        &one_key(),
+        r#"{"Device_Key": "OTHER", "DEVICE_KEYS": ["X"], "device_key": "T"}"#,
+        &msg(),
+    )
+    .unwrap();
+    assert_eq!(
+        Value::Object(p),
+        json!({"device_key": "KEY", "body": "disk full", "title": "Disk"})
+    );
+}
+
+// ---- end-to-end encryption -------------------------------------------------
+
+mod encryption {
+    use super::*;
+    use crate::encryption::{encrypt, random_iv, seal, Mode};
+    use aes::cipher::block_padding::Pkcs7;
+    use aes::cipher::{BlockDecryptMut, KeyInit, KeyIvInit};
+    use aes_gcm::aead::consts::U12;
+    use aes_gcm::aead::Aead;
+    use base64::Engine;
+
+    const OK: &[u8] = br#"{"code":200,"message":"success","timestamp":1}"#;
+
+    /// A key of the right length for `alg` (distinct per size).
+    fn key_for(alg: Algorithm) -> String {
+        "0123456789abcdefGHIJKLMNOPQRSTUV"[..alg.key_len()].to_owned()
+    }
+
+    fn enc_config(alg: Algorithm, iv: Option<&str>) -> Value {
+        let mut encryption = json!({"algorithm": alg.name(), "key": key_for(alg)});
+        if let Some(iv) = iv {
+            encryption["iv"] = json!(iv);
+        }
+        json!({
+            "server_base_url": "https://api.day.app",
+            "device_key": "DEVKEY",
+            "encryption": encryption,
+        })
+    }
+
+    /// Decrypt independently of the plugin's code path (the crates' decrypt
+    /// side) and parse the JSON inside.
+    fn decrypt(alg: Algorithm, key: &str, iv: Option<&str>, ciphertext: &str) -> Value {
+        let ct = base64::engine::general_purpose::STANDARD
+            .decode(ciphertext)
+            .expect("ciphertext is standard base64");
+        let k = key.as_bytes();
+        let iv = iv.map(str::as_bytes);
+        let pt = match alg {
+            Algorithm::Aes128Cbc => cbc::Decryptor::<aes::Aes128>::new_from_slices(k, iv.unwrap())
+                .unwrap()
+                .decrypt_padded_vec_mut::<Pkcs7>(&ct),
+            Algorithm::Aes192Cbc => cbc::Decryptor::<aes::Aes192>::new_from_slices(k, iv.unwrap())
+                .unwrap()
+                .decrypt_padded_vec_mut::<Pkcs7>(&ct),
+            Algorithm::Aes256Cbc => cbc::Decryptor::<aes::Aes256>::new_from_slices(k, iv.unwrap())
+                .unwrap()
+                .decrypt_padded_vec_mut::<Pkcs7>(&ct),
+            Algorithm::Aes128Ecb => ecb::Decryptor::<aes::Aes128>::new_from_slice(k)
+                .unwrap()
+                .decrypt_padded_vec_mut::<Pkcs7>(&ct),
+            Algorithm::Aes192Ecb => ecb::Decryptor::<aes::Aes192>::new_from_slice(k)
+                .unwrap()
+                .decrypt_padded_vec_mut::<Pkcs7>(&ct),
+            Algorithm::Aes256Ecb => ecb::Decryptor::<aes::Aes256>::new_from_slice(k)
+                .unwrap()
+                .decrypt_padded_vec_mut::<Pkcs7>(&ct),
+            Algorithm::Aes128Gcm => Ok(aes_gcm::AesGcm::<aes::Aes128, U12>::new_from_slice(k)
+                .unwrap()
+                .decrypt(
+                    aes_gcm::Nonce::<U12>::from_slice(iv.unwrap()),
+                    ct.as_slice(),
+                )
+                .expect("GCM tag verifies")),
+            Algorithm::Aes192Gcm => Ok(aes_gcm::AesGcm::<aes::Aes192, U12>::new_from_slice(k)
+                .unwrap()
+                .decrypt(
+                    aes_gcm::Nonce::<U12>::from_slice(iv.unwrap()),
+                    ct.as_slice(),
+                )
+                .expect("GCM tag verifies")),
+            Algorithm::Aes256Gcm => Ok(aes_gcm::AesGcm::<aes::Aes256, U12>::new_from_slice(k)
+                .unwrap()
+                .decrypt(
+                    aes_gcm::Nonce::<U12>::from_slice(iv.unwrap()),
+                    ct.as_slice(),
+                )
+                .expect("GCM tag verifies")),
+        }
+        .expect("PKCS#7 padding is valid");
+        if alg.mode() == Mode::Gcm {
+            // ciphertext || 16-byte tag, no padding.
+            assert_eq!(ct.len(), pt.len() + 16);
+        } else {
+            assert_eq!(ct.len() % 16, 0);
+        }
+        serde_json::from_slice(&pt).expect("the plaintext is JSON")
+    }
+
+    /// Push once through the harness and return the JSON body sent.
+    fn push(config: &Value, template: &str) -> Value {
+        testing::reset();
+        testing::mock_fetch(|_| Ok(Response::new(200, OK.to_vec())));
+        let out = harness::channel_send::<Bark>(&config.to_string(), template, &msg())
+            .expect("push succeeds");
+        assert_eq!(out.http_status, Some(200));
+        let reqs = testing::requests();
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].method, "POST");
+        assert_eq!(reqs[0].url, "https://api.day.app/push");
+        assert!(reqs[0]
+            .header_value("content-type")
+            .unwrap()
+            .starts_with("application/json"));
+        let sent = serde_json::from_slice(reqs[0].body.as_ref().unwrap()).unwrap();
+        // Neither the key nor the device key reaches the log.
+        let key = config["encryption"]["key"].as_str().unwrap().to_owned();
+        for (_, line) in testing::take_logs() {
+            assert!(!line.contains(&key) && !line.contains("DEVKEY"), "{line}");
+        }
+        testing::reset();
+        sent
+    }
+
+    /// The template every round trip uses: Bark fields, a number, a nested
+    /// unknown key; `title` comes from the message (fallback), `sound` and
+    /// `group` from the channel defaults.
+    const TEMPLATE: &str = r#"{
+        "body": "Disk /dev/sda1 is 97% full", "subtitle": "db-1", "level": "timeSensitive",
+        "badge": 3, "isArchive": "1", "url": "https://grafana.example/d/1",
+        "custom": {"nested": [1, "two"]}, "device_key": "FROM-TEMPLATE"
+    }"#;
+
+    fn expected_visible() -> Value {
+        json!({
+            "body": "Disk /dev/sda1 is 97% full", "subtitle": "db-1", "level": "timeSensitive",
+            "badge": 3, "isArchive": "1", "url": "https://grafana.example/d/1",
+            "custom": {"nested": [1, "two"]},
+            "title": "Disk", "sound": "minuet", "group": "ops"
+        })
+    }
+
+    fn round_trip(alg: Algorithm) {
+        let mut config = enc_config(alg, None);
+        config["default_payload_json"] = json!({"sound": "minuet", "group": "ops"});
+        let sent = push(&config, TEMPLATE);
+        let clear = sent.as_object().unwrap();
+
+        // In clear: only what the Bark server needs.
+        let mut keys: Vec<&str> = clear.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let iv = clear.get("iv").and_then(Value::as_str);
+        match alg.iv_len() {
+            Some(len) => {
+                assert_eq!(keys, ["ciphertext", "device_key", "iv"], "{alg:?}");
+                let iv = iv.unwrap();
+                assert_eq!(iv.len(), len, "{alg:?}");
+                assert!(iv.bytes().all(|b| b.is_ascii_alphanumeric()), "{iv}");
+            }
+            None => assert_eq!(keys, ["ciphertext", "device_key"], "{alg:?}"),
+        }
+        assert_eq!(clear["device_key"], "DEVKEY");
+        assert!(clear.get("title").is_none() && clear.get("body").is_none());
+
+        // Inside: the whole visible payload, and no device key.
+        let inside = decrypt(
+            alg,
+            &key_for(alg),
+            iv,
+            clear["ciphertext"].as_str().unwrap(),
+        );
+        assert_eq!(inside, expected_visible(), "{alg:?}");
+        let text = inside.to_string();
+        assert!(!text.contains("DEVKEY") && !text.contains("FROM-TEMPLATE"));
+    }
+
+    #[test]
+    fn cbc_pushes_decrypt_to_the_visible_payload() {
+        for alg in [
+            Algorithm::Aes128Cbc,
+            Algorithm::Aes192Cbc,
+            Algorithm::Aes256Cbc,
+        ] {
+            round_trip(alg);
+        }
+    }
+
+    #[test]
+    fn ecb_pushes_decrypt_to_the_visible_payload() {
+        for alg in [
+            Algorithm::Aes128Ecb,
+            Algorithm::Aes192Ecb,
+            Algorithm::Aes256Ecb,
+        ] {
+            round_trip(alg);
+        }
+    }
+
+    #[test]
+    fn gcm_pushes_decrypt_to_the_visible_payload() {
+        for alg in [
+            Algorithm::Aes128Gcm,
+            Algorithm::Aes192Gcm,
+            Algorithm::Aes256Gcm,
+        ] {
+            round_trip(alg);
+        }
+    }
+
+    #[test]
+    fn random_iv_is_fresh_for_every_push() {
+        for alg in [Algorithm::Aes256Cbc, Algorithm::Aes128Gcm] {
+            let config = enc_config(alg, None);
+            let a = push(&config, "{}");
+            let b = push(&config, "{}");
+            assert_ne!(a["iv"], b["iv"], "{alg:?}");
+            assert_ne!(a["ciphertext"], b["ciphertext"], "{alg:?}");
+            // Both decrypt, each with its own IV, to the same content.
+            for sent in [&a, &b] {
+                let inside = decrypt(
+                    alg,
+                    &key_for(alg),
+                    sent["iv"].as_str(),
+                    sent["ciphertext"].as_str().unwrap(),
+                );
+                assert_eq!(inside, json!({"body": "disk full", "title": "Disk"}));
+            }
+        }
+    }
+
+    #[test]
+    fn configured_iv_is_used_and_sent() {
+        for (alg, iv) in [
+            (Algorithm::Aes192Cbc, "0000111122223333"),
+            (Algorithm::Aes256Gcm, "abcdefghijkl"),
+        ] {
+            let config = enc_config(alg, Some(iv));
+            let a = push(&config, r#"{"body": "same"}"#);
+            let b = push(&config, r#"{"body": "same"}"#);
+            assert_eq!(a["iv"], iv);
+            // Same key, IV and plaintext: same ciphertext (why a fixed GCM
+            // IV is unsafe).
+            assert_eq!(a["ciphertext"], b["ciphertext"]);
+            let inside = decrypt(
+                alg,
+                &key_for(alg),
+                Some(iv),
+                a["ciphertext"].as_str().unwrap(),
+            );
+            assert_eq!(inside, json!({"body": "same", "title": "Disk"}));
+        }
+        // An empty configured IV counts as none: random per push.
+        let config = enc_config(Algorithm::Aes128Gcm, Some(""));
+        let a = push(&config, "{}");
+        assert_eq!(a["iv"].as_str().unwrap().len(), 12);
+    }
+
+    #[test]
+    fn server_fields_stay_in_clear() {
+        // device_keys for a batch, id (clear and inside), delete and ttl
+        // (clear only, any letter case), template ciphertext/iv dropped.
+        let config = json!({
+            "server_base_url": "https://api.day.app",
+            "device_keys": ["A", "B"],
+            "encryption": {"algorithm": "aes-128-gcm", "key": "0123456789abcdef"},
+        });
+        let sent = push(
+            &config,
+            r#"{"id": "m-1", "TTL": "60", "delete": "0", "ciphertext": "old", "iv": "old",
+                "body": "b", "group": "g", "sound": "bell"}"#,
+        );
+        let iv = sent["iv"].as_str().unwrap().to_owned();
+        let ciphertext = sent["ciphertext"].as_str().unwrap().to_owned();
+        assert_ne!(ciphertext, "old");
+        assert_ne!(iv, "old");
+        assert_eq!(
+            sent,
+            json!({
+                "device_keys": ["A", "B"], "id": "m-1", "TTL": "60", "delete": "0",
+                "ciphertext": ciphertext, "iv": iv
+            })
+        );
+        let inside = decrypt(
+            Algorithm::Aes128Gcm,
+            "0123456789abcdef",
+            Some(&iv),
+            &ciphertext,
+        );
+        assert_eq!(
+            inside,
+            json!({"id": "m-1", "body": "b", "group": "g", "sound": "bell", "title": "Disk"})
+        );
+    }
+
+    #[test]
+    fn ecb_sends_no_iv() {
+        let sent = push(&enc_config(Algorithm::Aes256Ecb, None), "{}");
+        assert!(sent.get("iv").is_none());
+        let inside = decrypt(
+            Algorithm::Aes256Ecb,
+            &key_for(Algorithm::Aes256Ecb),
+            None,
+            sent["ciphertext"].as_str().unwrap(),
+        );
+        assert_eq!(inside, json!({"body": "disk full", "title": "Disk"}));
+    }
+
+    #[test]
+    fn without_encryption_nothing_changes() {
+        let config = json!({"server_base_url": "https://api.day.app", "device_key": "K"});
+        let c: BarkConfig = serde_json::from_value(config).unwrap();
+        let p = build_push(&c, r#"{"ciphertext": "pre-made", "iv": "x"}"#, &msg()).unwrap();
+        assert_eq!(
+            Value::Object(p),
+            json!({"ciphertext": "pre-made", "iv": "x", "device_key": "K",
+                   "body": "disk full", "title": "Disk"})
+        );
+    }
+
+    /// Pins the wire format to OpenSSL:
+    /// `printf '%s' '{"body":"test","sound":"birdsong"}' | openssl enc -aes-256-cbc
+    ///  -K $(printf %s 0123456789abcdef0123456789abcdef | xxd -ps -c 200)
+    ///  -iv $(printf %s fedcba9876543210 | xxd -ps -c 200) | base64 -w0`
+    #[test]
+    fn known_answer_aes_256_cbc_matches_openssl() {
+        let out = encrypt(
+            Algorithm::Aes256Cbc,
+            b"0123456789abcdef0123456789abcdef",
+            b"fedcba9876543210",
+            br#"{"body":"test","sound":"birdsong"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "fw4eYjtMCg3Uj8aDLywjT9tQziOIvhCwHgSRV+dhPe7VKifBIhVYKNRgYX8ERsl9"
+        );
+    }
+
+    /// GCM's layout (ciphertext then tag, no padding, no AAD), pinned to
+    /// Python `cryptography` (OpenSSL): `base64(AESGCM(key).encrypt(iv, pt, None))`.
+    #[test]
+    fn known_answer_aes_256_gcm_matches_openssl() {
+        let out = encrypt(
+            Algorithm::Aes256Gcm,
+            b"0123456789abcdef0123456789abcdef",
+            b"abcdefghijkl",
+            br#"{"body":"test","sound":"birdsong"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "Eu6r0K+cT+lBaJdifrt0HS9eznHdolV5fNdM+KEzoI1OtQPIYTcbzjZXYisbC/8/rAc="
+        );
+    }
+
+    #[test]
+    fn encrypt_refuses_wrong_lengths_without_panicking() {
+        let pt = b"{}";
+        assert!(encrypt(Algorithm::Aes128Cbc, b"short", b"0123456789abcdef", pt).is_err());
+        assert!(encrypt(Algorithm::Aes128Cbc, b"0123456789abcdef", b"short", pt).is_err());
+        assert!(encrypt(
+            Algorithm::Aes128Gcm,
+            b"0123456789abcdef",
+            b"0123456789abcdef",
+            pt
+        )
+        .is_err());
+        assert!(encrypt(Algorithm::Aes256Ecb, b"0123456789abcdef", b"", pt).is_err());
+    }
+
+    #[test]
+    fn random_iv_shape() {
+        let a = random_iv(12).unwrap();
+        let b = random_iv(12).unwrap();
+        assert_eq!(a.len(), 12);
+        assert_ne!(a, b);
+        assert!(random_iv(16)
+            .unwrap()
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(random_iv(100).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn random_source_failure_is_retryable() {
+        let c = EncryptionConfig {
+            algorithm: Algorithm::Aes128Gcm,
+            key: "0123456789abcdef".into(),
+            iv: None,
+        };
+        let e = seal(&c, Map::new(), |_| Err(getrandom::Error::UNSUPPORTED)).unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        // ECB never asks for one.
+        let c = EncryptionConfig {
+            algorithm: Algorithm::Aes128Ecb,
+            ..c
+        };
+        assert!(seal(&c, Map::new(), |_| Err(getrandom::Error::UNSUPPORTED)).is_ok());
+    }
+
+    // ---- config ----
+
+    fn validate_enc(encryption: Value) -> Result<(), ConfigError> {
+        validate(json!({
+            "server_base_url": "https://api.day.app",
+            "device_key": "k",
+            "encryption": encryption,
+        }))
+    }
+
+    #[test]
+    fn valid_encryption_configs() {
+        for alg in Algorithm::ALL {
+            let key = key_for(alg);
+            assert!(validate_enc(json!({"algorithm": alg.name(), "key": key})).is_ok());
+            if let Some(len) = alg.iv_len() {
+                let iv = "x".repeat(len);
+                assert!(
+                    validate_enc(json!({"algorithm": alg.name(), "key": key, "iv": iv})).is_ok()
+                );
+            }
+            // An empty IV counts as none, also for ECB.
+            assert!(validate_enc(json!({"algorithm": alg.name(), "key": key, "iv": ""})).is_ok());
+            assert!(validate_enc(json!({"algorithm": alg.name(), "key": key, "iv": null})).is_ok());
+        }
+        // Keys may hold any printable ASCII, spaces included.
+        assert!(
+            validate_enc(json!({"algorithm": "aes-128-gcm", "key": "a b!c#d$e%f&g*h("})).is_ok()
+        );
+    }
+
+    #[test]
+    fn key_errors_name_encryption_key() {
+        let cases = [
+            json!({"algorithm": "aes-128-cbc", "key": "0123456789abcde"}),
+            json!({"algorithm": "aes-128-cbc", "key": "0123456789abcdef0"}),
+            json!({"algorithm": "aes-192-gcm", "key": "0123456789abcdef"}),
+            json!({"algorithm": "aes-256-ecb", "key": ""}),
+            // 16 characters but 32 bytes: the app counts characters.
+            json!({"algorithm": "aes-256-gcm", "key": "éééééééééééééééé"}),
+            json!({"algorithm": "aes-128-gcm", "key": "0123456789abcd\te"}),
+            json!({"algorithm": "aes-128-gcm", "key": 1234567890123456u64}),
+            json!({"algorithm": "aes-128-gcm"}),
+        ];
+        for case in cases {
+            let e = validate_enc(case.clone()).unwrap_err();
+            assert_eq!(e.field, "encryption.key", "{case}: {e:?}");
+        }
+        // The message says what is wrong without echoing the key.
+        let e = validate_enc(json!({"algorithm": "aes-256-cbc", "key": "SECRET-0123456789"}))
+            .unwrap_err();
+        assert!(
+            e.message.contains("32") && e.message.contains("aes-256-cbc"),
+            "{e:?}"
+        );
+        assert!(!e.message.contains("SECRET"), "{e:?}");
+    }
+
+    #[test]
+    fn iv_errors_name_encryption_iv() {
+        let cases = [
+            json!({"algorithm": "aes-128-cbc", "key": "0123456789abcdef", "iv": "0123456789ab"}),
+            json!({"algorithm": "aes-128-cbc", "key": "0123456789abcdef", "iv": "0123456789abcdef0"}),
+            json!({"algorithm": "aes-256-gcm", "key": "0123456789abcdef0123456789abcdef", "iv": "0123456789abcdef"}),
+            json!({"algorithm": "aes-128-gcm", "key": "0123456789abcdef", "iv": "0123456789a"}),
+            json!({"algorithm": "aes-128-gcm", "key": "0123456789abcdef", "iv": "ééééééé"}),
+            json!({"algorithm": "aes-128-ecb", "key": "0123456789abcdef", "iv": "0123456789abcdef"}),
+            json!({"algorithm": "aes-128-gcm", "key": "0123456789abcdef", "iv": 5}),
+        ];
+        for case in cases {
+            let e = validate_enc(case.clone()).unwrap_err();
+            assert_eq!(e.field, "encryption.iv", "{case}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn algorithm_errors_name_encryption_algorithm() {
+        for case in [
+            json!({"algorithm": "aes-256-ctr", "key": "0123456789abcdef"}),
+            json!({"algorithm": "AES256", "key": "0123456789abcdef"}),
+            json!({"algorithm": 256, "key": "0123456789abcdef"}),
+            json!({"key": "0123456789abcdef"}),
+        ] {
+            let e = validate_enc(case.clone()).unwrap_err();
+            assert_eq!(e.field, "encryption.algorithm", "{case}: {e:?}");
+        }
+        // Unknown keys inside `encryption` are refused (a typo must not
+        // silently disable something), and so is a non-object.
+        let e = validate_enc(
+            json!({"algorithm": "aes-128-gcm", "key": "0123456789abcdef", "mode": "gcm"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "encryption.mode", "{e:?}");
+        let e = validate_enc(json!("aes-128-gcm")).unwrap_err();
+        assert_eq!(e.field, "encryption", "{e:?}");
+    }
+
+    #[test]
+    fn invalid_encryption_is_permanent_and_does_not_fetch() {
+        testing::reset();
+        let mut config = enc_config(Algorithm::Aes256Gcm, None);
+        config["encryption"]["key"] = json!("too short");
+        let e = harness::channel_send::<Bark>(&config.to_string(), "{}", &msg()).unwrap_err();
+        assert!(
+            matches!(e, SendError::Permanent(ref f) if f.message.contains("encryption.key")),
+            "{e:?}"
+        );
+        assert!(testing::requests().is_empty());
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let c: BarkConfig = serde_json::from_value(enc_config(Algorithm::Aes128Gcm, None)).unwrap();
+        let text = format!("{c:?}");
+        assert!(
+            text.contains("Aes128Gcm") && text.contains("<redacted>"),
+            "{text}"
+        );
+        assert!(!text.contains(&key_for(Algorithm::Aes128Gcm)), "{text}");
+    }
+
+    #[test]
+    fn schema_marks_the_key_secret() {
+        let info = harness::channel_describe::<Bark>();
+        let schema: Value = serde_json::from_str(&info.config_schema).unwrap();
+        let enc = &schema["properties"]["encryption"];
+        assert_eq!(enc["type"], json!(["object", "null"]));
+        assert_eq!(enc["properties"]["key"]["x-secret"], true);
+        assert_eq!(enc["properties"]["key"]["writeOnly"], true);
+        assert!(enc["properties"]["iv"].get("x-secret").is_none());
+        assert!(enc["properties"]["algorithm"].get("x-secret").is_none());
+        assert_eq!(enc["required"], json!(["algorithm", "key"]));
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(enc["properties"]["algorithm"]["enum"], json!(names));
+        // Still optional at the top level.
+        assert_eq!(schema["required"], json!(["server_base_url"]));
+    }
+}

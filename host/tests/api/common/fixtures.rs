@@ -68,8 +68,8 @@ pub fn builtin(file: &str) -> PathBuf {
 }
 
 /// The third-party example plugin, built only against the SDK.
-pub fn webhook() -> PathBuf {
+pub fn http_post() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| build("examples/webhook/Cargo.toml", "test-webhook"))
-        .join("webhook.wasm")
+    DIR.get_or_init(|| build("examples/http-post/Cargo.toml", "test-http-post"))
+        .join("http_post.wasm")
 }

@@ -4,6 +4,7 @@
 
 pub mod bark;
 pub mod fixtures;
+pub mod receiver;
 pub mod services;
 pub mod sse;
 

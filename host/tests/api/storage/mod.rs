@@ -4,6 +4,7 @@
 //! (claims and leases, outcomes, unique violations, list filters, ownership).
 
 mod claims;
+mod kv;
 mod list;
 mod outcomes;
 mod ownership;

@@ -1,11 +1,16 @@
-//! Example channel plugin: a generic JSON webhook.
+//! Example channel plugin: a plain, UNSIGNED JSON HTTP POST.
 //!
 //! Sends the rule's rendered payload template, unchanged, as the JSON body of
 //! a `POST` (or `PUT`) to the configured URL, with optional extra headers
-//! (marked secret: they usually carry tokens). When the template renders to
-//! nothing, a default JSON object describing the message is sent instead.
+//! (marked secret: they usually carry tokens). When the rule has no template
+//! (it renders to nothing or to `{}`), a default JSON object describing the
+//! message is sent instead.
 //!
-//! Built only against `beacon-plugin-sdk`; see `../README.md`.
+//! This is a starting point for plugin authors, built only against
+//! `beacon-plugin-sdk`; see `../README.md`. It does not sign its requests:
+//! the built-in `webhook` plugin (`plugins/webhook` in the repository) sends
+//! Standard Webhooks signatures and is what operators should use for
+//! webhooks.
 
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::Request;
@@ -31,7 +36,7 @@ pub enum Method {
 /// Channel config.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
+pub struct HttpPostConfig {
     /// Absolute http(s) URL to call.
     pub url: String,
     /// `POST` (default) or `PUT`.
@@ -51,7 +56,7 @@ pub struct WebhookConfig {
 const RESERVED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
 
 /// Config checks beyond the JSON shape.
-pub fn validate_config(config: &WebhookConfig) -> Result<(), ConfigError> {
+pub fn validate_config(config: &HttpPostConfig) -> Result<(), ConfigError> {
     check_http_url("url", &config.url)?;
     for (name, value) in &config.headers {
         let field = format!("headers.{name}");
@@ -84,38 +89,43 @@ pub fn validate_config(config: &WebhookConfig) -> Result<(), ConfigError> {
 }
 
 /// The JSON body to send: the rendered template, or a description of the
-/// message when the template rendered to nothing.
+/// message when the rule has no template (it rendered to nothing or `{}`).
 pub fn body_for(payload_json: &str, message: &Message) -> Result<Value, SendError> {
-    if payload_json.trim().is_empty() {
-        return Ok(json!({
-            "id": message.id,
-            "received_at": message.received_at,
-            "title": message.title,
-            "body": message.body,
-            "group": message.group,
-            "priority": message.priority,
-            "tags": message.tags,
-            "url": message.url,
-            "extras": message.extras.iter().cloned().collect::<BTreeMap<_, _>>(),
-            "endpoint": {"id": message.endpoint_id, "name": message.endpoint_name},
-        }));
+    let template: Value = if payload_json.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(payload_json).map_err(|e| {
+            SendError::permanent(format!(
+                "the payload template did not render to valid JSON: {e}"
+            ))
+        })?
+    };
+    if template != json!({}) {
+        return Ok(template);
     }
-    serde_json::from_str(payload_json).map_err(|e| {
-        SendError::permanent(format!(
-            "the payload template did not render to valid JSON: {e}"
-        ))
-    })
+    Ok(json!({
+        "id": message.id,
+        "received_at": message.received_at,
+        "title": message.title,
+        "body": message.body,
+        "group": message.group,
+        "priority": message.priority,
+        "tags": message.tags,
+        "url": message.url,
+        "extras": message.extras.iter().cloned().collect::<BTreeMap<_, _>>(),
+        "endpoint": {"id": message.endpoint_id, "name": message.endpoint_name},
+    }))
 }
 
 /// Build the request (pure; `send` only adds the network call).
-pub fn build_request(config: &WebhookConfig, body: &Value) -> Request {
+pub fn build_request(config: &HttpPostConfig, body: &Value) -> Request {
     let method = match config.method {
         Method::Post => "POST",
         Method::Put => "PUT",
     };
     let mut request = Request::new(method, config.url.clone()).header(
         "user-agent",
-        concat!("beacon-webhook/", env!("CARGO_PKG_VERSION")),
+        concat!("beacon-http-post-example/", env!("CARGO_PKG_VERSION")),
     );
     for (name, value) in &config.headers {
         request = request.set_header(name.clone(), value.clone());
@@ -127,26 +137,27 @@ pub fn build_request(config: &WebhookConfig, body: &Value) -> Request {
 }
 
 /// The plugin.
-pub struct Webhook;
+pub struct HttpPost;
 
-impl Channel for Webhook {
-    type Config = WebhookConfig;
-    const ID: &'static str = "webhook";
-    const NAME: &'static str = "Webhook (JSON)";
+impl Channel for HttpPost {
+    type Config = HttpPostConfig;
+    const ID: &'static str = "http-post";
+    const NAME: &'static str = "HTTP POST (example)";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DESCRIPTION: &'static str = "POSTs the rule's rendered payload as JSON to a URL.";
+    const DESCRIPTION: &'static str =
+        "Example plugin: POSTs the rule's rendered payload as JSON to a URL (unsigned).";
 
-    fn validate(config: &WebhookConfig) -> Result<(), ConfigError> {
+    fn validate(config: &HttpPostConfig) -> Result<(), ConfigError> {
         validate_config(config)
     }
 
     fn send(
-        config: WebhookConfig,
+        config: HttpPostConfig,
         payload_json: &str,
         message: &Message,
     ) -> Result<SendOutcome, SendError> {
         let body = body_for(payload_json, message)?;
-        debug!("webhook call for message {}", message.id);
+        debug!("http-post call for message {}", message.id);
         // Transport errors: timeouts/connection retryable, policy refusals
         // permanent. Status: 2xx ok, 408/425/429/5xx retryable, rest permanent.
         // Success or failure, the status, a capped body snippet and the
@@ -155,7 +166,7 @@ impl Channel for Webhook {
     }
 }
 
-export_channel!(Webhook);
+export_channel!(HttpPost);
 
 #[cfg(test)]
 mod tests {
@@ -165,7 +176,7 @@ mod tests {
     use beacon_plugin_sdk::{testing, SendFailure};
 
     fn validate(v: Value) -> Result<(), ConfigError> {
-        harness::channel_validate_config::<Webhook>(&v.to_string())
+        harness::channel_validate_config::<HttpPost>(&v.to_string())
     }
 
     #[test]
@@ -217,7 +228,9 @@ mod tests {
 
     #[test]
     fn schema_marks_headers_secret() {
-        let info = harness::channel_describe::<Webhook>();
+        let info = harness::channel_describe::<HttpPost>();
+        assert_eq!(info.id, "http-post");
+        assert_eq!(info.name, "HTTP POST (example)");
         let schema: Value = serde_json::from_str(&info.config_schema).unwrap();
         assert_eq!(schema["properties"]["headers"]["x-secret"], true);
         assert_eq!(schema["properties"]["headers"]["writeOnly"], true);
@@ -237,12 +250,14 @@ mod tests {
         let summary = body_for("", &m).unwrap();
         assert_eq!(summary["body"], "hello");
         assert_eq!(summary["priority"], 3);
+        // `{}` is what the host passes when the rule has no template.
+        assert_eq!(body_for(" { } ", &m).unwrap(), summary);
         assert!(!body_for("{oops", &m).unwrap_err().is_retryable());
     }
 
     #[test]
     fn request_shape() {
-        let config: WebhookConfig = serde_json::from_value(json!({
+        let config: HttpPostConfig = serde_json::from_value(json!({
             "url": "https://h/x", "method": "PUT",
             "headers": {"Content-Type": "application/cloudevents+json", "Authorization": "Bearer s"},
             "timeout_ms": 3000
@@ -269,12 +284,12 @@ mod tests {
             assert_eq!(req.header_value("content-type"), Some("application/json"));
             Ok(Response::new(202, br#"{"accepted":true}"#.to_vec()))
         });
-        let out = harness::channel_send::<Webhook>(&config, r#"{"x":1}"#, &m).unwrap();
+        let out = harness::channel_send::<HttpPost>(&config, r#"{"x":1}"#, &m).unwrap();
         assert_eq!(out.http_status, Some(202));
         assert_eq!(out.response_json.as_deref(), Some(r#"{"accepted":true}"#));
 
         testing::mock_fetch(|_| Ok(Response::new(410, b"gone".to_vec())));
-        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        let e = harness::channel_send::<HttpPost>(&config, "{}", &m).unwrap_err();
         assert_eq!(
             e,
             SendError::permanent("HTTP 410: gone")
@@ -283,7 +298,7 @@ mod tests {
         );
 
         testing::mock_fetch(|_| Ok(Response::new(429, Vec::new()).with_header("Retry-After", "3")));
-        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        let e = harness::channel_send::<HttpPost>(&config, "{}", &m).unwrap_err();
         assert_eq!(
             e,
             SendError::Retryable(SendFailure {
@@ -296,7 +311,7 @@ mod tests {
         );
 
         testing::mock_fetch(|_| Err(FetchError::Timeout));
-        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        let e = harness::channel_send::<HttpPost>(&config, "{}", &m).unwrap_err();
         assert!(e.is_retryable());
         assert_eq!(e.failure().http_status, None);
         testing::reset();
@@ -315,7 +330,7 @@ mod tests {
                 br#"{ "error": "invalid_payload", "field": "text" }"#.to_vec(),
             ))
         });
-        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        let e = harness::channel_send::<HttpPost>(&config, "{}", &m).unwrap_err();
         assert!(!e.is_retryable());
         assert_eq!(
             e.into_failure(),
@@ -330,7 +345,7 @@ mod tests {
 
         // A long non-JSON 5xx page: retryable, snippet capped, no JSON.
         testing::mock_fetch(|_| Ok(Response::new(502, "<p>bad gateway</p>".repeat(200))));
-        let e = harness::channel_send::<Webhook>(&config, "{}", &m).unwrap_err();
+        let e = harness::channel_send::<HttpPost>(&config, "{}", &m).unwrap_err();
         assert!(e.is_retryable());
         let f = e.failure();
         assert_eq!(f.http_status, Some(502));

@@ -1,0 +1,414 @@
+//! The built-in channel plugins against local receivers that stand in for
+//! the real services: each test routes one message through the real server
+//! (ingest → rule → worker → Wasm plugin → HTTP) and checks the exact request
+//! the service expects, and how its answers map to the delivery's outcome.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::receiver::{Answer, Received, Receiver};
+use crate::common::{Db, TestEndpoint, TestServer, TestUser};
+
+struct Routed {
+    server: TestServer,
+    user: TestUser,
+    endpoint: TestEndpoint,
+    channel: Value,
+}
+
+/// A server allowing loopback, a user with an endpoint, one channel of
+/// `plugin` and one rule sending every message to it with `template`.
+async fn route(plugin: &str, config: Value, template: Value) -> Routed {
+    let server =
+        TestServer::start_with(Db::Sqlite, &[("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32")]).await;
+    let user = server.user().await;
+    let endpoint = server.endpoint(&user, "nas").await;
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": plugin, "plugin": plugin, "config": config}),
+        )
+        .await;
+    channel.assert_status(201);
+    server
+        .post(
+            "/api/rules",
+            Some(&user.token),
+            json!({"name": "all", "channel_id": channel.json["id"], "payload_template": template}),
+        )
+        .await
+        .assert_status(201);
+    Routed {
+        server,
+        user,
+        endpoint,
+        channel: channel.json,
+    }
+}
+
+impl Routed {
+    /// Ingests `message` and waits until its delivery is `status`.
+    async fn deliver(&self, message: Value, status: &str) -> Value {
+        let id = self.server.ingest_ok(&self.endpoint, message).await;
+        let started = std::time::Instant::now();
+        loop {
+            let detail = self
+                .server
+                .get(&format!("/api/messages/{id}"), Some(&self.user.token))
+                .await;
+            let delivery = detail.json["deliveries"][0].clone();
+            if delivery["status"] == status {
+                return delivery;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "delivery never reached {status}: {}",
+                detail.text
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+const DISK: fn() -> Value = || {
+    json!({"title": "Disk", "body": "95% full", "priority": 4, "tags": ["nas", "disk"],
+           "url": "https://nas.example/status"})
+};
+
+fn only(received: &[Received]) -> &Received {
+    assert_eq!(received.len(), 1, "{received:?}");
+    &received[0]
+}
+
+/// The gap between two requests a receiver saw.
+fn gap(received: &[Received], first: usize) -> Duration {
+    received[first + 1].at.duration_since(received[first].at)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntfy_publishes_json_to_the_server_root() {
+    let ntfy = Receiver::start(
+        vec![],
+        Answer::json(200, json!({"id": "xE73Iyuabi", "event": "message"})),
+    )
+    .await;
+    let routed = route(
+        "ntfy",
+        json!({"server_url": format!("{}/", ntfy.base_url), "topic": "alerts", "token": "tk_secret"}),
+        json!({"title": "[{{ingest_endpoint.name}}] {{message.title}}"}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["token"], "********");
+    let delivery = routed.deliver(DISK(), "sent").await;
+    assert_eq!(delivery["attempts"][0]["http_status"], 200);
+    let received = ntfy.received();
+    let request = only(&received);
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/")
+    );
+    assert_eq!(request.header("authorization"), Some("Bearer tk_secret"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(
+        request.json(),
+        json!({"topic": "alerts", "title": "[nas] Disk", "message": "95% full", "priority": 4,
+               "tags": ["nas", "disk"], "click": "https://nas.example/status"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gotify_posts_the_message_with_the_app_token_header() {
+    let gotify = Receiver::start(
+        vec![Answer::json(
+            401,
+            json!({"error": "Unauthorized", "errorCode": 401, "errorDescription": "you need to provide a valid access token or user credentials to access this api"}),
+        )],
+        Answer::json(200, json!({"id": 25, "appid": 5, "message": "95% full"})),
+    )
+    .await;
+    let routed = route(
+        "gotify",
+        json!({"server_url": format!("{}/gotify", gotify.base_url), "app_token": "AQh1x.Gotify"}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["app_token"], "********");
+    // A refused token is the user's to fix: failed at once, not retried.
+    let refused = routed.deliver(DISK(), "failed").await;
+    assert_eq!(refused["attempts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(refused["attempts"][0]["http_status"], 401);
+    assert_eq!(refused["attempts"][0]["response_json"]["errorCode"], 401);
+
+    routed.deliver(DISK(), "sent").await;
+    let received = gotify.received();
+    assert_eq!(received.len(), 2);
+    let request = &received[1];
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/gotify/message")
+    );
+    assert_eq!(request.query, None, "the token never goes in the URL");
+    assert_eq!(request.header("x-gotify-key"), Some("AQh1x.Gotify"));
+    assert_eq!(
+        request.json(),
+        json!({"title": "Disk", "message": "95% full", "priority": 8,
+               "extras": {"client::notification": {"click": {"url": "https://nas.example/status"}}}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_honours_retry_after() {
+    let slack = Receiver::start(
+        vec![Answer::text(429, "rate_limited").with_header("retry-after", "3")],
+        Answer::text(200, "ok"),
+    )
+    .await;
+    let routed = route(
+        "slack",
+        json!({"webhook_url": format!("{}/services/T0/B0/XXXX", slack.base_url)}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["webhook_url"], "********");
+    let delivery = routed
+        .deliver(json!({"title": "Disk <1>", "body": "95% & rising"}), "sent")
+        .await;
+    assert_eq!(delivery["attempts"][0]["outcome"], "retry");
+    assert_eq!(delivery["attempts"][0]["http_status"], 429);
+    let received = slack.received();
+    assert_eq!(received.len(), 2);
+    assert!(
+        gap(&received, 0) >= Duration::from_millis(2_900),
+        "retried after {:?}, before Slack's Retry-After of 3 s",
+        gap(&received, 0)
+    );
+    assert_eq!(received[1].path, "/services/T0/B0/XXXX");
+    assert_eq!(
+        received[1].json(),
+        json!({"text": "*Disk &lt;1&gt;*\n95% &amp; rising"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_waits_for_the_message_and_stops_on_an_unknown_webhook() {
+    let discord = Receiver::start(
+        vec![
+            Answer::json(
+                429,
+                json!({"message": "You are being rate limited.", "retry_after": 2.5, "global": false}),
+            )
+            .with_header("retry-after", "1"),
+            Answer::json(200, json!({"id": "1", "content": "ok"})),
+            Answer::json(404, json!({"code": 10015, "message": "Unknown Webhook"})),
+        ],
+        Answer::json(200, json!({})),
+    )
+    .await;
+    let routed = route(
+        "discord",
+        json!({"webhook_url": format!("{}/api/webhooks/1/tok", discord.base_url), "username": "Beacon"}),
+        json!({}),
+    )
+    .await;
+    routed.deliver(DISK(), "sent").await;
+    let received = discord.received();
+    assert_eq!(received.len(), 2);
+    assert!(
+        gap(&received, 0) >= Duration::from_millis(2_400),
+        "the body's retry_after (2.5 s) wins over the header: {:?}",
+        gap(&received, 0)
+    );
+    let request = &received[1];
+    assert_eq!(request.path, "/api/webhooks/1/tok");
+    assert_eq!(request.query.as_deref(), Some("wait=true"));
+    assert_eq!(
+        request.json(),
+        json!({"content": "**Disk**\n95% full", "username": "Beacon",
+               "allowed_mentions": {"parse": []}})
+    );
+
+    let failed = routed.deliver(DISK(), "failed").await;
+    assert_eq!(failed["attempts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(failed["attempts"][0]["response_json"]["code"], 10015);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_honours_retry_after_and_never_shows_the_token() {
+    let telegram = Receiver::start(
+        vec![Answer::json(
+            429,
+            json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 3",
+                   "parameters": {"retry_after": 3}}),
+        )],
+        Answer::json(
+            200,
+            json!({"ok": true, "result": {"message_id": 7, "chat": {"id": -100123}}}),
+        ),
+    )
+    .await;
+    let token = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11";
+    let routed = route(
+        "telegram",
+        json!({"bot_token": token, "chat_id": "-100123", "api_base_url": telegram.base_url,
+               "parse_mode": "HTML"}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["bot_token"], "********");
+    let delivery = routed
+        .deliver(json!({"title": "Disk <sda>", "body": "95% full"}), "sent")
+        .await;
+    assert!(
+        !delivery.to_string().contains(token),
+        "the bot token leaked into the delivery: {delivery}"
+    );
+    let received = telegram.received();
+    assert_eq!(received.len(), 2);
+    assert!(
+        gap(&received, 0) >= Duration::from_millis(2_900),
+        "retried after {:?}, before Telegram's retry_after of 3 s",
+        gap(&received, 0)
+    );
+    assert_eq!(received[1].path, format!("/bot{token}/sendMessage"));
+    let body = received[1].json();
+    assert_eq!(body["chat_id"], "-100123");
+    assert_eq!(body["text"], "<b>Disk &lt;sda&gt;</b>\n95% full");
+    assert_eq!(body["parse_mode"], "HTML");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_signs_per_standard_webhooks() {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+
+    let hook = Receiver::start(vec![], Answer::json(200, json!({"received": true}))).await;
+    let key = b"a test key of thirty-two bytes!!";
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    );
+    let routed = route(
+        "webhook",
+        json!({"url": format!("{}/hooks/beacon", hook.base_url), "secret": secret}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["secret"], "********");
+    routed.deliver(DISK(), "sent").await;
+    let received = hook.received();
+    let request = only(&received);
+    assert_eq!(request.path, "/hooks/beacon");
+    let id = request.header("webhook-id").expect("webhook-id");
+    let timestamp = request
+        .header("webhook-timestamp")
+        .expect("webhook-timestamp");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let sent_at: u64 = timestamp.parse().expect("integer seconds");
+    assert!(now.abs_diff(sent_at) < 60, "timestamp {sent_at}, now {now}");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("key");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&request.body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(request.header("webhook-signature"), Some(expected.as_str()));
+    // No template: the whole message.
+    let body = request.json();
+    assert_eq!(body["title"], "Disk");
+    assert_eq!(body["body"], "95% full");
+    assert_eq!(body["tags"], json!(["nas", "disk"]));
+    assert_eq!(body["endpoint"]["name"], "nas");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bark_encrypts_the_visible_fields_end_to_end() {
+    use aes::cipher::{BlockDecryptMut, KeyIvInit};
+    use base64::Engine as _;
+
+    let bark = Receiver::start(
+        vec![],
+        Answer::json(
+            200,
+            json!({"code": 200, "message": "success", "timestamp": 1}),
+        ),
+    )
+    .await;
+    let key = "0123456789abcdef0123456789abcdef";
+    let routed = route(
+        "bark",
+        json!({"server_base_url": bark.base_url, "device_key": "device-123",
+               "encryption": {"algorithm": "aes-256-cbc", "key": key}}),
+        json!({"sound": "alarm"}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["encryption"]["key"], "********");
+    routed.deliver(DISK(), "sent").await;
+    let received = bark.received();
+    let push = only(&received).json();
+    assert_eq!(push["device_key"], "device-123");
+    assert!(
+        push.get("title").is_none() && push.get("body").is_none(),
+        "{push}"
+    );
+    let iv = push["iv"]
+        .as_str()
+        .expect("a random iv is sent with the push");
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(push["ciphertext"].as_str().expect("ciphertext"))
+        .expect("base64");
+    let plain = cbc::Decryptor::<aes::Aes256>::new(key.as_bytes().into(), iv.as_bytes().into())
+        .decrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(&ciphertext)
+        .expect("decrypts with the channel's key");
+    let visible: Value = serde_json::from_slice(&plain).expect("JSON inside");
+    assert_eq!(visible["title"], "Disk");
+    assert_eq!(visible["body"], "95% full");
+    assert_eq!(visible["sound"], "alarm");
+}
+
+/// Every built-in channel is listed with a schema the dashboard can draw,
+/// its required keys as SPEC §12 names them and its secrets marked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_in_channels_describe_their_config() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let user = server.user().await;
+    let plugins = server.get("/api/plugins", Some(&user.token)).await;
+    plugins.assert_status(200);
+    let expected: [(&str, &[&str], &[&str]); 7] = [
+        ("bark", &["server_base_url"], &["device_key"]),
+        ("ntfy", &["server_url", "topic"], &["token", "password"]),
+        ("gotify", &["server_url", "app_token"], &["app_token"]),
+        ("webhook", &["url", "secret"], &["secret"]),
+        ("slack", &["webhook_url"], &["webhook_url"]),
+        ("discord", &["webhook_url"], &["webhook_url"]),
+        ("telegram", &["bot_token", "chat_id"], &["bot_token"]),
+    ];
+    for (id, required, secrets) in expected {
+        let plugin = plugins.json["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|p| p["id"] == id))
+            .unwrap_or_else(|| panic!("{id} is not listed: {}", plugins.text));
+        assert_eq!(plugin["kind"], "channel", "{plugin}");
+        assert_eq!(plugin["builtin"], true, "{plugin}");
+        let schema = &plugin["config_schema"];
+        for key in required {
+            assert!(
+                schema["required"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!(key))),
+                "{id}: {key} is not required: {schema}"
+            );
+        }
+        for key in secrets {
+            assert_eq!(
+                schema["properties"][key]["x-secret"], true,
+                "{id}: {key} is not marked secret: {schema}"
+            );
+        }
+    }
+}
