@@ -6,7 +6,7 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
-const PLUGINS: [(&str, &str); 8] = [
+const PLUGINS: [(&str, &str); 13] = [
     ("BARK", "bark.wasm"),
     ("STANDARD_FILTER", "standard_filter.wasm"),
     ("NTFY", "ntfy.wasm"),
@@ -15,6 +15,11 @@ const PLUGINS: [(&str, &str); 8] = [
     ("SLACK", "slack.wasm"),
     ("DISCORD", "discord.wasm"),
     ("TELEGRAM", "telegram.wasm"),
+    ("QUIET_HOURS", "quiet_hours.wasm"),
+    ("DEDUPE", "dedupe.wasm"),
+    ("RATE_LIMIT", "rate_limit.wasm"),
+    ("EMAIL", "email.wasm"),
+    ("MQTT", "mqtt.wasm"),
 ];
 
 fn main() {
@@ -35,6 +40,11 @@ fn main() {
         "plugins/slack",
         "plugins/discord",
         "plugins/telegram",
+        "plugins/quiet-hours",
+        "plugins/dedupe",
+        "plugins/rate-limit",
+        "plugins/email",
+        "plugins/mqtt",
         "sdk/src",
         "sdk/Cargo.toml",
         "wit",
@@ -42,6 +52,13 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     stamp_dashboard(&root);
+    // An already built set (e.g. `plugins/build.sh` output) can be named
+    // instead of building here again.
+    println!("cargo:rerun-if-env-changed=BEACON_PREBUILT_PLUGINS");
+    if let Ok(prebuilt) = env::var("BEACON_PREBUILT_PLUGINS") {
+        emit(&PathBuf::from(prebuilt));
+        return;
+    }
     let target_dir = root.join("target").join("plugins");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
@@ -69,13 +86,19 @@ fn main() {
              is the target installed? run: rustup target add wasm32-wasip2"
         ),
     }
+    emit(&target_dir.join("wasm32-wasip2").join("release"));
+}
+
+/// Points the host at each built-in component in `dir`.
+fn emit(dir: &std::path::Path) {
     for (name, file) in PLUGINS {
-        let path = target_dir.join("wasm32-wasip2").join("release").join(file);
+        let path = dir.join(file);
         assert!(
             path.exists(),
             "expected {} after the plugin build",
             path.display()
         );
+        println!("cargo:rerun-if-changed={}", path.display());
         println!("cargo:rustc-env=BEACON_BUILTIN_{name}={}", path.display());
     }
 }

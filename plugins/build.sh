@@ -6,8 +6,8 @@
 #   WASM_TOOLS=/path/to/wasm-tools plugins/build.sh
 #
 # Outputs:
-#   plugins/target/wasm32-wasip2/release/{bark,ntfy,gotify,webhook,slack,discord,telegram}.wasm
-#   plugins/target/wasm32-wasip2/release/standard_filter.wasm
+#   plugins/target/wasm32-wasip2/release/{bark,ntfy,gotify,webhook,slack,discord,telegram,email,mqtt}.wasm
+#   plugins/target/wasm32-wasip2/release/{standard_filter,quiet_hours,dedupe,rate_limit}.wasm
 #   examples/http-post/target/wasm32-wasip2/release/http_post.wasm
 #
 # When `wasm-tools` (1.254.x, matching wasmtime 48) is on PATH or named by
@@ -60,8 +60,10 @@ echo "== building examples/http-post"
 
 echo "== checking components${wasm_tools:+ with $wasm_tools}"
 out="$here/target/$target/release"
-for channel in bark ntfy gotify webhook slack discord telegram; do
+for channel in bark ntfy gotify webhook slack discord telegram email mqtt; do
     check_component "$out/$channel.wasm" channel-api
 done
-check_component "$out/standard_filter.wasm" filter-api http
+for filter in standard_filter quiet_hours dedupe rate_limit; do
+    check_component "$out/$filter.wasm" filter-api http
+done
 check_component "$root/examples/http-post/target/$target/release/http_post.wasm" channel-api

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, and only what is
 # missing: PostgreSQL server binaries (the tests start their own throwaway
-# cluster), Python's aiosmtpd (the tests' SMTP server), the wasm32-wasip2 Rust
+# cluster), Python's aiosmtpd (the tests' SMTP server), mosquitto (the MQTT
+# channel's tests start their own broker), the wasm32-wasip2 Rust
 # target (built-in plugins), npm (the dashboard) and Debian's Chromium (the
 # dashboard's end-to-end tests drive /usr/bin/chromium through playwright-core;
 # CHROMIUM_PATH points them at another build).
@@ -11,6 +12,7 @@ have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ 
 have_aiosmtpd() { python3 -c "import aiosmtpd" >/dev/null 2>&1; }
 chromium_path() { echo "${CHROMIUM_PATH:-/usr/bin/chromium}"; }
 have_chromium() { [ -x "$(chromium_path)" ]; }
+have_mosquitto() { { [ -x /usr/sbin/mosquitto ] || [ -x /usr/bin/mosquitto ]; } && command -v mosquitto_passwd >/dev/null; }
 
 apt_updated=0
 apt_install() {
@@ -28,6 +30,10 @@ apt_install() {
 if ! have_postgres; then
   echo "installing PostgreSQL server binaries"
   apt_install postgresql
+fi
+if ! have_mosquitto; then
+  echo "installing mosquitto (MQTT broker for the mqtt channel's tests)"
+  apt_install mosquitto
 fi
 if ! have_aiosmtpd; then
   echo "installing aiosmtpd"
@@ -47,6 +53,7 @@ fi
 # Fail, never skip: a missing dependency here is an error.
 have_postgres || { echo "PostgreSQL server binaries are still missing" >&2; exit 1; }
 have_aiosmtpd || { echo "aiosmtpd is still missing" >&2; exit 1; }
+have_mosquitto || { echo "mosquitto is still missing" >&2; exit 1; }
 rustup target list --installed | grep -qx wasm32-wasip2 || { echo "the wasm32-wasip2 target is still missing" >&2; exit 1; }
 command -v npm >/dev/null || { echo "npm is still missing" >&2; exit 1; }
 have_chromium || { echo "Chromium is still missing at $(chromium_path)" >&2; exit 1; }

@@ -540,22 +540,30 @@ async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> (f64, f64) 
         endpoint_id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5".into(),
         endpoint_name: "bench".into(),
     };
+    let kv: Arc<dyn beacon_host::plugins::kv::KvBackend> =
+        Arc::new(beacon_host::plugins::kv::MemoryKv::default());
     let slots = Arc::new(Semaphore::new(concurrency));
     let (started, cpu_before) = (Instant::now(), cpu_time("self"));
     let mut tasks = Vec::with_capacity(count);
     for _ in 0..count {
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
-        let (registry, plugin, channel, payload, message) = (
+        let (registry, plugin, channel, payload, message, kv) = (
             registry.clone(),
             plugin.clone(),
             channel.clone(),
             payload.clone(),
             message.clone(),
+            kv.clone(),
         );
         tasks.push(tokio::spawn(async move {
+            let state = beacon_host::plugins::runtime::CallState {
+                kv,
+                bucket: beacon_host::plugins::kv::KvBucket::for_channel("bench", "bench"),
+                mail: Arc::new(beacon_host::plugins::mail::NoMail),
+            };
             let sent = registry
                 .runtime()
-                .send(&plugin, &channel, &payload, &message)
+                .send(&plugin, &channel, &payload, &message, state)
                 .await;
             drop(permit);
             matches!(sent, Ok(Ok(_)))

@@ -1,12 +1,16 @@
-//! Plugin cost (issue target: one message against 10 standard-filter rules in
-//! ≤ 50 µs). Run with `cargo bench -p beacon-host --bench plugins`.
+//! Plugin cost: one message against 10 standard-filter rules (target
+//! ≤ 50 µs), and one send of each built-in channel plugin up to the network.
+//! Run with `cargo bench -p beacon-host --bench plugins`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use beacon_host::app::rules::{evaluate_blocking, ActiveRule};
 use beacon_host::config::PluginConfig;
 use beacon_host::domain::{Message, Payload, Rule};
+use beacon_host::plugins::kv::{KvBackend, KvBucket, MemoryKv};
+use beacon_host::plugins::runtime::{CallState, SendError};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 
@@ -76,11 +80,14 @@ fn bench(c: &mut Criterion) {
         request: Default::default(),
         filter_errors: Vec::new(),
     });
-    let verdicts = evaluate_blocking(&registry, &rules, &message);
+    // Filters here are stateless; the benches keep any state in memory.
+    let kv: Arc<dyn KvBackend> = Arc::new(MemoryKv::default());
+    let bucket = KvBucket::for_rule("bench", "bench", "standard-filter");
+    let verdicts = evaluate_blocking(&registry, &rules, &message, kv.clone());
     assert!(verdicts.iter().all(|v| v.error.is_none()), "{verdicts:?}");
 
     c.bench_function("one message against 10 standard-filter rules", |b| {
-        b.iter(|| evaluate_blocking(&registry, &rules, &message))
+        b.iter(|| evaluate_blocking(&registry, &rules, &message, kv.clone()))
     });
     let plain: Vec<_> = rules
         .iter()
@@ -88,58 +95,126 @@ fn bench(c: &mut Criterion) {
         .cloned()
         .collect();
     c.bench_function("one message against 8 rules without regex", |b| {
-        b.iter(|| evaluate_blocking(&registry, &plain, &message))
+        b.iter(|| evaluate_blocking(&registry, &plain, &message, kv.clone()))
     });
     let standard = registry.get("standard-filter").expect("standard filter");
     c.bench_function("fresh standard-filter instance (no call)", |b| {
         b.iter(|| {
             registry
                 .runtime()
-                .filter_session(&standard)
+                .filter_session(&standard, kv.clone())
                 .expect("instance")
         })
     });
     let mut session = registry
         .runtime()
-        .filter_session(&standard)
+        .filter_session(&standard, kv.clone())
         .expect("instance");
     let config = rules[0].rule.filter.to_string();
     c.bench_function("one evaluate on a live instance", |b| {
-        b.iter(|| session.evaluate(&config, &message).expect("call"))
-    });
-    let regex = r#"{"body":{"regex":"disk \\d+% full"}}"#;
-    c.bench_function("one regex evaluate on a live instance", |b| {
-        b.iter(|| session.evaluate(regex, &message).expect("call"))
-    });
-    c.bench_function("one message against 1 standard-filter rule", |b| {
-        b.iter(|| evaluate_blocking(&registry, &rules[..1], &message))
-    });
-
-    // One bark `send` without the HTTP exchange: the server is a loopback
-    // address the outbound policy refuses, so the call runs everything up to
-    // the host's fetch (fresh instance, config parse, payload merge, request
-    // building, policy check) and returns the refusal.
-    let runtime = tokio::runtime::Runtime::new().expect("tokio");
-    let _entered = runtime.enter();
-    let bark = registry.get("bark").expect("bark");
-    let bark_config = json!({"server_base_url": "http://127.0.0.1:9", "device_key": "device-123",
-                             "default_payload_json": {"sound": "bell"}})
-    .to_string();
-    let payload = json!({"title": "NAS", "body": "disk 95% full on /volume1", "group": "storage"})
-        .to_string();
-    let refused = registry
-        .runtime()
-        .send_blocking(&bark, &bark_config, &payload, &message)
-        .expect("call");
-    assert!(refused.is_err(), "the policy must refuse loopback here");
-    c.bench_function("one bark send, HTTP excluded", |b| {
         b.iter(|| {
-            registry
-                .runtime()
-                .send_blocking(&bark, &bark_config, &payload, &message)
+            session
+                .evaluate(&config, bucket.clone(), &message)
                 .expect("call")
         })
     });
+    let regex = r#"{"body":{"regex":"disk \\d+% full"}}"#;
+    c.bench_function("one regex evaluate on a live instance", |b| {
+        b.iter(|| {
+            session
+                .evaluate(regex, bucket.clone(), &message)
+                .expect("call")
+        })
+    });
+    c.bench_function("one message against 1 standard-filter rule", |b| {
+        b.iter(|| evaluate_blocking(&registry, &rules[..1], &message, kv.clone()))
+    });
+
+    // One `send` of each built-in channel without the HTTP exchange: the
+    // server is a loopback address the outbound policy refuses, so the call
+    // runs everything up to the host's fetch (fresh instance, config parse,
+    // payload building, signing or encryption, policy check) and returns the
+    // refusal.
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let _entered = runtime.enter();
+    let loopback = "http://127.0.0.1:9";
+    let channels = [
+        (
+            "bark",
+            json!({"server_base_url": loopback, "device_key": "device-123",
+                        "default_payload_json": {"sound": "bell"}}),
+        ),
+        (
+            "bark",
+            json!({"server_base_url": loopback, "device_key": "device-123",
+                        "encryption": {"algorithm": "aes-256-gcm", "key": "0123456789abcdef0123456789abcdef"}}),
+        ),
+        (
+            "ntfy",
+            json!({"server_url": loopback, "topic": "alerts", "token": "tk_bench"}),
+        ),
+        (
+            "gotify",
+            json!({"server_url": loopback, "app_token": "AbCdEf.123"}),
+        ),
+        (
+            "webhook",
+            json!({"url": format!("{loopback}/hook"),
+                           "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}),
+        ),
+        (
+            "slack",
+            json!({"webhook_url": format!("{loopback}/services/T/B/X")}),
+        ),
+        (
+            "discord",
+            json!({"webhook_url": format!("{loopback}/api/webhooks/1/t")}),
+        ),
+        (
+            "telegram",
+            json!({"bot_token": "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+                            "chat_id": "-100123", "api_base_url": loopback}),
+        ),
+    ];
+    let payload = json!({"title": "NAS", "body": "disk 95% full on /volume1", "group": "storage"})
+        .to_string();
+    for (id, config) in channels {
+        let plugin = registry.get(id).expect("built-in channel");
+        let config = config.to_string();
+        let encrypted = config.contains("encryption");
+        let state = || CallState {
+            kv: kv.clone(),
+            bucket: KvBucket::for_channel("bench", id),
+            mail: Arc::new(beacon_host::plugins::mail::NoMail),
+        };
+        let refused = registry
+            .runtime()
+            .send_blocking(&plugin, &config, &payload, &message, state())
+            .expect("call");
+        let reached_fetch = match &refused {
+            Err(SendError::Permanent(failure) | SendError::Retryable(failure)) => {
+                failure.message.contains("127.0.0.1")
+                    || failure.message.to_lowercase().contains("loopback")
+            }
+            Ok(_) => false,
+        };
+        assert!(
+            reached_fetch,
+            "{id}: the policy must refuse loopback here: {refused:?}"
+        );
+        let name = format!(
+            "one {id}{} send, HTTP excluded",
+            if encrypted { " (encrypted)" } else { "" }
+        );
+        c.bench_function(&name, |b| {
+            b.iter(|| {
+                registry
+                    .runtime()
+                    .send_blocking(&plugin, &config, &payload, &message, state())
+                    .expect("call")
+            })
+        });
+    }
 }
 
 criterion_group!(benches, bench);

@@ -118,6 +118,10 @@ impl AppState {
             self.store.clone(),
             self.cipher.clone(),
             self.plugins.clone(),
+            plugins::runtime::SenderCapabilities {
+                kv: app::plugin_state::DatabaseKv::new(self.store.clone()),
+                mail: self.app.mail_relay.clone(),
+            },
             config,
             self.work_queued.clone(),
             events,
@@ -125,7 +129,9 @@ impl AppState {
     }
 }
 
-/// Deletes expired tokens now and then, for as long as the process runs.
+/// Deletes expired tokens and expired plugin state now and then, for as
+/// long as the process runs (expired rows already read as absent; this
+/// only reclaims their space).
 async fn purge_expired_tokens(store: Store, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -136,6 +142,13 @@ async fn purge_expired_tokens(store: Store, every: std::time::Duration) {
             Ok(deleted) => tracing::info!(deleted, "expired tokens deleted"),
             Err(err) => {
                 tracing::warn!(error = %err, "deleting expired tokens failed; trying again later")
+            }
+        }
+        match store.kv_purge_expired(domain::now_ms()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired plugin state deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "deleting expired plugin state failed; trying again later")
             }
         }
     }

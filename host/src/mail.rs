@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -86,6 +86,51 @@ impl Mailer {
         Ok(())
     }
 
+    /// True when mail goes to an SMTP server (not only to the outbox).
+    pub fn has_smtp(&self) -> bool {
+        matches!(self.transport, Transport::Smtp(_))
+    }
+
+    /// Sends a mail for a plugin through the SMTP server (never to the
+    /// outbox) and answers the server's reply, e.g. `250 2.0.0 Ok: queued`.
+    pub async fn send_for_plugin(&self, mail: PluginMail<'_>) -> Result<String, PluginMailError> {
+        let Transport::Smtp(smtp) = &self.transport else {
+            return Err(PluginMailError::NotConfigured);
+        };
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(mail.subject);
+        for to in mail.to {
+            let address: Mailbox = to
+                .parse()
+                .map_err(|err| PluginMailError::Invalid(format!("recipient {to:?}: {err}")))?;
+            builder = builder.to(address);
+        }
+        if let Some(reply_to) = mail.reply_to {
+            let address: Mailbox = reply_to
+                .parse()
+                .map_err(|err| PluginMailError::Invalid(format!("reply-to {reply_to:?}: {err}")))?;
+            builder = builder.reply_to(address);
+        }
+        let message = match mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text.to_string(),
+                html.to_string(),
+            )),
+            None => builder.singlepart(SinglePart::plain(mail.text.to_string())),
+        }
+        .map_err(|err| PluginMailError::Invalid(err.to_string()))?;
+        match smtp.send(message).await {
+            Ok(response) => Ok(format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )),
+            Err(err) if err.is_permanent() => Err(PluginMailError::Rejected(err.to_string())),
+            Err(err) => Err(PluginMailError::Unavailable(err.to_string())),
+        }
+    }
+
     /// Sends in the background: the request answers at once and a mail failure
     /// is logged (the user can ask again, e.g. resend verification).
     pub fn send_later(&self, to: String, subject: &'static str, body: String) {
@@ -96,4 +141,28 @@ impl Mailer {
             }
         });
     }
+}
+
+/// A mail a plugin sends through the host (see `plugins::mail`).
+pub struct PluginMail<'a> {
+    pub to: &'a [String],
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+    pub reply_to: Option<&'a str>,
+}
+
+/// Why a plugin's mail was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginMailError {
+    #[error("no SMTP server is configured")]
+    NotConfigured,
+    #[error("{0}")]
+    Invalid(String),
+    /// A permanent SMTP answer (5xx).
+    #[error("{0}")]
+    Rejected(String),
+    /// Timeouts, connection errors and transient (4xx) answers.
+    #[error("{0}")]
+    Unavailable(String),
 }

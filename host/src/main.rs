@@ -301,6 +301,9 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 plugin.info.kind.as_str()
             );
             let runtime = registry.runtime();
+            // The harness keeps plugin state in memory for this one call.
+            let kv: std::sync::Arc<dyn beacon_host::plugins::kv::KvBackend> =
+                std::sync::Arc::new(beacon_host::plugins::kv::MemoryKv::default());
             if let Err(err) = runtime
                 .validate_config(&plugin, &plugin_config)
                 .map_err(|err| anyhow::anyhow!("{err}"))?
@@ -318,19 +321,42 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
             match plugin.info.kind {
                 beacon_host::plugins::runtime::PluginKind::Filter => {
                     let mut session = runtime
-                        .filter_session(&plugin)
+                        .filter_session(&plugin, kv)
                         .map_err(|err| anyhow::anyhow!("{err}"))?;
+                    let bucket = beacon_host::plugins::kv::KvBucket::for_rule(
+                        "local",
+                        "local",
+                        &plugin.info.id,
+                    );
                     match session
-                        .evaluate(&plugin_config, &message)
+                        .evaluate(&plugin_config, bucket, &message)
                         .map_err(|err| anyhow::anyhow!("{err}"))?
                     {
-                        Ok(matched) => println!("{}", serde_json::json!({"matched": matched})),
+                        Ok(verdict) => {
+                            let mut answer = serde_json::json!({"matched": verdict.matched});
+                            if let Some(note) = verdict.note {
+                                answer["note"] = serde_json::json!(note);
+                            }
+                            println!("{answer}")
+                        }
                         Err(reason) => bail!("filter could not decide: {reason}"),
                     }
                 }
                 beacon_host::plugins::runtime::PluginKind::Channel => {
                     let outcome = runtime
-                        .send_blocking(&plugin, &plugin_config, &payload, &message)
+                        .send_blocking(
+                            &plugin,
+                            &plugin_config,
+                            &payload,
+                            &message,
+                            beacon_host::plugins::runtime::CallState {
+                                kv,
+                                bucket: beacon_host::plugins::kv::KvBucket::for_channel(
+                                    "local", "local",
+                                ),
+                                mail: std::sync::Arc::new(beacon_host::plugins::mail::NoMail),
+                            },
+                        )
                         .map_err(|err| anyhow::anyhow!("{err}"))?;
                     match outcome {
                         Ok(sent) => println!(

@@ -3,9 +3,11 @@
 #![allow(missing_docs)]
 
 use crate::harness;
+use crate::kv::KvError;
 use crate::plugin::{Channel, Filter};
 use crate::types::{SendError, SendFailure};
 use crate::values::{FetchError, Level, Request, Response};
+use std::cell::Cell;
 use std::marker::PhantomData;
 
 pub mod channel {
@@ -28,7 +30,8 @@ pub mod filter {
     });
 }
 
-use channel::beacon::plugin::{http as wit_http, log as wit_log};
+use channel::beacon::plugin::{http as wit_http, kv as channel_kv, log as wit_log};
+use filter::beacon::plugin::kv as filter_kv;
 
 pub(crate) fn log(level: Level, message: &str) {
     use wit_log::Level as W;
@@ -63,6 +66,145 @@ pub(crate) fn fetch(request: &Request) -> Result<Response, FetchError> {
         Err(wit_http::FetchError::BodyTooLarge(limit)) => Err(FetchError::BodyTooLarge(limit)),
         Err(wit_http::FetchError::InvalidRequest(why)) => Err(FetchError::InvalidRequest(why)),
     }
+}
+
+/// The bucket the current call may use: lent by the host for the duration of
+/// one `send` (the channel's) or one rule's evaluation (the rule's).
+#[derive(Clone, Copy)]
+enum Current {
+    None,
+    Channel(*const channel_kv::Bucket),
+    Filter(*const filter_kv::Bucket),
+}
+
+thread_local! {
+    static CURRENT: Cell<Current> = const { Cell::new(Current::None) };
+}
+
+/// Makes `bucket` the current one until dropped.
+struct Lent;
+
+impl Lent {
+    fn channel(bucket: &channel_kv::Bucket) -> Lent {
+        CURRENT.with(|c| c.set(Current::Channel(bucket)));
+        Lent
+    }
+
+    fn filter(bucket: &filter_kv::Bucket) -> Lent {
+        CURRENT.with(|c| c.set(Current::Filter(bucket)));
+        Lent
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(Current::None));
+    }
+}
+
+/// Runs the matching closure on the current bucket.
+///
+/// SAFETY: a pointer in `CURRENT` is only set by [`Lent`] from a reference
+/// that outlives the guard (the borrowed handle the host passed into the
+/// export being run), and the guard clears it before that call returns.
+/// Components are single-threaded, so nothing else can observe it.
+fn with_bucket<T>(
+    on_channel: impl FnOnce(&channel_kv::Bucket) -> T,
+    on_filter: impl FnOnce(&filter_kv::Bucket) -> T,
+) -> Result<T, KvError> {
+    match CURRENT.with(Cell::get) {
+        Current::Channel(bucket) => Ok(on_channel(unsafe { &*bucket })),
+        Current::Filter(bucket) => Ok(on_filter(unsafe { &*bucket })),
+        Current::None => Err(KvError::Unavailable(
+            "no key-value bucket in this call (only send and evaluate get one)".into(),
+        )),
+    }
+}
+
+macro_rules! kv_error {
+    ($module:ident) => {
+        |err: $module::KvError| match err {
+            $module::KvError::Invalid(why) => KvError::Invalid(why),
+            $module::KvError::QuotaExceeded(why) => KvError::QuotaExceeded(why),
+            $module::KvError::Unavailable(why) => KvError::Unavailable(why),
+        }
+    };
+}
+
+pub(crate) fn kv_get(key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    with_bucket(
+        |b| b.get(key).map_err(kv_error!(channel_kv)),
+        |b| b.get(key).map_err(kv_error!(filter_kv)),
+    )?
+}
+
+pub(crate) fn kv_set(key: &str, value: &[u8], ttl: Option<u32>) -> Result<(), KvError> {
+    with_bucket(
+        |b| b.set(key, value, ttl).map_err(kv_error!(channel_kv)),
+        |b| b.set(key, value, ttl).map_err(kv_error!(filter_kv)),
+    )?
+}
+
+pub(crate) fn kv_add(key: &str, value: &[u8], ttl: Option<u32>) -> Result<bool, KvError> {
+    with_bucket(
+        |b| b.add(key, value, ttl).map_err(kv_error!(channel_kv)),
+        |b| b.add(key, value, ttl).map_err(kv_error!(filter_kv)),
+    )?
+}
+
+pub(crate) fn kv_increment(key: &str, delta: i64, ttl: Option<u32>) -> Result<i64, KvError> {
+    with_bucket(
+        |b| b.increment(key, delta, ttl).map_err(kv_error!(channel_kv)),
+        |b| b.increment(key, delta, ttl).map_err(kv_error!(filter_kv)),
+    )?
+}
+
+pub(crate) fn kv_delete(key: &str) -> Result<bool, KvError> {
+    with_bucket(
+        |b| b.delete(key).map_err(kv_error!(channel_kv)),
+        |b| b.delete(key).map_err(kv_error!(filter_kv)),
+    )?
+}
+
+pub(crate) fn send_mail(mail: &crate::mail::Mail) -> Result<String, crate::mail::MailError> {
+    use crate::mail::MailError;
+    use channel::beacon::plugin::smtp_send as wit;
+    let request = wit::Mail {
+        to: mail.to.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text.clone(),
+        html: mail.html.clone(),
+        reply_to: mail.reply_to.clone(),
+    };
+    wit::send_mail(&request).map_err(|err| match err {
+        wit::MailError::NotConfigured => MailError::NotConfigured,
+        wit::MailError::Invalid(why) => MailError::Invalid(why),
+        wit::MailError::Rejected(why) => MailError::Rejected(why),
+        wit::MailError::Unavailable(why) => MailError::Unavailable(why),
+        wit::MailError::RateLimited(ms) => MailError::RateLimited(ms),
+    })
+}
+
+pub(crate) fn publish(message: &crate::mqtt::Publish) -> Result<(), crate::mqtt::MqttError> {
+    use crate::mqtt::MqttError;
+    use channel::beacon::plugin::mqtt_publish as wit;
+    let request = wit::MqttMessage {
+        broker_url: message.broker_url.clone(),
+        topic: message.topic.clone(),
+        payload: message.payload.clone(),
+        qos: message.qos,
+        retain: message.retain,
+        username: message.username.clone(),
+        password: message.password.clone(),
+        timeout_ms: message.timeout_ms,
+    };
+    wit::publish(&request).map_err(|err| match err {
+        wit::MqttError::PolicyDenied(why) => MqttError::PolicyDenied(why),
+        wit::MqttError::Timeout => MqttError::Timeout,
+        wit::MqttError::Connection(why) => MqttError::Connection(why),
+        wit::MqttError::Refused(why) => MqttError::Refused(why),
+        wit::MqttError::InvalidRequest(why) => MqttError::InvalidRequest(why),
+    })
 }
 
 /// Generates the per-world conversions (each world has its own copy of the
@@ -138,12 +280,14 @@ impl<T: Channel> channel::exports::beacon::plugin::channel_api::Guest for Channe
         config_json: String,
         payload_json: String,
         message: channel::beacon::plugin::types::Message,
+        state: &channel_kv::Bucket,
     ) -> Result<
         channel::beacon::plugin::types::SendOutcome,
         channel::beacon::plugin::types::SendError,
     > {
         use channel::beacon::plugin::types as wt;
         let message = channel_conv::message_from_wit(message);
+        let _lent = Lent::channel(state);
         match harness::channel_send::<T>(&config_json, &payload_json, &message) {
             Ok(out) => Ok(wt::SendOutcome {
                 http_status: out.http_status,
@@ -186,13 +330,23 @@ impl<T: Filter> filter::exports::beacon::plugin::filter_api::Guest for FilterAda
 
     fn evaluate(
         config_jsons: Vec<String>,
+        states: Vec<filter_kv::Bucket>,
         message: filter::beacon::plugin::types::Message,
-    ) -> Vec<Result<bool, String>> {
+    ) -> Vec<Result<filter::beacon::plugin::types::Verdict, String>> {
         // The message is converted once for the whole batch.
         let message = filter_conv::message_from_wit(message);
         config_jsons
             .iter()
-            .map(|config_json| harness::filter_evaluate::<T>(config_json, &message))
+            .enumerate()
+            .map(|(i, config_json)| {
+                let _lent = states.get(i).map(Lent::filter);
+                harness::filter_decide::<T>(config_json, &message).map(|verdict| {
+                    filter::beacon::plugin::types::Verdict {
+                        matched: verdict.matched,
+                        note: verdict.note,
+                    }
+                })
+            })
             .collect()
     }
 }

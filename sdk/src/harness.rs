@@ -20,7 +20,7 @@
 
 use crate::config;
 use crate::plugin::{Channel, Filter};
-use crate::types::{ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome};
+use crate::types::{ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome, Verdict};
 
 /// `describe` for a channel: constants plus the derived config schema.
 pub fn channel_describe<T: Channel>() -> PluginInfo {
@@ -72,9 +72,15 @@ pub fn filter_validate_config<T: Filter>(config_json: &str) -> Result<(), Config
 /// is not run again here: the host validated the config when it was stored,
 /// and evaluation is the hot path (one call per rule per message).
 pub fn filter_evaluate<T: Filter>(config_json: &str, message: &Message) -> Result<bool, String> {
+    filter_decide::<T>(config_json, message).map(|verdict| verdict.matched)
+}
+
+/// [`filter_evaluate`] with the whole [`Verdict`] (what the host receives):
+/// [`Filter::decide`] on the parsed config.
+pub fn filter_decide<T: Filter>(config_json: &str, message: &Message) -> Result<Verdict, String> {
     let config = config::parse::<T::Config>(config_json)
         .map_err(|e| format!("invalid filter config: {e}"))?;
-    T::evaluate(&config, message)
+    T::decide(&config, message)
 }
 
 #[cfg(test)]

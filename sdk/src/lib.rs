@@ -110,8 +110,12 @@ pub mod config;
 pub mod harness;
 mod host;
 pub mod http;
+pub mod kv;
 pub mod log;
+pub mod mail;
+pub mod mqtt;
 mod plugin;
+pub mod template;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod types;
@@ -125,8 +129,9 @@ pub mod bindings;
 pub use bindings as __bindings;
 
 pub use crate::plugin::{Channel, Filter};
+pub use crate::template::Template;
 pub use crate::types::{
-    ConfigError, Message, PluginInfo, PluginKind, SendError, SendFailure, SendOutcome,
+    ConfigError, Message, PluginInfo, PluginKind, SendError, SendFailure, SendOutcome, Verdict,
     SNIPPET_MAX_CHARS,
 };
 pub use schemars;

@@ -4,13 +4,15 @@
 //! them without importing from the root, which re-exports `bindings` (as
 //! `__bindings`) for the export macros.
 
-use crate::types::{ConfigError, Message, SendError, SendOutcome};
+use crate::types::{ConfigError, Message, SendError, SendOutcome, Verdict};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 /// A channel sender plugin (WIT world `channel-sender`).
 ///
-/// Every call runs in a fresh instance, so keep no state between calls.
+/// Every call runs in a fresh instance, so keep no state between calls in
+/// memory; what must outlive a call goes to [`kv`](crate::kv) (the channel's
+/// bucket during `send`).
 pub trait Channel {
     /// The channel config, deserialized from the JSON the user stored.
     /// Mark secret fields with [`config::secret`](crate::config::secret).
@@ -44,8 +46,10 @@ pub trait Channel {
 /// A rule filter plugin (WIT world `filter`). Filters have no network.
 ///
 /// The host evaluates all of one message's rules that use this filter in one
-/// call on one instance (the SDK calls [`Filter::evaluate`] once per rule), and
-/// may reuse the instance, so `evaluate` must be a pure function of its inputs.
+/// call on one instance (the SDK calls [`Filter::decide`] once per rule), and
+/// may reuse the instance, so keep nothing in memory between calls. A
+/// stateful filter keeps its state in [`kv`](crate::kv): during each rule's
+/// evaluation those calls reach that rule's bucket.
 pub trait Filter {
     /// The filter config (the rule's filter JSON).
     type Config: DeserializeOwned + JsonSchema;
@@ -69,4 +73,12 @@ pub trait Filter {
     /// `Ok(true)` when `message` passes. `Err` means "could not decide";
     /// the host treats the rule as not matched and shows the error.
     fn evaluate(config: &Self::Config, message: &Message) -> Result<bool, String>;
+
+    /// The full decision: [`Filter::evaluate`] by default. Override it to
+    /// say why a message did not pass ([`Verdict::block`]), e.g. which
+    /// earlier message it duplicates; the user sees the note beside the
+    /// message. The host calls this one.
+    fn decide(config: &Self::Config, message: &Message) -> Result<Verdict, String> {
+        Self::evaluate(config, message).map(Verdict::from)
+    }
 }

@@ -471,3 +471,41 @@ mod tests {
         assert_eq!(response_json(b" [1, 2] ").as_deref(), Some("[1,2]"));
     }
 }
+
+/// A filter's decision on one rule, with an optional reason the user sees
+/// beside the message (worth giving when a stateful filter suppresses a
+/// message someone might look for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// True when the message passes.
+    pub matched: bool,
+    /// One sentence, e.g. `"duplicate of a message 12 s ago"`.
+    pub note: Option<String>,
+}
+
+impl Verdict {
+    /// The message passes.
+    pub fn pass() -> Self {
+        Verdict {
+            matched: true,
+            note: None,
+        }
+    }
+
+    /// The message does not pass, for the reason given.
+    pub fn block(note: impl Into<String>) -> Self {
+        Verdict {
+            matched: false,
+            note: Some(note.into()),
+        }
+    }
+}
+
+impl From<bool> for Verdict {
+    fn from(matched: bool) -> Self {
+        Verdict {
+            matched,
+            note: None,
+        }
+    }
+}

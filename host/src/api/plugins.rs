@@ -27,6 +27,11 @@ pub struct PluginView {
     #[schema(value_type = Object)]
     config_schema: serde_json::Value,
     builtin: bool,
+    /// The `beacon:plugin` WIT version the component was built against,
+    /// e.g. `0.3.0` (the host also runs the previous line, `0.2.x`).
+    wit_version: String,
+    /// Host capabilities the component imports: `log`, `http`, `kv`, ...
+    capabilities: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -50,6 +55,8 @@ async fn list_plugins(State(state): State<App>, _user: CurrentUser) -> Json<Plug
             description: p.info.description,
             config_schema: p.info.config_schema,
             builtin: p.builtin,
+            wit_version: p.info.wit_version,
+            capabilities: p.info.capabilities,
         })
         .collect();
     Json(PluginList { items })

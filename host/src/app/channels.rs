@@ -7,14 +7,17 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::app::plugin_state;
 use crate::app::rules::Rules;
 use crate::domain::channel::Channel;
 use crate::domain::config_cipher::ConfigCipher;
 use crate::domain::secrets::{self, SecretPath};
 use crate::domain::{new_id, new_id_with_time, now_ms, Message, Payload, RequestFacts};
 use crate::error::{AppError, AppResult, OrInternal};
+use crate::plugins::kv::{KvBackend, KvBucket};
+use crate::plugins::mail::MailRelay;
 use crate::plugins::registry::Registry;
-use crate::plugins::runtime::{LoadedPlugin, PluginKind, SendError};
+use crate::plugins::runtime::{CallState, LoadedPlugin, PluginKind, SendError};
 use crate::plugins::wit_message;
 use crate::storage::Store;
 
@@ -42,15 +45,28 @@ pub struct Channels {
     cipher: ConfigCipher,
     /// Holds cached active rules, which change with their channel.
     rules: Rules,
+    /// Where channel senders keep their state (the database).
+    kv: Arc<dyn KvBackend>,
+    /// Mail for plugins that import `smtp-send`.
+    mail: Arc<dyn MailRelay>,
 }
 
 impl Channels {
-    pub fn new(store: Store, plugins: Arc<Registry>, cipher: ConfigCipher, rules: Rules) -> Self {
+    pub fn new(
+        store: Store,
+        plugins: Arc<Registry>,
+        cipher: ConfigCipher,
+        rules: Rules,
+        kv: Arc<dyn KvBackend>,
+        mail: Arc<dyn MailRelay>,
+    ) -> Self {
         Channels {
             store,
             plugins,
             cipher,
             rules,
+            kv,
+            mail,
         }
     }
 
@@ -64,6 +80,7 @@ impl Channels {
     ) -> AppResult<ChannelView> {
         let name = valid_name(name)?;
         let plugin = self.channel_plugin(plugin_id)?;
+        self.check_capabilities(&plugin)?;
         let config = self.validated(&plugin, config).await?;
         let id = new_id();
         let now = now_ms();
@@ -131,13 +148,26 @@ impl Channels {
         Ok(self.view(row, &stored, plugin.as_deref()))
     }
 
+    /// Deletes the channel, the rules that send to it (the database
+    /// cascades) and the state of both.
     pub async fn delete(&self, user_id: &str, id: &str) -> AppResult<()> {
-        if self.store.delete_channel(user_id, id).await? {
-            self.rules.forget_user(user_id);
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
+        let its_rules: Vec<String> = self
+            .store
+            .list_rules(user_id)
+            .await?
+            .into_iter()
+            .filter(|rule| rule.channel_id == id)
+            .map(|rule| rule.id)
+            .collect();
+        if !self.store.delete_channel(user_id, id).await? {
+            return Err(AppError::NotFound);
         }
+        for rule_id in its_rules {
+            plugin_state::forget_rule(&self.store, &rule_id).await?;
+        }
+        plugin_state::forget_channel(&self.store, id).await?;
+        self.rules.forget_user(user_id);
+        Ok(())
     }
 
     /// The decrypted config of a stored channel.
@@ -175,7 +205,17 @@ impl Channels {
         let outcome = self
             .plugins
             .runtime()
-            .send(&plugin, &config, "{}", &message)
+            .send(
+                &plugin,
+                &config,
+                "{}",
+                &message,
+                CallState {
+                    kv: self.kv.clone(),
+                    bucket: KvBucket::for_channel(user_id, &row.id),
+                    mail: self.mail.clone(),
+                },
+            )
             .await;
         Ok(match outcome {
             Ok(Ok(sent)) => TestSend {
@@ -208,6 +248,22 @@ impl Channels {
             )),
             None => Err(missing_plugin(plugin_id)),
         }
+    }
+
+    /// A plugin that needs something this server lacks is refused up front,
+    /// not at its first delivery.
+    fn check_capabilities(&self, plugin: &LoadedPlugin) -> AppResult<()> {
+        let wants_mail = plugin.info.capabilities.iter().any(|c| c == "smtp-send");
+        if wants_mail && !self.mail.is_configured() {
+            return Err(AppError::validation(
+                "plugin",
+                format!(
+                    "{} sends mail, and this server has no SMTP server configured (the operator sets EMAIL_HOST)",
+                    plugin.info.id
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The config after the plugin accepted it; errors name `config.<field>`.

@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod health;
 pub mod ingest;
 pub mod messages;
+pub mod plugin_state;
 pub mod plugins;
 pub mod rules;
 
@@ -50,6 +51,9 @@ pub struct UseCases {
     pub health: health::Health,
     /// Live events for the dashboard.
     pub events: Events,
+    /// Plugin mail (`smtp-send`) through the operator's SMTP server; the
+    /// worker sends with it too.
+    pub mail_relay: Arc<dyn crate::plugins::mail::MailRelay>,
 }
 
 /// What the use cases are built from.
@@ -75,7 +79,11 @@ impl App {
             work_queued,
             events,
         } = parts;
-        let rules = rules::Rules::new(store.clone(), registry.clone());
+        let kv: Arc<dyn crate::plugins::kv::KvBackend> =
+            plugin_state::DatabaseKv::new(store.clone());
+        let mail_relay: Arc<dyn crate::plugins::mail::MailRelay> =
+            plugin_state::SmtpRelay::new(mailer.clone());
+        let rules = rules::Rules::new(store.clone(), registry.clone(), kv.clone());
         let ingest = ingest::Ingest::new(
             &config,
             store.clone(),
@@ -92,6 +100,8 @@ impl App {
                 registry.clone(),
                 cipher,
                 rules.clone(),
+                kv,
+                mail_relay.clone(),
             ),
             deliveries: deliveries::Deliveries::new(store.clone(), work_queued, events.clone()),
             plugins: plugins::Plugins::new(registry),
@@ -100,6 +110,7 @@ impl App {
             rules,
             events,
             config,
+            mail_relay,
         }))
     }
 }

@@ -16,8 +16,9 @@ use crate::domain::{
     Rule, Verdict,
 };
 use crate::error::{AppError, AppResult, OrInternal};
+use crate::plugins::kv::{KvBackend, KvBucket, MemoryKv};
 use crate::plugins::registry::Registry;
-use crate::plugins::runtime::{FilterSession, PluginError, PluginKind};
+use crate::plugins::runtime::{FilterSession, PluginError, PluginKind, Verdict as FilterVerdict};
 use crate::plugins::{wit_message, WitMessage};
 use crate::storage::Store;
 /// Active rules are served from memory this long; changes in this process
@@ -77,14 +78,17 @@ type CachedRules = (Arc<Vec<ActiveRule>>, Instant);
 pub struct Rules {
     store: Store,
     plugins: Arc<Registry>,
+    /// Where filters keep their rules' state (the database).
+    kv: Arc<dyn KvBackend>,
     cache: Arc<RwLock<HashMap<String, CachedRules>>>,
 }
 
 impl Rules {
-    pub fn new(store: Store, plugins: Arc<Registry>) -> Self {
+    pub fn new(store: Store, plugins: Arc<Registry>, kv: Arc<dyn KvBackend>) -> Self {
         Rules {
             store,
             plugins,
+            kv,
             cache: Arc::default(),
         }
     }
@@ -139,6 +143,7 @@ impl Rules {
         if !self.store.delete_rule(user_id, &id).await? {
             return Err(AppError::NotFound);
         }
+        super::plugin_state::forget_rule(&self.store, &id).await?;
         self.forget_user(user_id);
         Ok(())
     }
@@ -171,15 +176,25 @@ impl Rules {
     }
 
     /// Evaluates every rule against a message, off the async threads. One
-    /// filter instance per plugin serves all of this message's rules.
+    /// filter instance per plugin serves all of this message's rules;
+    /// stateful filters keep their state in the rules' buckets.
     pub async fn evaluate(
         &self,
         rules: Arc<Vec<ActiveRule>>,
         message: &Message,
     ) -> AppResult<Vec<Verdict>> {
+        self.evaluate_with(rules, message, self.kv.clone()).await
+    }
+
+    async fn evaluate_with(
+        &self,
+        rules: Arc<Vec<ActiveRule>>,
+        message: &Message,
+        kv: Arc<dyn KvBackend>,
+    ) -> AppResult<Vec<Verdict>> {
         let plugins = self.plugins.clone();
         let message = wit_message(message);
-        tokio::task::spawn_blocking(move || evaluate_blocking(&plugins, &rules, &message))
+        tokio::task::spawn_blocking(move || evaluate_blocking(&plugins, &rules, &message, kv))
             .await
             .or_internal()
     }
@@ -255,7 +270,12 @@ impl Rules {
             filter_errors: Vec::new(),
         };
         let active = Arc::new(rules.into_iter().map(ActiveRule::new).collect::<Vec<_>>());
-        let verdicts = self.evaluate(active.clone(), &message).await?;
+        // A test must not change what real messages meet: stateful filters
+        // see empty, throwaway state here.
+        let scratch: Arc<dyn KvBackend> = Arc::new(MemoryKv::default());
+        let verdicts = self
+            .evaluate_with(active.clone(), &message, scratch)
+            .await?;
         let context = TemplateContext::of(&message);
         Ok(active
             .iter()
@@ -403,6 +423,7 @@ pub fn evaluate_blocking(
     plugins: &Registry,
     rules: &[ActiveRule],
     message: &WitMessage,
+    kv: Arc<dyn KvBackend>,
 ) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = rules
         .iter()
@@ -411,8 +432,10 @@ pub fn evaluate_blocking(
             rule_name: rule.rule.name.clone(),
             matched: true,
             error: None,
+            note: None,
         })
         .collect();
+    let batch = Batch { plugins, kv };
     let mut sessions: HashMap<String, FilterSession> = HashMap::new();
     let steps = rules.iter().map(|rule| rule.steps.len()).max().unwrap_or(0);
     for step in 0..steps {
@@ -431,16 +454,26 @@ pub fn evaluate_blocking(
             }
         }
         for (plugin_id, indexes) in batches {
-            let configs: Vec<String> = indexes
+            let calls: Vec<(String, KvBucket)> = indexes
                 .iter()
-                .map(|&index| rules[index].steps[step].1.clone())
+                .map(|&index| {
+                    let rule = &rules[index].rule;
+                    (
+                        rules[index].steps[step].1.clone(),
+                        KvBucket::for_rule(&rule.user_id, &rule.id, plugin_id),
+                    )
+                })
                 .collect();
-            let results = run_batch(plugins, &mut sessions, plugin_id, &configs, message);
+            let results = batch.run(&mut sessions, plugin_id, &calls, message);
             for (index, result) in indexes.into_iter().zip(results) {
                 let verdict = &mut verdicts[index];
                 match result {
-                    Ok(true) => {}
-                    Ok(false) => verdict.matched = false,
+                    Ok(FilterVerdict { matched, note }) => {
+                        verdict.matched = matched;
+                        if let Some(note) = note {
+                            verdict.note = Some(format!("{plugin_id}: {note}"));
+                        }
+                    }
                     Err(error) => {
                         verdict.matched = false;
                         verdict.error = Some(format!("{plugin_id}: {error}"));
@@ -452,45 +485,71 @@ pub fn evaluate_blocking(
     verdicts
 }
 
-/// One verdict per config: `Ok(matched)` or the reason the filter could not decide.
-fn run_batch(
-    plugins: &Registry,
-    sessions: &mut HashMap<String, FilterSession>,
-    plugin_id: &str,
-    configs: &[String],
-    message: &WitMessage,
-) -> Vec<Result<bool, String>> {
-    let batch = session_for(plugins, sessions, plugin_id).and_then(|session| {
-        session
-            .evaluate_many(configs, message)
-            .map_err(Failure::Plugin)
-    });
-    match batch {
-        Ok(verdicts) => verdicts
-            .into_iter()
-            .map(|verdict| verdict.map_err(|reason| format!("could not decide: {reason}")))
-            .collect(),
-        // A trap or timeout may come from one config: run each alone on a
-        // fresh instance so only that rule fails (worst case: one deadline
-        // for the batch plus one per config, as if they had run one by one).
-        Err(Failure::Plugin(_)) if configs.len() > 1 => configs
-            .iter()
-            .map(|config| {
-                run_batch(
-                    plugins,
-                    sessions,
-                    plugin_id,
-                    std::slice::from_ref(config),
-                    message,
-                )
-                .pop()
-                .unwrap_or_else(|| Err("no verdict".into()))
-            })
-            .collect(),
-        Err(failure) => {
-            let error = failure.to_string();
-            configs.iter().map(|_| Err(error.clone())).collect()
+/// What every filter call of one message shares.
+struct Batch<'a> {
+    plugins: &'a Registry,
+    kv: Arc<dyn KvBackend>,
+}
+
+impl Batch<'_> {
+    /// One verdict per (config, bucket), or the reason the filter could not decide.
+    fn run(
+        &self,
+        sessions: &mut HashMap<String, FilterSession>,
+        plugin_id: &str,
+        calls: &[(String, KvBucket)],
+        message: &WitMessage,
+    ) -> Vec<Result<FilterVerdict, String>> {
+        let configs: Vec<String> = calls.iter().map(|(config, _)| config.clone()).collect();
+        let buckets: Vec<KvBucket> = calls.iter().map(|(_, bucket)| bucket.clone()).collect();
+        let batch = self.session_for(sessions, plugin_id).and_then(|session| {
+            session
+                .evaluate_many(&configs, buckets, message)
+                .map_err(Failure::Plugin)
+        });
+        match batch {
+            Ok(verdicts) => verdicts
+                .into_iter()
+                .map(|verdict| verdict.map_err(|reason| format!("could not decide: {reason}")))
+                .collect(),
+            // A trap or timeout may come from one config: run each alone on a
+            // fresh instance so only that rule fails (worst case: one deadline
+            // for the batch plus one per config, as if they had run one by one).
+            Err(Failure::Plugin(_)) if calls.len() > 1 => calls
+                .iter()
+                .map(|call| {
+                    self.run(sessions, plugin_id, std::slice::from_ref(call), message)
+                        .pop()
+                        .unwrap_or_else(|| Err("no verdict".into()))
+                })
+                .collect(),
+            Err(failure) => {
+                let error = failure.to_string();
+                calls.iter().map(|_| Err(error.clone())).collect()
+            }
         }
+    }
+
+    /// The message's live instance of `plugin_id`, replaced when an earlier call broke it.
+    fn session_for<'s>(
+        &self,
+        sessions: &'s mut HashMap<String, FilterSession>,
+        plugin_id: &str,
+    ) -> Result<&'s mut FilterSession, Failure> {
+        if sessions.get(plugin_id).is_none_or(FilterSession::is_broken) {
+            let plugin = self.plugins.get(plugin_id).ok_or_else(|| {
+                Failure::Missing(format!("filter plugin {plugin_id} is not installed"))
+            })?;
+            let session = self
+                .plugins
+                .runtime()
+                .filter_session(&plugin, self.kv.clone())
+                .map_err(Failure::Plugin)?;
+            sessions.insert(plugin_id.to_string(), session);
+        }
+        sessions
+            .get_mut(plugin_id)
+            .ok_or_else(|| Failure::Missing("filter session vanished".into()))
     }
 }
 
@@ -506,25 +565,4 @@ impl std::fmt::Display for Failure {
             Failure::Plugin(err) => write!(f, "{err}"),
         }
     }
-}
-
-/// The message's live instance of `plugin_id`, replaced when an earlier call broke it.
-fn session_for<'a>(
-    plugins: &Registry,
-    sessions: &'a mut HashMap<String, FilterSession>,
-    plugin_id: &str,
-) -> Result<&'a mut FilterSession, Failure> {
-    if sessions.get(plugin_id).is_none_or(FilterSession::is_broken) {
-        let plugin = plugins.get(plugin_id).ok_or_else(|| {
-            Failure::Missing(format!("filter plugin {plugin_id} is not installed"))
-        })?;
-        let session = plugins
-            .runtime()
-            .filter_session(&plugin)
-            .map_err(Failure::Plugin)?;
-        sessions.insert(plugin_id.to_string(), session);
-    }
-    sessions
-        .get_mut(plugin_id)
-        .ok_or_else(|| Failure::Missing("filter session vanished".into()))
 }

@@ -53,4 +53,8 @@ pub struct Verdict {
     pub matched: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why a filter decided as it did, when it said (e.g. a dedupe filter
+    /// naming the duplicate it suppressed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

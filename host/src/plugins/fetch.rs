@@ -12,6 +12,8 @@ use reqwest::dns::{Name, Resolve, Resolving};
 use reqwest::redirect;
 
 use super::bindings::http::{FetchError, Request, Response};
+use super::bindings::mqtt_publish::{MqttError, MqttMessage};
+use super::mqtt::MqttPool;
 use super::outbound::{OutboundPolicy, Refused};
 
 /// Most redirect hops followed when a plugin asks to follow them.
@@ -30,6 +32,8 @@ pub struct Fetcher {
     following: reqwest::Client,
     direct: reqwest::Client,
     limits: FetchLimits,
+    /// MQTT sessions opened under this policy (never shared with the other).
+    mqtt: MqttPool,
 }
 
 /// Resolves names and drops every address the policy refuses.
@@ -96,7 +100,25 @@ impl Fetcher {
             following,
             direct,
             limits,
+            mqtt: MqttPool::new(),
         })
+    }
+
+    /// The `mqtt-publish` capability: the same policy, timeout cap and
+    /// request size cap as `fetch`.
+    pub async fn publish(&self, message: MqttMessage) -> Result<(), MqttError> {
+        let timeout = message
+            .timeout_ms
+            .map(|ms| Duration::from_millis(u64::from(ms)).min(self.limits.max_timeout))
+            .unwrap_or(self.limits.max_timeout);
+        self.mqtt
+            .publish(
+                &self.policy,
+                message,
+                timeout,
+                self.limits.max_request_bytes,
+            )
+            .await
     }
 
     pub fn max_timeout(&self) -> Duration {

@@ -1,9 +1,12 @@
 //! The plugin platform's host side: the component runtime, the capabilities it
-//! grants (log for all; fetch for channel senders, behind the outbound policy)
-//! and the registry of installed plugins.
+//! grants (log and kv for all; fetch, mail and MQTT for channel senders, the
+//! network behind the outbound policy) and the registry of installed plugins.
 
 mod bindings;
 pub mod fetch;
+pub mod kv;
+pub mod mail;
+pub mod mqtt;
 pub mod outbound;
 pub mod registry;
 pub mod runtime;

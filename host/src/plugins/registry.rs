@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use super::runtime::{LoadedPlugin, PluginError, PluginInfo, Runtime};
 
 /// Built-in plugins, compiled from plugins/ by build.rs.
-pub const BUILTINS: [&[u8]; 8] = [
+pub const BUILTINS: [&[u8]; 13] = [
     include_bytes!(env!("BEACON_BUILTIN_BARK")),
     include_bytes!(env!("BEACON_BUILTIN_STANDARD_FILTER")),
     include_bytes!(env!("BEACON_BUILTIN_NTFY")),
@@ -18,6 +18,11 @@ pub const BUILTINS: [&[u8]; 8] = [
     include_bytes!(env!("BEACON_BUILTIN_SLACK")),
     include_bytes!(env!("BEACON_BUILTIN_DISCORD")),
     include_bytes!(env!("BEACON_BUILTIN_TELEGRAM")),
+    include_bytes!(env!("BEACON_BUILTIN_QUIET_HOURS")),
+    include_bytes!(env!("BEACON_BUILTIN_DEDUPE")),
+    include_bytes!(env!("BEACON_BUILTIN_RATE_LIMIT")),
+    include_bytes!(env!("BEACON_BUILTIN_EMAIL")),
+    include_bytes!(env!("BEACON_BUILTIN_MQTT")),
 ];
 
 #[derive(Clone, Debug, serde::Serialize)]

@@ -18,14 +18,23 @@ use wasmtime::{
 use super::bindings::channel::{ChannelSender, ChannelSenderPre};
 use super::bindings::filter::{Filter, FilterPre};
 use super::bindings::types;
+use super::bindings::v0_2::channel::{
+    ChannelSender as ChannelSenderV02, ChannelSenderPre as ChannelSenderPreV02,
+};
+use super::bindings::v0_2::filter::{Filter as FilterV02, FilterPre as FilterPreV02};
 use super::fetch::Fetchers;
+use super::kv::{KvBackend, KvBucket};
+use super::mail::MailRelay;
 use super::state::PluginState;
 
 /// Epoch tick; deadlines are counted in these.
 const TICK: Duration = Duration::from_millis(2);
 /// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "beacon:plugin";
-pub const WIT_VERSION: &str = "0.2.0";
+/// The current line: what the SDK builds against.
+pub const WIT_VERSION: &str = "0.3.0";
+/// The previous line, still loaded and run (its worlds are kept in `wit/v0.2`).
+pub const WIT_VERSION_PREVIOUS: &str = "0.2.0";
 /// Low memory kept mapped in reused pool slots (stack, data, the first heap pages).
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 /// Deadline for `describe` and `validate-config`.
@@ -47,7 +56,9 @@ impl PluginKind {
     }
 }
 
-/// What a plugin says about itself, checked at load.
+/// What a plugin says about itself, checked at load, and what the host
+/// found in the component: the WIT version it was built for and the
+/// capabilities (`beacon:plugin` interfaces) it imports.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PluginInfo {
     pub id: String,
@@ -56,6 +67,10 @@ pub struct PluginInfo {
     pub kind: PluginKind,
     pub description: String,
     pub config_schema: serde_json::Value,
+    /// `beacon:plugin` version the component was built against, e.g. `0.3.0`.
+    pub wit_version: String,
+    /// Imported capabilities, e.g. `["http", "kv", "log"]`.
+    pub capabilities: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +96,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-pub use types::{Message, SendError, SendOutcome};
+pub use types::{Message, SendError, SendOutcome, Verdict};
 
 #[derive(Clone, Debug)]
 pub struct RuntimeLimits {
@@ -90,9 +105,45 @@ pub struct RuntimeLimits {
     pub memory_bytes: usize,
 }
 
+/// A pre-instantiated component of one of the worlds this host runs.
 enum Pre {
     Channel(ChannelSenderPre<PluginState>),
     Filter(FilterPre<PluginState>),
+    ChannelV02(ChannelSenderPreV02<PluginState>),
+    FilterV02(FilterPreV02<PluginState>),
+}
+
+impl Pre {
+    fn is_channel(&self) -> bool {
+        matches!(self, Pre::Channel(_) | Pre::ChannelV02(_))
+    }
+}
+
+/// What one `send` may use beyond `fetch`: the key-value backend and the
+/// channel's bucket, and the mail relay.
+#[derive(Clone)]
+pub struct CallState {
+    pub kv: Arc<dyn KvBackend>,
+    pub bucket: KvBucket,
+    pub mail: Arc<dyn MailRelay>,
+}
+
+/// What a process lends every channel sender beyond `fetch`.
+#[derive(Clone)]
+pub struct SenderCapabilities {
+    pub kv: Arc<dyn KvBackend>,
+    pub mail: Arc<dyn MailRelay>,
+}
+
+impl SenderCapabilities {
+    /// The state of one `send` through this channel.
+    pub fn for_channel(&self, user_id: &str, channel_id: &str) -> CallState {
+        CallState {
+            kv: self.kv.clone(),
+            bucket: KvBucket::for_channel(user_id, channel_id),
+            mail: self.mail.clone(),
+        }
+    }
 }
 
 /// A loaded, checked, pre-instantiated plugin version.
@@ -113,6 +164,8 @@ pub struct Runtime {
     engine: Engine,
     channel_linker: Linker<PluginState>,
     filter_linker: Linker<PluginState>,
+    channel_linker_v02: Linker<PluginState>,
+    filter_linker_v02: Linker<PluginState>,
     cache_dir: PathBuf,
     limits: RuntimeLimits,
     fetchers: Fetchers,
@@ -157,6 +210,14 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut filter_linker).map_err(runtime_error)?;
         Filter::add_to_linker::<_, HasSelf<_>>(&mut filter_linker, |state| state)
             .map_err(runtime_error)?;
+        let mut channel_linker_v02 = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut channel_linker_v02).map_err(runtime_error)?;
+        ChannelSenderV02::add_to_linker::<_, HasSelf<_>>(&mut channel_linker_v02, |state| state)
+            .map_err(runtime_error)?;
+        let mut filter_linker_v02 = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut filter_linker_v02).map_err(runtime_error)?;
+        FilterV02::add_to_linker::<_, HasSelf<_>>(&mut filter_linker_v02, |state| state)
+            .map_err(runtime_error)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -176,6 +237,8 @@ impl Runtime {
             engine,
             channel_linker,
             filter_linker,
+            channel_linker_v02,
+            filter_linker_v02,
             cache_dir,
             limits,
             fetchers,
@@ -199,43 +262,59 @@ impl Runtime {
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let component = self.compile_cached(bytes, &sha256)?;
-        let kind = self.check_interface(&component)?;
-        let pre = match kind {
-            PluginKind::Channel => Pre::Channel(
-                ChannelSenderPre::new(
-                    self.channel_linker
-                        .instantiate_pre(&component)
-                        .map_err(link_error)?,
-                )
-                .map_err(link_error)?,
-            ),
-            PluginKind::Filter => Pre::Filter(
-                FilterPre::new(
-                    self.filter_linker
-                        .instantiate_pre(&component)
-                        .map_err(link_error)?,
-                )
-                .map_err(link_error)?,
-            ),
-        };
+        let found = self.check_interface(&component)?;
+        let pre = self.pre_instantiate(&component, &found)?;
         let mut plugin = LoadedPlugin {
             info: PluginInfo {
                 id: String::new(),
                 name: String::new(),
                 version: String::new(),
-                kind,
+                kind: found.kind,
                 description: String::new(),
                 config_schema: serde_json::Value::Null,
+                wit_version: found.wit_version.clone(),
+                capabilities: found.capabilities.clone(),
             },
             sha256,
             pre,
             id: Arc::from("(loading)"),
         };
-        let info = self.describe(&plugin)?;
-        check_info(&info, kind)?;
+        let mut info = self.describe(&plugin)?;
+        check_info(&info, found.kind)?;
+        info.wit_version = found.wit_version;
+        info.capabilities = found.capabilities;
         plugin.id = Arc::from(info.id.as_str());
         plugin.info = info;
         Ok(plugin)
+    }
+
+    fn pre_instantiate(
+        &self,
+        component: &Component,
+        found: &Interface,
+    ) -> Result<Pre, PluginError> {
+        let previous = found.line == Line::Previous;
+        let linker = match (found.kind, previous) {
+            (PluginKind::Channel, false) => &self.channel_linker,
+            (PluginKind::Filter, false) => &self.filter_linker,
+            (PluginKind::Channel, true) => &self.channel_linker_v02,
+            (PluginKind::Filter, true) => &self.filter_linker_v02,
+        };
+        let instance_pre = linker.instantiate_pre(component).map_err(link_error)?;
+        Ok(match (found.kind, previous) {
+            (PluginKind::Channel, false) => {
+                Pre::Channel(ChannelSenderPre::new(instance_pre).map_err(link_error)?)
+            }
+            (PluginKind::Filter, false) => {
+                Pre::Filter(FilterPre::new(instance_pre).map_err(link_error)?)
+            }
+            (PluginKind::Channel, true) => {
+                Pre::ChannelV02(ChannelSenderPreV02::new(instance_pre).map_err(link_error)?)
+            }
+            (PluginKind::Filter, true) => {
+                Pre::FilterV02(FilterPreV02::new(instance_pre).map_err(link_error)?)
+            }
+        })
     }
 
     fn compile_cached(&self, bytes: &[u8], sha256: &str) -> Result<Component, PluginError> {
@@ -262,9 +341,9 @@ impl Runtime {
         Ok(component)
     }
 
-    /// The kind from the exports; refuses a foreign WIT version and imports
-    /// beyond what the kind is granted.
-    fn check_interface(&self, component: &Component) -> Result<PluginKind, PluginError> {
+    /// The kind and WIT line from the exports; refuses a foreign WIT
+    /// version and imports beyond what the kind is granted.
+    fn check_interface(&self, component: &Component) -> Result<Interface, PluginError> {
         let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(&self.engine)
@@ -286,31 +365,50 @@ impl Runtime {
             }
         };
         let version = export.split_once('@').map(|(_, v)| v).unwrap_or("");
-        if !same_version_line(version, WIT_VERSION) {
-            return Err(PluginError::Refused(format!(
-                "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (rebuild against the current SDK)"
-            )));
-        }
+        let line = Line::of(version).ok_or_else(|| foreign_version(version))?;
+        let mut capabilities = Vec::new();
         for (name, _) in ty.imports(&self.engine) {
-            check_import(name, kind)?;
+            if let Some(capability) = check_import(name, kind, line)? {
+                capabilities.push(capability.to_string());
+            }
         }
-        Ok(kind)
+        capabilities.sort();
+        capabilities.dedup();
+        Ok(Interface {
+            kind,
+            line,
+            wit_version: version.to_string(),
+            capabilities,
+        })
     }
 
     /// A fresh store for one call. `send` is the only call granted the
     /// network: `describe` and `validate-config` run without it, so checking
     /// a config never leaves the host (and needs no async runtime).
-    fn store(&self, plugin: &LoadedPlugin, deadline: Duration, send: bool) -> Store<PluginState> {
-        let network = (send && matches!(plugin.pre, Pre::Channel(_)))
-            .then(|| self.fetchers.for_plugin(&plugin.id));
+    fn store(
+        &self,
+        plugin: &LoadedPlugin,
+        deadline: Duration,
+        send: bool,
+        kv: Option<Arc<dyn KvBackend>>,
+        mail: Option<(Arc<dyn MailRelay>, Arc<str>)>,
+    ) -> Store<PluginState> {
+        let network =
+            (send && plugin.pre.is_channel()).then(|| self.fetchers.for_plugin(&plugin.id));
         let mut store = Store::new(
             &self.engine,
-            PluginState::new(plugin.id.clone(), self.limits.memory_bytes, network),
+            PluginState::new(
+                plugin.id.clone(),
+                self.limits.memory_bytes,
+                network,
+                kv,
+                mail,
+            ),
         );
         store.limiter(|state| &mut state.limits);
         match plugin.pre {
-            Pre::Filter(_) => store.set_epoch_deadline(ticks(deadline)),
-            Pre::Channel(_) => {
+            Pre::Filter(_) | Pre::FilterV02(_) => store.set_epoch_deadline(ticks(deadline)),
+            Pre::Channel(_) | Pre::ChannelV02(_) => {
                 // Channel calls are async: every tick the plugin yields to the
                 // executor (a busy sender never holds a worker thread for
                 // long) until the deadline, which traps like a filter's.
@@ -329,7 +427,7 @@ impl Runtime {
     }
 
     fn describe(&self, plugin: &LoadedPlugin) -> Result<PluginInfo, PluginError> {
-        let mut store = self.store(plugin, CONTROL_DEADLINE, false);
+        let mut store = self.store(plugin, CONTROL_DEADLINE, false, None, None);
         let raw = match &plugin.pre {
             Pre::Channel(pre) => block_on(async {
                 let instance = pre.instantiate_async(&mut store).await?;
@@ -338,7 +436,17 @@ impl Runtime {
                     .call_describe(&mut store)
                     .await
             }),
+            Pre::ChannelV02(pre) => block_on(async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance
+                    .beacon_plugin_channel_api()
+                    .call_describe(&mut store)
+                    .await
+            }),
             Pre::Filter(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|i| i.beacon_plugin_filter_api().call_describe(&mut store)),
+            Pre::FilterV02(pre) => pre
                 .instantiate(&mut store)
                 .and_then(|i| i.beacon_plugin_filter_api().call_describe(&mut store)),
         };
@@ -359,6 +467,8 @@ impl Runtime {
             },
             description: raw.description,
             config_schema,
+            wit_version: String::new(),
+            capabilities: Vec::new(),
         })
     }
 
@@ -368,7 +478,7 @@ impl Runtime {
         plugin: &LoadedPlugin,
         config_json: &str,
     ) -> Result<Result<(), ConfigError>, PluginError> {
-        let mut store = self.store(plugin, CONTROL_DEADLINE, false);
+        let mut store = self.store(plugin, CONTROL_DEADLINE, false, None, None);
         let result = match &plugin.pre {
             Pre::Channel(pre) => block_on(async {
                 let instance = pre.instantiate_async(&mut store).await?;
@@ -377,7 +487,18 @@ impl Runtime {
                     .call_validate_config(&mut store, config_json)
                     .await
             }),
+            Pre::ChannelV02(pre) => block_on(async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance
+                    .beacon_plugin_channel_api()
+                    .call_validate_config(&mut store, config_json)
+                    .await
+            }),
             Pre::Filter(pre) => pre.instantiate(&mut store).and_then(|i| {
+                i.beacon_plugin_filter_api()
+                    .call_validate_config(&mut store, config_json)
+            }),
+            Pre::FilterV02(pre) => pre.instantiate(&mut store).and_then(|i| {
                 i.beacon_plugin_filter_api()
                     .call_validate_config(&mut store, config_json)
             }),
@@ -390,19 +511,31 @@ impl Runtime {
         }))
     }
 
-    /// A fresh instance of a filter for one message; reusable across that message's rules.
-    pub fn filter_session(&self, plugin: &LoadedPlugin) -> Result<FilterSession, PluginError> {
-        let Pre::Filter(pre) = &plugin.pre else {
-            return Err(PluginError::Refused(format!(
-                "{} is not a filter plugin",
-                plugin.info.id
-            )));
-        };
+    /// A fresh instance of a filter for one message; reusable across that
+    /// message's rules. `kv` holds the rules' buckets.
+    pub fn filter_session(
+        &self,
+        plugin: &LoadedPlugin,
+        kv: Arc<dyn KvBackend>,
+    ) -> Result<FilterSession, PluginError> {
         let deadline = self.limits.filter_deadline;
-        let mut store = self.store(plugin, deadline, false);
-        let instance = pre
-            .instantiate(&mut store)
-            .map_err(|err| call_error(err, deadline))?;
+        let mut store = self.store(plugin, deadline, false, Some(kv), None);
+        let instance = match &plugin.pre {
+            Pre::Filter(pre) => FilterInstance::Current(
+                pre.instantiate(&mut store)
+                    .map_err(|err| call_error(err, deadline))?,
+            ),
+            Pre::FilterV02(pre) => FilterInstance::Previous(
+                pre.instantiate(&mut store)
+                    .map_err(|err| call_error(err, deadline))?,
+            ),
+            Pre::Channel(_) | Pre::ChannelV02(_) => {
+                return Err(PluginError::Refused(format!(
+                    "{} is not a filter plugin",
+                    plugin.info.id
+                )))
+            }
+        };
         Ok(FilterSession {
             store,
             instance,
@@ -411,30 +544,45 @@ impl Runtime {
         })
     }
 
-    /// Runs `send` in a fresh instance on the calling task. The deadline
-    /// covers the whole call: the plugin's own work (epoch ticks) and its
-    /// waits on `fetch` (a timer around the call).
+    /// Runs `send` in a fresh instance on the calling task, with the
+    /// channel's bucket. The deadline covers the whole call: the plugin's own
+    /// work (epoch ticks) and its waits on the host (a timer around the call).
     pub async fn send(
         &self,
         plugin: &LoadedPlugin,
         config_json: &str,
         payload_json: &str,
         message: &Message,
+        state: CallState,
     ) -> Result<Result<SendOutcome, SendError>, PluginError> {
-        let Pre::Channel(pre) = &plugin.pre else {
-            return Err(PluginError::Refused(format!(
-                "{} is not a channel plugin",
-                plugin.info.id
-            )));
-        };
         let deadline = self.limits.sender_deadline;
-        let mut store = self.store(plugin, deadline, true);
+        let mail = Some((state.mail, state.bucket.owner.clone()));
+        let mut store = self.store(plugin, deadline, true, Some(state.kv), mail);
         let call = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance
-                .beacon_plugin_channel_api()
-                .call_send(&mut store, config_json, payload_json, message)
-                .await
+            match &plugin.pre {
+                Pre::Channel(pre) => {
+                    let bucket = store.data_mut().lend_bucket(state.bucket)?;
+                    let borrowed = wasmtime::component::Resource::new_borrow(bucket.rep());
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let result = instance
+                        .beacon_plugin_channel_api()
+                        .call_send(&mut store, config_json, payload_json, message, borrowed)
+                        .await;
+                    store.data_mut().reclaim_bucket(bucket);
+                    result
+                }
+                Pre::ChannelV02(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    instance
+                        .beacon_plugin_channel_api()
+                        .call_send(&mut store, config_json, payload_json, message)
+                        .await
+                }
+                Pre::Filter(_) | Pre::FilterV02(_) => Err(wasmtime::Error::msg(format!(
+                    "{} is not a channel plugin",
+                    plugin.info.id
+                ))),
+            }
         };
         // Dropping the call on time-out unwinds the plugin's fiber.
         let result = tokio::time::timeout(deadline, call).await;
@@ -453,15 +601,27 @@ impl Runtime {
         config_json: &str,
         payload_json: &str,
         message: &Message,
+        state: CallState,
     ) -> Result<Result<SendOutcome, SendError>, PluginError> {
-        wasmtime_wasi::runtime::in_tokio(self.send(plugin, config_json, payload_json, message))
+        wasmtime_wasi::runtime::in_tokio(self.send(
+            plugin,
+            config_json,
+            payload_json,
+            message,
+            state,
+        ))
     }
+}
+
+enum FilterInstance {
+    Current(Filter),
+    Previous(FilterV02),
 }
 
 /// One filter instance; after a trap it is broken and must be replaced.
 pub struct FilterSession {
     store: Store<PluginState>,
-    instance: Filter,
+    instance: FilterInstance,
     deadline: Duration,
     broken: bool,
 }
@@ -475,9 +635,10 @@ impl FilterSession {
     pub fn evaluate(
         &mut self,
         config_json: &str,
+        bucket: KvBucket,
         message: &Message,
-    ) -> Result<Result<bool, String>, PluginError> {
-        let mut verdicts = self.evaluate_many(&[config_json.to_string()], message)?;
+    ) -> Result<Result<Verdict, String>, PluginError> {
+        let mut verdicts = self.evaluate_many(&[config_json.to_string()], vec![bucket], message)?;
         verdicts
             .pop()
             .ok_or_else(|| PluginError::Runtime("the filter returned no verdict".into()))
@@ -485,12 +646,14 @@ impl FilterSession {
 
     /// Several configs against the message in one call: one verdict per
     /// config, in order, all within one call's deadline (a config costs
-    /// microseconds; the deadline is tens of milliseconds).
+    /// microseconds; the deadline is tens of milliseconds). `buckets[i]` is
+    /// the state of the rule `config_jsons[i]` belongs to.
     pub fn evaluate_many(
         &mut self,
         config_jsons: &[String],
+        buckets: Vec<KvBucket>,
         message: &Message,
-    ) -> Result<Vec<Result<bool, String>>, PluginError> {
+    ) -> Result<Vec<Result<Verdict, String>>, PluginError> {
         if self.broken {
             return Err(PluginError::Runtime(
                 "filter instance is unusable after an earlier failure".into(),
@@ -498,11 +661,38 @@ impl FilterSession {
         }
         let deadline = self.deadline;
         self.store.set_epoch_deadline(ticks(deadline));
-        let result = self.instance.beacon_plugin_filter_api().call_evaluate(
-            &mut self.store,
-            config_jsons,
-            message,
-        );
+        let result = match &self.instance {
+            FilterInstance::Current(instance) => {
+                // Handed over owned: the plugin drops each handle when it
+                // returns, which removes it from the store's table.
+                let lent: Result<Vec<_>, _> = buckets
+                    .into_iter()
+                    .map(|bucket| self.store.data_mut().lend_bucket(bucket))
+                    .collect();
+                lent.and_then(|lent| {
+                    instance.beacon_plugin_filter_api().call_evaluate(
+                        &mut self.store,
+                        config_jsons,
+                        &lent,
+                        message,
+                    )
+                })
+            }
+            FilterInstance::Previous(instance) => instance
+                .beacon_plugin_filter_api()
+                .call_evaluate(&mut self.store, config_jsons, message)
+                .map(|verdicts| {
+                    verdicts
+                        .into_iter()
+                        .map(|v| {
+                            v.map(|matched| Verdict {
+                                matched,
+                                note: None,
+                            })
+                        })
+                        .collect()
+                }),
+        };
         self.store.data().flush_output();
         let verdicts = result.map_err(|err| {
             self.broken = true;
@@ -520,6 +710,39 @@ impl FilterSession {
     }
 }
 
+/// Which WIT line a component was built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Line {
+    Current,
+    Previous,
+}
+
+impl Line {
+    fn of(version: &str) -> Option<Line> {
+        if same_version_line(version, WIT_VERSION) {
+            Some(Line::Current)
+        } else if same_version_line(version, WIT_VERSION_PREVIOUS) {
+            Some(Line::Previous)
+        } else {
+            None
+        }
+    }
+}
+
+/// What the interface check found in a component.
+struct Interface {
+    kind: PluginKind,
+    line: Line,
+    wit_version: String,
+    capabilities: Vec<String>,
+}
+
+fn foreign_version(version: &str) -> PluginError {
+    PluginError::Refused(format!(
+        "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and still runs {WIT_VERSION_PREVIOUS}); rebuild against the current SDK"
+    ))
+}
+
 fn ticks(deadline: Duration) -> u64 {
     (deadline.as_millis() / TICK.as_millis()).max(1) as u64
 }
@@ -529,22 +752,33 @@ fn is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [0x01, 0x00]
 }
 
-/// Import rules: WASI except sockets and HTTP for everybody (the context grants
-/// nothing anyway), `log` and `types` for all, `http` for channel senders only,
-/// and only this host's WIT version line.
-fn check_import(name: &str, kind: PluginKind) -> Result<(), PluginError> {
+/// Import rules: WASI except sockets and HTTP for everybody (the context
+/// grants nothing anyway); of this package `log` and `types` for all, `kv`
+/// for both kinds on the current line, `http`, `smtp-send` and
+/// `mqtt-publish` for channel senders only; and only the line the exports
+/// were built for. Returns the capability a `beacon:plugin` import names.
+fn check_import(name: &str, kind: PluginKind, line: Line) -> Result<Option<&str>, PluginError> {
     let (package_path, version) = name.split_once('@').unwrap_or((name, ""));
     if let Some(interface) = package_path.strip_prefix(&format!("{WIT_PACKAGE}/")) {
-        if !same_version_line(version, WIT_VERSION) {
+        if Line::of(version) != Some(line) {
             return Err(PluginError::Refused(format!(
-                "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (rebuild against the current SDK)"
+                "imports {name}, but its exports were built for another version of {WIT_PACKAGE}"
             )));
         }
-        return match (interface, kind) {
-            ("log" | "types", _) | ("http", PluginKind::Channel) => Ok(()),
-            ("http", PluginKind::Filter) => Err(PluginError::Refused(format!(
+        return match (interface, kind, line) {
+            ("types", _, _) => Ok(None),
+            ("log", _, _)
+            | ("http", PluginKind::Channel, _)
+            | ("kv", _, Line::Current)
+            | ("smtp-send" | "mqtt-publish", PluginKind::Channel, Line::Current) => {
+                Ok(Some(interface))
+            }
+            ("http", PluginKind::Filter, _) => Err(PluginError::Refused(format!(
                 "imports {name}, but filter plugins get no network access"
             ))),
+            ("smtp-send" | "mqtt-publish", PluginKind::Filter, _) => Err(PluginError::Refused(
+                format!("imports {name}, but filter plugins may only log and keep state"),
+            )),
             _ => Err(PluginError::Refused(format!(
                 "imports {name}, which this host does not provide"
             ))),
@@ -556,7 +790,7 @@ fn check_import(name: &str, kind: PluginKind) -> Result<(), PluginError> {
         )));
     }
     if package_path.starts_with("wasi:") {
-        return Ok(());
+        return Ok(None);
     }
     Err(PluginError::Refused(format!(
         "imports {name}, which no plugin is granted"
@@ -641,17 +875,75 @@ mod tests {
 
     #[test]
     fn import_rules() {
-        assert!(check_import("beacon:plugin/log@0.2.0", PluginKind::Filter).is_ok());
-        assert!(check_import("beacon:plugin/http@0.2.0", PluginKind::Channel).is_ok());
-        assert!(check_import("beacon:plugin/http@0.2.0", PluginKind::Filter).is_err());
-        assert!(check_import("beacon:plugin/log@0.2.3", PluginKind::Channel).is_ok());
-        assert!(check_import("beacon:plugin/log@0.1.0", PluginKind::Channel).is_err());
-        assert!(check_import("beacon:plugin/log@0.3.0", PluginKind::Channel).is_err());
-        assert!(check_import("beacon:plugin/log@1.0.0", PluginKind::Channel).is_err());
-        assert!(check_import("wasi:cli/environment@0.2.6", PluginKind::Filter).is_ok());
-        assert!(check_import("wasi:sockets/tcp@0.2.6", PluginKind::Channel).is_err());
-        assert!(check_import("wasi:http/outgoing-handler@0.2.6", PluginKind::Channel).is_err());
-        assert!(check_import("acme:evil/shell@1.0.0", PluginKind::Channel).is_err());
+        use Line::{Current, Previous};
+        let ok = |name, kind, line| check_import(name, kind, line).is_ok();
+        assert!(ok("beacon:plugin/log@0.3.0", PluginKind::Filter, Current));
+        assert!(ok("beacon:plugin/kv@0.3.0", PluginKind::Filter, Current));
+        assert!(ok("beacon:plugin/kv@0.3.0", PluginKind::Channel, Current));
+        assert!(ok("beacon:plugin/http@0.3.0", PluginKind::Channel, Current));
+        assert!(!ok("beacon:plugin/http@0.3.0", PluginKind::Filter, Current));
+        assert!(!ok(
+            "beacon:plugin/smtp-send@0.3.0",
+            PluginKind::Filter,
+            Current
+        ));
+        assert!(!ok(
+            "beacon:plugin/mqtt-publish@0.3.0",
+            PluginKind::Filter,
+            Current
+        ));
+        assert!(ok(
+            "beacon:plugin/smtp-send@0.3.0",
+            PluginKind::Channel,
+            Current
+        ));
+        assert!(ok(
+            "beacon:plugin/mqtt-publish@0.3.0",
+            PluginKind::Channel,
+            Current
+        ));
+        assert!(ok("beacon:plugin/log@0.3.4", PluginKind::Channel, Current));
+        // The previous line loads with its own imports only.
+        assert!(ok(
+            "beacon:plugin/http@0.2.0",
+            PluginKind::Channel,
+            Previous
+        ));
+        assert!(!ok(
+            "beacon:plugin/http@0.2.0",
+            PluginKind::Channel,
+            Current
+        ));
+        assert!(!ok(
+            "beacon:plugin/log@0.3.0",
+            PluginKind::Channel,
+            Previous
+        ));
+        assert!(!ok("beacon:plugin/kv@0.2.0", PluginKind::Filter, Previous));
+        assert!(!ok("beacon:plugin/log@0.1.0", PluginKind::Channel, Current));
+        assert!(!ok("beacon:plugin/log@0.4.0", PluginKind::Channel, Current));
+        assert!(!ok("beacon:plugin/log@1.0.0", PluginKind::Channel, Current));
+        assert!(ok(
+            "wasi:cli/environment@0.2.6",
+            PluginKind::Filter,
+            Current
+        ));
+        assert!(!ok("wasi:sockets/tcp@0.2.6", PluginKind::Channel, Current));
+        assert!(!ok(
+            "wasi:http/outgoing-handler@0.2.6",
+            PluginKind::Channel,
+            Current
+        ));
+        assert!(!ok("acme:evil/shell@1.0.0", PluginKind::Channel, Current));
+        assert_eq!(
+            check_import("beacon:plugin/kv@0.3.0", PluginKind::Filter, Current)
+                .ok()
+                .flatten(),
+            Some("kv")
+        );
+        assert_eq!(Line::of("0.2.9"), Some(Previous));
+        assert_eq!(Line::of("0.3.1"), Some(Current));
+        assert_eq!(Line::of("0.1.0"), None);
     }
 
     #[test]

@@ -32,8 +32,8 @@ impl Store {
     /// Sets a key (replacing a value or a counter).
     pub async fn kv_set(&self, entry: &KvWrite<'_>, value: &[u8]) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO plugin_kv (scope, key, user_id, value, counter, expires_at, updated_at)
-             VALUES ($1, $2, $3, $4, 0, $5, $6)
+            "INSERT INTO plugin_kv (scope, key, user_id, value, counter, expires_at, updated_at, owner)
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7)
              ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, counter = 0,
                  expires_at = excluded.expires_at, updated_at = excluded.updated_at",
         )
@@ -43,6 +43,7 @@ impl Store {
         .bind(value)
         .bind(entry.expires_at)
         .bind(entry.now_ms)
+        .bind(entry.owner)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -51,8 +52,8 @@ impl Store {
     /// Sets a key only when it is absent or expired; true when it was set.
     pub async fn kv_add(&self, entry: &KvWrite<'_>, value: &[u8]) -> StoreResult<bool> {
         let done = sqlx::query(&format!(
-            "INSERT INTO plugin_kv (scope, key, user_id, value, counter, expires_at, updated_at)
-             VALUES ($1, $2, $3, $4, 0, $5, $6)
+            "INSERT INTO plugin_kv (scope, key, user_id, value, counter, expires_at, updated_at, owner)
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7)
              ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, counter = 0,
                  expires_at = excluded.expires_at, updated_at = excluded.updated_at
              WHERE {EXPIRED}"
@@ -63,6 +64,7 @@ impl Store {
         .bind(value)
         .bind(entry.expires_at)
         .bind(entry.now_ms)
+        .bind(entry.owner)
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -73,8 +75,8 @@ impl Store {
     /// expiry (a fixed window: the first increment opens it).
     pub async fn kv_increment(&self, entry: &KvWrite<'_>, delta: i64) -> StoreResult<i64> {
         let counter: i64 = sqlx::query_scalar(&format!(
-            "INSERT INTO plugin_kv (scope, key, user_id, value, counter, expires_at, updated_at)
-             VALUES ($1, $2, $3, NULL, $4, $5, $6)
+            "INSERT INTO plugin_kv (scope, key, user_id, value, counter, expires_at, updated_at, owner)
+             VALUES ($1, $2, $3, NULL, $4, $5, $6, $7)
              ON CONFLICT (scope, key) DO UPDATE SET
                  counter = CASE WHEN {EXPIRED} THEN excluded.counter
                                 ELSE plugin_kv.counter + excluded.counter END,
@@ -90,6 +92,7 @@ impl Store {
         .bind(delta)
         .bind(entry.expires_at)
         .bind(entry.now_ms)
+        .bind(entry.owner)
         .fetch_one(&self.writer)
         .await?;
         Ok(counter)
@@ -119,10 +122,10 @@ impl Store {
         .await?)
     }
 
-    /// Forgets a whole scope (its rule or channel is gone).
-    pub async fn kv_drop_scope(&self, scope: &str) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM plugin_kv WHERE scope = $1")
-            .bind(scope)
+    /// Forgets every bucket of an owner (its rule or channel is gone).
+    pub async fn kv_drop_owner(&self, owner: &str) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM plugin_kv WHERE owner = $1")
+            .bind(owner)
             .execute(&self.writer)
             .await?
             .rows_affected())
@@ -144,6 +147,8 @@ impl Store {
 #[derive(Clone, Copy, Debug)]
 pub struct KvWrite<'a> {
     pub user_id: &'a str,
+    /// The rule or channel the bucket belongs to, e.g. `rule:<id>`.
+    pub owner: &'a str,
     pub scope: &'a str,
     pub key: &'a str,
     /// Absolute expiry in ms; `None` keeps the key until it is deleted.

@@ -24,7 +24,7 @@ use crate::domain::template::{render, TemplateContext};
 use crate::domain::{new_id, now_ms, Message, Rule};
 use crate::events::{EventKind, Events};
 use crate::plugins::registry::Registry;
-use crate::plugins::runtime::{PluginError, SendError};
+use crate::plugins::runtime::{PluginError, SendError, SenderCapabilities};
 use crate::plugins::wit_message;
 use crate::storage::{AttemptRecord, DeliveryWork, FinishedAttempt, Store, Topic};
 
@@ -55,6 +55,8 @@ pub struct Worker {
     /// Opens the channel configs sealed at rest.
     cipher: ConfigCipher,
     plugins: Arc<Registry>,
+    /// State and mail for channel senders.
+    capabilities: SenderCapabilities,
     config: WorkerConfig,
     id: Arc<str>,
     wake: Arc<Notify>,
@@ -101,6 +103,7 @@ impl Worker {
         store: Store,
         cipher: ConfigCipher,
         plugins: Arc<Registry>,
+        capabilities: SenderCapabilities,
         config: WorkerConfig,
         wake: Arc<Notify>,
         events: Events,
@@ -110,6 +113,7 @@ impl Worker {
             store,
             cipher,
             plugins,
+            capabilities,
             config,
             id,
             wake,
@@ -370,10 +374,13 @@ impl Worker {
         let payload = render(&rule.payload_template, &TemplateContext::of(message)).to_string();
         let wit_message = wit_message(message);
 
-        let call = self
-            .plugins
-            .runtime()
-            .send(&plugin, &config, &payload, &wit_message);
+        let call = self.plugins.runtime().send(
+            &plugin,
+            &config,
+            &payload,
+            &wit_message,
+            self.capabilities.for_channel(&channel.user_id, &channel.id),
+        );
         match tokio::time::timeout(self.config.send_timeout, call).await {
             Err(_) => AttemptResult::failed(
                 Ending::Retryable {

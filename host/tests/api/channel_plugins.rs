@@ -379,7 +379,7 @@ async fn built_in_channels_describe_their_config() {
     let user = server.user().await;
     let plugins = server.get("/api/plugins", Some(&user.token)).await;
     plugins.assert_status(200);
-    let expected: [(&str, &[&str], &[&str]); 7] = [
+    let expected: [(&str, &[&str], &[&str]); 9] = [
         ("bark", &["server_base_url"], &["device_key"]),
         ("ntfy", &["server_url", "topic"], &["token", "password"]),
         ("gotify", &["server_url", "app_token"], &["app_token"]),
@@ -387,6 +387,8 @@ async fn built_in_channels_describe_their_config() {
         ("slack", &["webhook_url"], &["webhook_url"]),
         ("discord", &["webhook_url"], &["webhook_url"]),
         ("telegram", &["bot_token", "chat_id"], &["bot_token"]),
+        ("email", &["to"], &[]),
+        ("mqtt", &["broker_url", "topic"], &["password"]),
     ];
     for (id, required, secrets) in expected {
         let plugin = plugins.json["items"]
@@ -411,4 +413,151 @@ async fn built_in_channels_describe_their_config() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_goes_through_the_operators_smtp_server() {
+    let to = crate::common::unique_email("ops");
+    let routed = route(
+        "email",
+        json!({"to": [to], "subject_prefix": "[beacon]"}),
+        json!({}),
+    )
+    .await;
+    let delivery = routed.deliver(DISK(), "sent").await;
+    assert!(
+        delivery["attempts"][0]["response_snippet"]
+            .as_str()
+            .is_some_and(|reply| reply.starts_with("250")),
+        "the SMTP server's answer is recorded: {delivery}"
+    );
+    let mails = crate::common::services::smtp().wait_for(&to, 1).await;
+    assert_eq!(mails[0].subject, "[beacon] Disk");
+    assert!(mails[0].body.starts_with("95% full"), "{}", mails[0].body);
+    assert!(mails[0].body.contains("Priority: 4"), "{}", mails[0].body);
+    assert!(
+        mails[0].body.contains("https://nas.example/status"),
+        "{}",
+        mails[0].body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_channel_needs_an_smtp_server() {
+    let server = TestServer::start_with(Db::Sqlite, &[("EMAIL_HOST", "")]).await;
+    let user = server.user().await;
+    let refused = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "mail", "plugin": "email", "config": {"to": ["ops@example.com"]}}),
+        )
+        .await;
+    refused.assert_error(422, "validation_failed", Some("plugin"));
+    assert!(refused.json["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("EMAIL_HOST")));
+}
+
+/// Subscribes to `filter` on the test broker and collects what arrives.
+async fn subscribe(filter: &str) -> std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>> {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let broker = crate::common::services::mosquitto();
+    let mut options = MqttOptions::new(
+        format!("test-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        "127.0.0.1",
+        broker.port,
+    );
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(options, 16);
+    client
+        .subscribe(filter, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => break,
+            Ok(Ok(_)) => continue,
+            other => panic!("no SUBACK from the test broker: {other:?}"),
+        }
+    }
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        while let Ok(event) = events.poll().await {
+            if let Event::Incoming(Packet::Publish(publish)) = event {
+                if let Ok(mut sink) = sink.lock() {
+                    sink.push((publish.topic.clone(), publish.payload.to_vec()));
+                }
+            }
+        }
+    });
+    received
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_publishes_through_a_real_broker() {
+    let broker = crate::common::services::mosquitto();
+    let prefix = format!("beacon-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let received = subscribe(&format!("{prefix}/#")).await;
+    let routed = route(
+        "mqtt",
+        json!({"broker_url": format!("mqtt://127.0.0.1:{}", broker.port), "topic": format!("{prefix}/alerts")}),
+        json!({"subtopic": "{{message.group}}", "title": "{{message.title}}", "body": "{{message.body}}"}),
+    )
+    .await;
+    let mut message = DISK();
+    message["group"] = json!("storage");
+    let delivery = routed.deliver(message, "sent").await;
+    assert_eq!(
+        delivery["attempts"][0]["response_snippet"],
+        format!("published to {prefix}/alerts/storage (qos 1)")
+    );
+    let started = std::time::Instant::now();
+    let got = loop {
+        let got = received.lock().map(|r| r.clone()).unwrap_or_default();
+        if !got.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, format!("{prefix}/alerts/storage"));
+    let payload: Value = serde_json::from_slice(&got[0].1).expect("JSON payload");
+    assert_eq!(payload, json!({"title": "Disk", "body": "95% full"}));
+
+    // A second message reuses the pooled connection and arrives too.
+    routed.deliver(DISK(), "sent").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_credentials_refused_by_the_broker_fail_for_good() {
+    let broker = crate::common::services::mosquitto();
+    let routed = route(
+        "mqtt",
+        json!({"broker_url": format!("mqtt://127.0.0.1:{}", broker.auth_port), "topic": "beacon/alerts",
+               "username": crate::common::services::MQTT_USER, "password": "wrong"}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(routed.channel["config"]["password"], "********");
+    let failed = routed.deliver(DISK(), "failed").await;
+    assert_eq!(failed["attempts"].as_array().map(Vec::len), Some(1));
+    assert!(
+        failed["attempts"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused")),
+        "{failed}"
+    );
+    // The right password gets through the same listener.
+    let routed = route(
+        "mqtt",
+        json!({"broker_url": format!("mqtt://127.0.0.1:{}", broker.auth_port), "topic": "beacon/alerts",
+               "username": crate::common::services::MQTT_USER,
+               "password": crate::common::services::MQTT_PASSWORD}),
+        json!({}),
+    )
+    .await;
+    routed.deliver(DISK(), "sent").await;
 }

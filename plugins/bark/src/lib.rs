@@ -11,7 +11,7 @@
 //!    by the template or the defaults are removed first, in any letter case
 //!    since the Bark server ignores it, so a rule can only reach the
 //!    channel's own devices),
-//! 4. if there is no `body` (missing, `null` or `""`) the message body is
+//! 4. if there is no `body` (missing, `null` or blank) the message body is
 //!    used; if there is no `title` and the message has one, the message
 //!    title is used.
 //!
@@ -37,6 +37,7 @@ pub mod encryption;
 
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, StatusClass};
+use beacon_plugin_sdk::template::{is_unset, Template};
 use beacon_plugin_sdk::{
     debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
 };
@@ -174,38 +175,13 @@ pub fn validate_config(config: &BarkConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn is_absent(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.is_empty(),
-        Some(_) => false,
-    }
-}
-
 /// Build the JSON object sent to `/push` (merge order in the crate docs).
 pub fn build_payload(
     config: &BarkConfig,
     payload_json: &str,
     message: &Message,
 ) -> Result<Map<String, Value>, SendError> {
-    let mut payload = if payload_json.trim().is_empty() {
-        Map::new()
-    } else {
-        match serde_json::from_str::<Value>(payload_json) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => {
-                return Err(SendError::permanent(
-                    "the rule's payload template must render to a JSON object",
-                ))
-            }
-            Err(e) => {
-                return Err(SendError::permanent(format!(
-                    "the rule's payload template did not render to valid JSON: {e}"
-                )))
-            }
-        }
-    };
+    let mut payload = Template::parse(payload_json)?.into_map();
 
     for (key, value) in config.defaults()? {
         payload.entry(key).or_insert(value);
@@ -228,10 +204,11 @@ pub fn build_payload(
         }
     }
 
-    if is_absent(payload.get("body")) {
+    let unset = |value: Option<&Value>| value.is_none_or(is_unset);
+    if unset(payload.get("body")) {
         payload.insert("body".into(), Value::String(message.body.clone()));
     }
-    if is_absent(payload.get("title")) {
+    if unset(payload.get("title")) {
         if let Some(title) = message.title.as_ref().filter(|t| !t.is_empty()) {
             payload.insert("title".into(), Value::String(title.clone()));
         }

@@ -6,8 +6,9 @@
 //! follows (see `README.md` for the full vocabulary):
 //!
 //! 1. the rule's rendered payload template (must be a JSON object; an empty
-//!    rendering counts as `{}`); a key whose value is `null` or `""` counts
-//!    as absent (a placeholder with nothing to fill renders as `""`),
+//!    rendering counts as `{}`); a key whose value is `null` or a blank
+//!    string counts as absent (a placeholder with nothing to fill renders
+//!    as `""`), read with the SDK's `template` module,
 //! 2. `embeds` from the template (a list, or a string holding a JSON list),
 //! 3. `content` from the template, sent as is; without one, and without
 //!    embeds, the message: `**{title}**\n{body}` (or just the body); either
@@ -37,7 +38,7 @@ use beacon_plugin_sdk::http::{
     classify_status, status_error, FetchError, Request, Response, StatusClass,
 };
 use beacon_plugin_sdk::{
-    debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
+    debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome, Template,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -115,104 +116,6 @@ pub fn execute_url(webhook_url: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
-// ---- template values --------------------------------------------------------
-
-/// The rendered template as an object (`{}` for an empty rendering).
-pub fn parse_template(payload_json: &str) -> Result<Map<String, Value>, SendError> {
-    if payload_json.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str::<Value>(payload_json) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(SendError::permanent(
-            "the rule's payload template must render to a JSON object",
-        )),
-        Err(e) => Err(SendError::permanent(format!(
-            "the rule's payload template did not render to valid JSON: {e}"
-        ))),
-    }
-}
-
-fn is_absent(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-fn template_error(key: &str, what: &str) -> SendError {
-    SendError::permanent(format!("payload template key `{key}` {what}"))
-}
-
-/// Remove `key` and return it as text: strings as they are, numbers and
-/// booleans in their JSON spelling; absent for `null`/`""`.
-fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, SendError> {
-    match map.remove(key) {
-        None => Ok(None),
-        Some(v) if is_absent(&v) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
-        Some(_) => Err(template_error(key, "must be a string")),
-    }
-}
-
-/// Remove `key` and return it as a boolean: `true`/`false`, or the strings
-/// `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off` (any case), or the numbers
-/// 1/0; absent for `null`/`""`.
-fn take_bool(map: &mut Map<String, Value>, key: &str) -> Result<Option<bool>, SendError> {
-    let value = match map.remove(key) {
-        None => return Ok(None),
-        Some(v) if is_absent(&v) => return Ok(None),
-        Some(v) => v,
-    };
-    let parsed = match &value {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    };
-    parsed
-        .map(Some)
-        .ok_or_else(|| template_error(key, &format!("must be true or false, got {value}")))
-}
-
-/// Remove `key` and return it as JSON of the wanted shape (`list` or
-/// object): the value itself, or a string holding it; absent for `null`,
-/// `""` (and an empty list).
-fn take_json(
-    map: &mut Map<String, Value>,
-    key: &str,
-    list: bool,
-) -> Result<Option<Value>, SendError> {
-    let shape = if list { "list" } else { "object" };
-    let value = match map.remove(key) {
-        None => return Ok(None),
-        Some(v) if is_absent(&v) => return Ok(None),
-        Some(Value::String(text)) if text.trim().is_empty() => return Ok(None),
-        Some(Value::String(text)) => serde_json::from_str::<Value>(&text)
-            .map_err(|e| template_error(key, &format!("is not a valid JSON {shape}: {e}")))?,
-        Some(v) => v,
-    };
-    match value {
-        Value::Array(items) if list => Ok((!items.is_empty()).then_some(Value::Array(items))),
-        Value::Object(obj) if !list => Ok(Some(Value::Object(obj))),
-        _ => Err(template_error(
-            key,
-            &format!("must be a {shape} (or a string holding a JSON {shape})"),
-        )),
-    }
-}
-
 // ---- payload ----------------------------------------------------------------
 
 /// `text` cut to at most `max` characters on a character boundary, ending
@@ -242,11 +145,11 @@ pub fn build_payload(
     payload_json: &str,
     message: &Message,
 ) -> Result<Map<String, Value>, SendError> {
-    let mut template = parse_template(payload_json)?;
+    let mut template = Template::parse(payload_json)?;
     let mut out = Map::new();
 
-    let embeds = take_json(&mut template, "embeds", true)?;
-    let content = match take_string(&mut template, "content")? {
+    let embeds = template.take_list("embeds")?;
+    let content = match template.take_text("content")? {
         Some(content) => Some(content),
         // Without embeds the message itself is the content, so a message
         // can never be empty (the body is always there).
@@ -260,36 +163,36 @@ pub fn build_payload(
         );
     }
     if let Some(embeds) = embeds {
-        out.insert("embeds".into(), embeds);
+        out.insert("embeds".into(), Value::Array(embeds));
     }
 
-    let username = take_string(&mut template, "username")?
+    let username = template
+        .take_text("username")?
         .or_else(|| non_empty(&config.username).map(str::to_owned));
     if let Some(name) = username {
         out.insert("username".into(), Value::String(name));
     }
-    let avatar = take_string(&mut template, "avatar_url")?
+    let avatar = template
+        .take_text("avatar_url")?
         .or_else(|| non_empty(&config.avatar_url).map(str::to_owned));
     if let Some(url) = avatar {
         out.insert("avatar_url".into(), Value::String(url));
     }
-    if let Some(tts) = take_bool(&mut template, "tts")? {
+    if let Some(tts) = template.take_boolean("tts")? {
         out.insert("tts".into(), Value::Bool(tts));
     }
 
     // The channel decides about mentions; a template may only refine them
     // when the channel allows them.
-    let template_mentions = take_json(&mut template, "allowed_mentions", false)?;
+    let template_mentions = template.take_object("allowed_mentions")?;
     if !config.allow_mentions {
         out.insert("allowed_mentions".into(), json!({ "parse": [] }));
     } else if let Some(mentions) = template_mentions {
-        out.insert("allowed_mentions".into(), mentions);
+        out.insert("allowed_mentions".into(), Value::Object(mentions));
     }
 
-    for (key, value) in template {
-        if !is_absent(&value) {
-            out.entry(key).or_insert(value);
-        }
+    for (key, value) in template.into_rest() {
+        out.entry(key).or_insert(value);
     }
     Ok(out)
 }

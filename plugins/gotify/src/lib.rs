@@ -46,14 +46,13 @@
 
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, Response, StatusClass};
+use beacon_plugin_sdk::template::{as_integer, bad, Template};
 use beacon_plugin_sdk::{
     debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-
-mod template;
 
 /// Gotify priority for Beacon priority 1..=5 (index 0 is Beacon 1).
 pub const GOTIFY_PRIORITY: [u8; 5] = [1, 3, 5, 8, 10];
@@ -141,28 +140,15 @@ pub fn validate_config(config: &GotifyConfig) -> Result<(), ConfigError> {
 }
 
 /// `priority`: Gotify's 0-10, as a number or numeric text.
-fn template_priority(template: &Map<String, Value>) -> Result<Option<u8>, SendError> {
+fn template_priority(template: &Template) -> Result<Option<u8>, SendError> {
     const KEY: &str = "priority";
-    let Some(value) = template::present(template, KEY) else {
+    let Some(value) = template.present(KEY) else {
         return Ok(None);
     };
-    match template::integer(value).map(u8::try_from) {
+    match as_integer(value).map(u8::try_from) {
         Some(Ok(p)) if p <= MAX_PRIORITY => Ok(Some(p)),
-        Some(_) => Err(template::bad(KEY, "must be between 0 and 10")),
-        None => Err(template::bad(KEY, "must be a number from 0 to 10")),
-    }
-}
-
-/// `extras`: an object, or JSON text holding one.
-fn template_extras(template: &Map<String, Value>) -> Result<Option<Map<String, Value>>, SendError> {
-    const KEY: &str = "extras";
-    match template::structured(template, KEY)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(extras)) => Ok(Some(extras)),
-        Some(_) => Err(template::bad(
-            KEY,
-            "must be an object (or JSON text holding one)",
-        )),
+        Some(_) => Err(bad(KEY, "must be between 0 and 10")),
+        None => Err(bad(KEY, "must be a number from 0 to 10")),
     }
 }
 
@@ -186,16 +172,16 @@ pub fn build_body(
     payload_json: &str,
     message: &Message,
 ) -> Result<Map<String, Value>, SendError> {
-    let t = template::parse(payload_json)?;
+    let t = Template::parse(payload_json)?;
     let mut body = Map::new();
 
-    let text = match template::text(&t, "message")? {
+    let text = match t.text("message")? {
         Some(text) => text,
-        None => template::text(&t, "body")?.unwrap_or_else(|| message.body.clone()),
+        None => t.text("body")?.unwrap_or_else(|| message.body.clone()),
     };
     body.insert("message".into(), Value::String(text));
 
-    let title = match template::text(&t, "title")? {
+    let title = match t.text("title")? {
         Some(title) => Some(title),
         None => message
             .title
@@ -220,7 +206,7 @@ pub fn build_body(
             json!({"contentType": "text/markdown"}),
         );
     }
-    let click = match template::text(&t, "click")? {
+    let click = match t.text("click")? {
         Some(click) => Some(click),
         None => message
             .url
@@ -234,7 +220,7 @@ pub fn build_body(
             json!({"click": {"url": url}}),
         );
     }
-    if let Some(over) = template_extras(&t)? {
+    if let Some(over) = t.object("extras")? {
         merge(&mut extras, over);
     }
     if !extras.is_empty() {

@@ -45,14 +45,13 @@
 
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, Response, StatusClass};
+use beacon_plugin_sdk::template::{as_boolean, as_integer, bad, Template};
 use beacon_plugin_sdk::{
     debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-mod template;
 
 /// Channel config.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -265,12 +264,12 @@ pub fn validate_config(config: &NtfyConfig) -> Result<(), ConfigError> {
 }
 
 /// `priority`: 1-5 as a number or numeric text, or an ntfy name.
-fn template_priority(template: &Map<String, Value>) -> Result<Option<u8>, SendError> {
+fn template_priority(template: &Template) -> Result<Option<u8>, SendError> {
     const KEY: &str = "priority";
-    let Some(value) = template::present(template, KEY) else {
+    let Some(value) = template.present(KEY) else {
         return Ok(None);
     };
-    let number = match template::integer(value) {
+    let number = match as_integer(value) {
         Some(n) => n,
         None => match value {
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -280,18 +279,18 @@ fn template_priority(template: &Map<String, Value>) -> Result<Option<u8>, SendEr
                 "high" => 4,
                 "max" | "urgent" => 5,
                 _ => {
-                    return Err(template::bad(
+                    return Err(bad(
                         KEY,
                         "must be 1-5 or one of min, low, default, high, max, urgent",
                     ))
                 }
             },
-            _ => return Err(template::bad(KEY, "must be a number from 1 to 5")),
+            _ => return Err(bad(KEY, "must be a number from 1 to 5")),
         },
     };
     match u8::try_from(number) {
         Ok(p @ 1..=5) => Ok(Some(p)),
-        _ => Err(template::bad(KEY, "must be between 1 (min) and 5 (max)")),
+        _ => Err(bad(KEY, "must be between 1 (min) and 5 (max)")),
     }
 }
 
@@ -305,9 +304,9 @@ fn clean_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// `tags`: a list, or comma-separated text. `None` when nothing is left.
-fn template_tags(template: &Map<String, Value>) -> Result<Option<Vec<String>>, SendError> {
+fn template_tags(template: &Template) -> Result<Option<Vec<String>>, SendError> {
     const KEY: &str = "tags";
-    let tags = match template::present(template, KEY) {
+    let tags = match template.present(KEY) {
         None => return Ok(None),
         Some(Value::String(s)) => clean_tags(s.split(',')),
         Some(Value::Array(items)) => {
@@ -317,13 +316,13 @@ fn template_tags(template: &Map<String, Value>) -> Result<Option<Vec<String>>, S
                     Value::String(s) => texts.push(s.clone()),
                     Value::Number(n) => texts.push(n.to_string()),
                     Value::Null => {}
-                    _ => return Err(template::bad(KEY, "must be a list of strings")),
+                    _ => return Err(bad(KEY, "must be a list of strings")),
                 }
             }
             clean_tags(texts.iter().map(String::as_str))
         }
         Some(_) => {
-            return Err(template::bad(
+            return Err(bad(
                 KEY,
                 "must be a list of strings or comma-separated text",
             ))
@@ -334,14 +333,14 @@ fn template_tags(template: &Map<String, Value>) -> Result<Option<Vec<String>>, S
 
 /// `actions`: a list of ntfy action objects, one object, or JSON text
 /// holding either. A `clear` given as text (`"true"`) becomes a boolean.
-fn template_actions(template: &Map<String, Value>) -> Result<Option<Vec<Value>>, SendError> {
+fn template_actions(template: &Template) -> Result<Option<Vec<Value>>, SendError> {
     const KEY: &str = "actions";
-    let items = match template::structured(template, KEY)? {
-        None | Some(Value::Null) => return Ok(None),
+    let items = match template.structured(KEY)? {
+        None => return Ok(None),
         Some(Value::Array(items)) => items,
         Some(object @ Value::Object(_)) => vec![object],
         Some(_) => {
-            return Err(template::bad(
+            return Err(bad(
                 KEY,
                 "must be a list of ntfy action objects (or JSON text holding one)",
             ))
@@ -350,22 +349,16 @@ fn template_actions(template: &Map<String, Value>) -> Result<Option<Vec<Value>>,
     let mut actions = Vec::with_capacity(items.len());
     for item in items {
         let Value::Object(mut action) = item else {
-            return Err(template::bad(
+            return Err(bad(
                 KEY,
                 "must be a list of ntfy action objects (or JSON text holding one)",
             ));
         };
-        if let Some(Value::String(clear)) = action.get("clear") {
-            match clear.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => action.insert("clear".into(), Value::Bool(true)),
-                "false" | "0" | "no" | "" => action.insert("clear".into(), Value::Bool(false)),
-                _ => {
-                    return Err(template::bad(
-                        KEY,
-                        "has a `clear` that is not true or false",
-                    ))
-                }
-            };
+        if let Some(clear @ Value::String(text)) = action.get("clear") {
+            let clear = !text.trim().is_empty()
+                && as_boolean(clear)
+                    .ok_or_else(|| bad(KEY, "has a `clear` that is not true or false"))?;
+            action.insert("clear".into(), Value::Bool(clear));
         }
         actions.push(Value::Object(action));
     }
@@ -379,7 +372,7 @@ pub fn build_body(
     payload_json: &str,
     message: &Message,
 ) -> Result<Map<String, Value>, SendError> {
-    let t = template::parse(payload_json)?;
+    let t = Template::parse(payload_json)?;
     let mut body = Map::new();
     let mut put = |key: &str, value: Value| {
         body.insert(key.to_owned(), value);
@@ -387,13 +380,13 @@ pub fn build_body(
 
     put("topic", Value::String(config.topic.clone()));
 
-    let text = match template::text(&t, "message")? {
+    let text = match t.text("message")? {
         Some(text) => text,
-        None => template::text(&t, "body")?.unwrap_or_else(|| message.body.clone()),
+        None => t.text("body")?.unwrap_or_else(|| message.body.clone()),
     };
     put("message", Value::String(text));
 
-    let title = match template::text(&t, "title")? {
+    let title = match t.text("title")? {
         Some(title) => Some(title),
         None => nonblank(&message.title).map(str::to_owned),
     };
@@ -425,7 +418,7 @@ pub fn build_body(
         );
     }
 
-    let click = match template::text(&t, "click")? {
+    let click = match t.text("click")? {
         Some(click) => Some(click),
         None => nonblank(&message.url)
             .or_else(|| nonblank(&config.click))
@@ -435,7 +428,7 @@ pub fn build_body(
         put("click", Value::String(click));
     }
 
-    let icon = match template::text(&t, "icon")? {
+    let icon = match t.text("icon")? {
         Some(icon) => Some(icon),
         None => nonblank(&config.icon).map(str::to_owned),
     };
@@ -448,12 +441,12 @@ pub fn build_body(
     }
 
     for key in ["attach", "filename", "delay", "email", "call"] {
-        if let Some(value) = template::text(&t, key)? {
+        if let Some(value) = t.text(key)? {
             put(key, Value::String(value));
         }
     }
 
-    let markdown = match template::boolean(&t, "markdown")? {
+    let markdown = match t.boolean("markdown")? {
         Some(markdown) => markdown,
         None => config.markdown.unwrap_or(false),
     };

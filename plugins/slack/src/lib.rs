@@ -4,8 +4,9 @@
 //! JSON object built as follows (see `README.md` for the full vocabulary):
 //!
 //! 1. the rule's rendered payload template (must be a JSON object; an empty
-//!    rendering counts as `{}`); a key whose value is `null` or `""` counts
-//!    as absent (a placeholder with nothing to fill renders as `""`),
+//!    rendering counts as `{}`); a key whose value is `null` or a blank
+//!    string counts as absent (a placeholder with nothing to fill renders
+//!    as `""`), read with the SDK's `template` module,
 //! 2. `text` from the template, sent as is; without one, the message:
 //!    `*{title}*\n{body}` (or just the body when the message has no title),
 //!    with Slack's control characters `&`, `<`, `>` escaped,
@@ -33,7 +34,7 @@ use beacon_plugin_sdk::http::{
     classify_status, status_error, FetchError, Request, Response, StatusClass,
 };
 use beacon_plugin_sdk::{
-    debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
+    debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome, Template,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -97,105 +98,6 @@ pub fn validate_config(config: &SlackConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-// ---- template values --------------------------------------------------------
-
-/// The rendered template as an object (`{}` for an empty rendering).
-pub fn parse_template(payload_json: &str) -> Result<Map<String, Value>, SendError> {
-    if payload_json.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str::<Value>(payload_json) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(SendError::permanent(
-            "the rule's payload template must render to a JSON object",
-        )),
-        Err(e) => Err(SendError::permanent(format!(
-            "the rule's payload template did not render to valid JSON: {e}"
-        ))),
-    }
-}
-
-fn is_absent(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-fn template_error(key: &str, what: &str) -> SendError {
-    SendError::permanent(format!("payload template key `{key}` {what}"))
-}
-
-/// Remove `key` and return it as text: strings as they are, numbers and
-/// booleans in their JSON spelling; absent for `null`/`""`.
-fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, SendError> {
-    match map.remove(key) {
-        None => Ok(None),
-        Some(v) if is_absent(&v) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
-        Some(_) => Err(template_error(key, "must be a string")),
-    }
-}
-
-/// Remove `key` and return it as a boolean: `true`/`false`, or the strings
-/// `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off` (any case), or the numbers
-/// 1/0; absent for `null`/`""`.
-fn take_bool(map: &mut Map<String, Value>, key: &str) -> Result<Option<bool>, SendError> {
-    let value = match map.remove(key) {
-        None => return Ok(None),
-        Some(v) if is_absent(&v) => return Ok(None),
-        Some(v) => v,
-    };
-    let parsed = match &value {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    };
-    parsed
-        .map(Some)
-        .ok_or_else(|| template_error(key, &format!("must be true or false, got {value}")))
-}
-
-/// Remove `key` and return it as a JSON list: a list, or a string holding
-/// one; absent for `null`, `""` and `[]`.
-fn take_list(map: &mut Map<String, Value>, key: &str) -> Result<Option<Vec<Value>>, SendError> {
-    let list = match map.remove(key) {
-        None => return Ok(None),
-        Some(v) if is_absent(&v) => return Ok(None),
-        Some(Value::Array(list)) => list,
-        Some(Value::String(text)) if text.trim().is_empty() => return Ok(None),
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Array(list)) => list,
-            Ok(_) => return Err(template_error(key, "must be a JSON list")),
-            Err(e) => {
-                return Err(template_error(
-                    key,
-                    &format!("is not a valid JSON list: {e}"),
-                ))
-            }
-        },
-        Some(_) => {
-            return Err(template_error(
-                key,
-                "must be a list (or a string holding a JSON list)",
-            ))
-        }
-    };
-    Ok(Some(list).filter(|l| !l.is_empty()))
-}
-
 // ---- payload ----------------------------------------------------------------
 
 /// Escape Slack's control characters (`&`, `<`, `>`) as its docs require
@@ -234,40 +136,41 @@ pub fn build_payload(
     payload_json: &str,
     message: &Message,
 ) -> Result<Map<String, Value>, SendError> {
-    let mut template = parse_template(payload_json)?;
+    let mut template = Template::parse(payload_json)?;
     let mut out = Map::new();
 
-    let text = match take_string(&mut template, "text")? {
+    let text = match template.take_text("text")? {
         Some(text) => text,
         None => fallback_text(message),
     };
     out.insert("text".into(), Value::String(text));
 
     for key in LIST_KEYS {
-        if let Some(list) = take_list(&mut template, key)? {
+        if let Some(list) = template.take_list(key)? {
             out.insert((*key).into(), Value::Array(list));
         }
     }
     for key in STRING_KEYS {
-        if let Some(value) = take_string(&mut template, key)? {
+        if let Some(value) = template.take_text(key)? {
             out.insert((*key).into(), Value::String(value));
         }
     }
     for key in BOOL_KEYS {
-        if let Some(value) = take_bool(&mut template, key)? {
+        if let Some(value) = template.take_boolean(key)? {
             out.insert((*key).into(), Value::Bool(value));
         }
     }
 
-    let username = take_string(&mut template, "username")?
+    let username = template
+        .take_text("username")?
         .or_else(|| non_empty(&config.username).map(str::to_owned));
     if let Some(name) = username {
         out.insert("username".into(), Value::String(name));
     }
     // The two icon fields are one setting: a template that sets either
     // replaces the config's icon entirely.
-    let icon_emoji = take_string(&mut template, "icon_emoji")?;
-    let icon_url = take_string(&mut template, "icon_url")?;
+    let icon_emoji = template.take_text("icon_emoji")?;
+    let icon_url = template.take_text("icon_url")?;
     let (icon_emoji, icon_url) = if icon_emoji.is_some() || icon_url.is_some() {
         (icon_emoji, icon_url)
     } else {
@@ -283,10 +186,8 @@ pub fn build_payload(
         out.insert("icon_url".into(), Value::String(url));
     }
 
-    for (key, value) in template {
-        if !is_absent(&value) {
-            out.entry(key).or_insert(value);
-        }
+    for (key, value) in template.into_rest() {
+        out.entry(key).or_insert(value);
     }
     Ok(out)
 }

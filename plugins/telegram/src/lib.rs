@@ -4,8 +4,9 @@
 //! object built as follows (see `README.md` for the full vocabulary):
 //!
 //! 1. the rule's rendered payload template (must be a JSON object; an empty
-//!    rendering counts as `{}`); a key whose value is `null` or `""` counts
-//!    as absent (a placeholder with nothing to fill renders as `""`),
+//!    rendering counts as `{}`); a key whose value is `null` or a blank
+//!    string counts as absent (a placeholder with nothing to fill renders
+//!    as `""`), read with the SDK's `template` module,
 //! 2. `chat_id` from the config, always (a template cannot redirect it),
 //! 3. `parse_mode` from the template, else from the config,
 //! 4. `text` from the template, sent as is; without one, the message:
@@ -36,6 +37,7 @@ use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{
     classify_status, status_error, FetchError, Request, Response, StatusClass,
 };
+use beacon_plugin_sdk::template::{bad, Template};
 use beacon_plugin_sdk::{
     debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
 };
@@ -281,101 +283,23 @@ pub fn fetch_error(err: FetchError, token: &str) -> SendError {
 
 // ---- template values --------------------------------------------------------
 
-/// The rendered template as an object (`{}` for an empty rendering).
-pub fn parse_template(payload_json: &str) -> Result<Map<String, Value>, SendError> {
-    if payload_json.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str::<Value>(payload_json) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(SendError::permanent(
-            "the rule's payload template must render to a JSON object",
+/// Take the template's `message_thread_id`: a positive whole number, as a
+/// JSON number or numeric text.
+fn take_thread_id(template: &mut Template) -> Result<Option<i64>, SendError> {
+    const KEY: &str = "message_thread_id";
+    match template.take_integer(KEY)? {
+        Some(id) if id < 1 => Err(bad(
+            KEY,
+            format!("must be a positive whole number, got {id}"),
         )),
-        Err(e) => Err(SendError::permanent(format!(
-            "the rule's payload template did not render to valid JSON: {e}"
-        ))),
+        id => Ok(id),
     }
 }
 
-fn is_absent(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-fn template_error(key: &str, what: &str) -> SendError {
-    SendError::permanent(format!("payload template key `{key}` {what}"))
-}
-
-/// Remove `key` and return it as text: strings as they are, numbers and
-/// booleans in their JSON spelling; absent for `null`/`""`.
-fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, SendError> {
-    match map.remove(key) {
-        None => Ok(None),
-        Some(v) if is_absent(&v) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
-        Some(_) => Err(template_error(key, "must be a string")),
-    }
-}
-
-/// Remove `key` and return it as a boolean: `true`/`false`, or the strings
-/// `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off` (any case), or the numbers
-/// 1/0; absent for `null`/`""`.
-fn take_bool(map: &mut Map<String, Value>, key: &str) -> Result<Option<bool>, SendError> {
-    let value = match map.remove(key) {
-        None => return Ok(None),
-        Some(v) if is_absent(&v) => return Ok(None),
-        Some(v) => v,
-    };
-    let parsed = match &value {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    };
-    parsed
-        .map(Some)
-        .ok_or_else(|| template_error(key, &format!("must be true or false, got {value}")))
-}
-
-/// Remove `key` and return it as a positive integer: a JSON number or a
-/// numeric string; absent for `null`/`""`.
-fn take_positive_int(map: &mut Map<String, Value>, key: &str) -> Result<Option<i64>, SendError> {
-    let value = match map.remove(key) {
-        None => return Ok(None),
-        Some(v) if is_absent(&v) => return Ok(None),
-        Some(v) => v,
-    };
-    let parsed = match &value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    match parsed {
-        Some(n) if n > 0 => Ok(Some(n)),
-        _ => Err(template_error(
-            key,
-            &format!("must be a positive whole number, got {value}"),
-        )),
-    }
-}
-
-/// The template's `parse_mode`: `HTML`, `MarkdownV2`, `Markdown` (any
+/// Take the template's `parse_mode`: `HTML`, `MarkdownV2`, `Markdown` (any
 /// case), or `none`/`plain`/`text` for plain text. `None` when absent.
-fn take_parse_mode(map: &mut Map<String, Value>) -> Result<Option<Option<ParseMode>>, SendError> {
-    let Some(mode) = take_string(map, "parse_mode")? else {
+fn take_parse_mode(template: &mut Template) -> Result<Option<Option<ParseMode>>, SendError> {
+    let Some(mode) = template.take_text("parse_mode")? else {
         return Ok(None);
     };
     match mode.trim().to_ascii_lowercase().as_str() {
@@ -383,9 +307,9 @@ fn take_parse_mode(map: &mut Map<String, Value>) -> Result<Option<Option<ParseMo
         "markdownv2" => Ok(Some(Some(ParseMode::MarkdownV2))),
         "markdown" => Ok(Some(Some(ParseMode::Markdown))),
         "none" | "plain" | "text" => Ok(Some(None)),
-        _ => Err(template_error(
+        _ => Err(bad(
             "parse_mode",
-            &format!("must be HTML, MarkdownV2, Markdown or none, got {mode:?}"),
+            format!("must be HTML, MarkdownV2, Markdown or none, got {mode:?}"),
         )),
     }
 }
@@ -488,7 +412,7 @@ pub fn build_payload(
     payload_json: &str,
     message: &Message,
 ) -> Result<Map<String, Value>, SendError> {
-    let mut template = parse_template(payload_json)?;
+    let mut template = Template::parse(payload_json)?;
     let mut out = Map::new();
 
     // The channel decides where messages go.
@@ -496,7 +420,7 @@ pub fn build_payload(
     out.insert("chat_id".into(), config.chat_id.to_json());
 
     let mode = take_parse_mode(&mut template)?.unwrap_or(config.parse_mode);
-    let text = match take_string(&mut template, "text")? {
+    let text = match template.take_text("text")? {
         // Plain text can be cut safely; marked-up text is sent whole (the
         // limit applies after parsing, and a cut could break the markup).
         Some(text) if mode.is_none() => truncate(&text, TEXT_MAX),
@@ -508,50 +432,40 @@ pub fn build_payload(
         out.insert("parse_mode".into(), Value::from(mode.as_str()));
     }
 
-    let silent = take_bool(&mut template, "disable_notification")?
+    let silent = template
+        .take_boolean("disable_notification")?
         .unwrap_or(config.disable_notification || message.priority < config.silent_below_priority);
     if silent {
         out.insert("disable_notification".into(), Value::Bool(true));
     }
-    if take_bool(&mut template, "protect_content")?.unwrap_or(config.protect_content) {
+    if template
+        .take_boolean("protect_content")?
+        .unwrap_or(config.protect_content)
+    {
         out.insert("protect_content".into(), Value::Bool(true));
     }
-    if let Some(thread) =
-        take_positive_int(&mut template, "message_thread_id")?.or(config.message_thread_id)
-    {
+    if let Some(thread) = take_thread_id(&mut template)?.or(config.message_thread_id) {
         out.insert("message_thread_id".into(), Value::from(thread));
     }
-    let no_preview = take_bool(&mut template, "disable_web_page_preview")?
+    let no_preview = template
+        .take_boolean("disable_web_page_preview")?
         .unwrap_or(config.disable_web_page_preview);
-
-    for (key, value) in template {
-        if !is_absent(&value) {
-            out.entry(key).or_insert(value);
-        }
-    }
-
-    if no_preview {
-        let options = match out.remove("link_preview_options") {
-            Some(Value::Object(map)) => Some(map),
-            Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(map)) => Some(map),
-                _ => {
-                    return Err(template_error(
-                        "link_preview_options",
-                        "must be an object (or a string holding a JSON object)",
-                    ))
-                }
-            },
-            Some(_) => {
-                return Err(template_error(
-                    "link_preview_options",
-                    "must be an object (or a string holding a JSON object)",
-                ))
-            }
-            None => None,
-        };
-        let mut options = options.unwrap_or_default();
+    // Without previews, the template's own link_preview_options (an object
+    // or a string holding one) are completed; otherwise they pass through.
+    let preview_options = if no_preview {
+        let mut options = template
+            .take_object("link_preview_options")?
+            .unwrap_or_default();
         options.insert("is_disabled".into(), Value::Bool(true));
+        Some(options)
+    } else {
+        None
+    };
+
+    for (key, value) in template.into_rest() {
+        out.entry(key).or_insert(value);
+    }
+    if let Some(options) = preview_options {
         out.insert("link_preview_options".into(), Value::Object(options));
     }
     Ok(out)

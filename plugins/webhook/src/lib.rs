@@ -34,6 +34,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use beacon_plugin_sdk::config::{check_http_url, secret};
 use beacon_plugin_sdk::http::{classify_status, status_error, Request, Response, StatusClass};
+use beacon_plugin_sdk::template::parse_value;
 use beacon_plugin_sdk::{
     debug, export_channel, Channel, ConfigError, Message, SendError, SendOutcome,
 };
@@ -231,19 +232,9 @@ pub fn message_json(message: &Message) -> Value {
 /// compact JSON, or [`message_json`] when the template is empty, `{}` or
 /// `null`. A template that is not JSON is a permanent failure.
 pub fn body_for(payload_json: &str, message: &Message) -> Result<Vec<u8>, SendError> {
-    let value = if payload_json.trim().is_empty() {
-        message_json(message)
-    } else {
-        match serde_json::from_str::<Value>(payload_json) {
-            Ok(Value::Null) => message_json(message),
-            Ok(Value::Object(map)) if map.is_empty() => message_json(message),
-            Ok(value) => value,
-            Err(e) => {
-                return Err(SendError::permanent(format!(
-                    "the rule's payload template did not render to valid JSON: {e}"
-                )))
-            }
-        }
+    let value = match parse_value(payload_json)? {
+        Some(value) => value,
+        None => message_json(message),
     };
     serde_json::to_vec(&value)
         .map_err(|e| SendError::permanent(format!("could not serialise the body: {e}")))

@@ -169,6 +169,9 @@ impl Ingest {
             if verdict.error.is_some() {
                 tracing::warn!(rule_id = %verdict.rule_id, error = ?verdict.error, "filter failed; rule treated as not matched");
                 message.filter_errors.push(verdict);
+            } else if verdict.note.is_some() {
+                // Kept beside errors so the user sees why a rule did not fire.
+                message.filter_errors.push(verdict);
             }
         }
         Ok(deliveries)

@@ -361,3 +361,72 @@ pub fn token_of(link: &str) -> String {
         .map(|(_, v)| v.into_owned())
         .expect("link has a token")
 }
+
+// ---------------------------------------------------------------- MQTT
+
+pub struct Mosquitto {
+    /// Anonymous clients welcome.
+    pub port: u16,
+    /// Only `beacon` / `broker-secret`.
+    pub auth_port: u16,
+}
+
+pub const MQTT_USER: &str = "beacon";
+pub const MQTT_PASSWORD: &str = "broker-secret";
+
+/// The shared mosquitto broker of this test process, started on first use:
+/// one anonymous listener and one that wants a password.
+pub fn mosquitto() -> &'static Mosquitto {
+    static BROKER: OnceLock<Mosquitto> = OnceLock::new();
+    BROKER.get_or_init(|| {
+        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|path| Path::new(path).exists())
+            .expect("mosquitto is required for the MQTT tests: apt-get install mosquitto");
+        let root = tempfile::Builder::new()
+            .prefix("beacon-test-mqtt-")
+            .tempdir()
+            .expect("tempdir")
+            .keep();
+        let passwords = root.join("passwords");
+        let made = Command::new("mosquitto_passwd")
+            .arg("-b")
+            .arg("-c")
+            .arg(&passwords)
+            .args([MQTT_USER, MQTT_PASSWORD])
+            .output()
+            .expect("mosquitto_passwd is required (it comes with mosquitto)");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let (port, auth_port) = (free_port(), free_port());
+        let config = root.join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!(
+                // As root, mosquitto would switch to its own user, which
+                // cannot read a password file in this test's temp dir.
+                "{}per_listener_settings true\n\
+                 listener {port} 127.0.0.1\nallow_anonymous true\n\
+                 listener {auth_port} 127.0.0.1\nallow_anonymous false\npassword_file {}\n",
+                if is_root() { "user root\n" } else { "" },
+                passwords.display()
+            ),
+        )
+        .expect("write mosquitto.conf");
+        // mosquitto refuses to read a password file others may read.
+        let _ = Command::new("chmod").arg("0600").arg(&passwords).status();
+        let script = format!("{binary} -c {} & child=$!", config.display());
+        spawn_watched(
+            &script,
+            &root,
+            None,
+            &std::env::temp_dir().join(format!("beacon-test-mosquitto-{port}.log")),
+        );
+        wait_for_port(port, "mosquitto", Duration::from_secs(20));
+        wait_for_port(auth_port, "mosquitto", Duration::from_secs(20));
+        Mosquitto { port, auth_port }
+    })
+}

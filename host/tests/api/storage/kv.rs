@@ -11,10 +11,19 @@ fn write<'a>(user: &'a str, scope: &'a str, key: &'a str, ttl_ms: Option<i64>) -
     let now = now_ms();
     KvWrite {
         user_id: user,
+        owner: owner_of(scope),
         scope,
         key,
         expires_at: ttl_ms.map(|ttl| now + ttl),
         now_ms: now,
+    }
+}
+
+/// `rule:<id>` of `rule:<id>:<plugin>`, `channel:<id>` of itself.
+fn owner_of(scope: &str) -> &str {
+    match scope.match_indices(':').nth(1) {
+        Some((at, _)) => &scope[..at],
+        None => scope,
     }
 }
 
@@ -116,10 +125,13 @@ on_both_databases! {
             fx.store.kv_set(&write(&user, "channel:c", &format!("k{i}"), None), b"v").await.expect("set");
         }
         fx.store.kv_set(&write(&user, "channel:other", "k", None), b"v").await.expect("set");
+        fx.store.kv_set(&write(&user, "rule:r:dedupe", "k", None), b"v").await.expect("set");
+        fx.store.kv_set(&write(&user, "rule:r:rate-limit", "k", None), b"v").await.expect("set");
         assert_eq!(fx.store.kv_live_keys("channel:c", now_ms(), 100).await.expect("count"), 5);
         assert_eq!(fx.store.kv_live_keys("channel:c", now_ms(), 3).await.expect("capped count"), 3);
-        assert_eq!(fx.store.kv_drop_scope("channel:c").await.expect("drop"), 5);
+        assert_eq!(fx.store.kv_drop_owner("channel:c").await.expect("drop"), 5);
         assert_eq!(fx.store.kv_live_keys("channel:c", now_ms(), 100).await.expect("count"), 0);
+        assert_eq!(fx.store.kv_drop_owner("rule:r").await.expect("drop a rule's buckets"), 2);
         assert_eq!(get(&fx.store, "channel:other", "k").await.as_deref(), Some("v"));
         assert!(fx.store.delete_user(&user).await.expect("delete user"));
         assert_eq!(get(&fx.store, "channel:other", "k").await, None, "state goes with its owner");

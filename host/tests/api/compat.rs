@@ -1,0 +1,114 @@
+//! Plugins built against the previous WIT line, `beacon:plugin@0.2.0`, keep
+//! loading and running beside current ones. The two components in
+//! `tests/fixtures/compat/` were built with the 0.2 SDK and are kept as test
+//! data: the `http-post` example channel and the hostile test filter.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::receiver::{Answer, Receiver};
+use crate::common::{Db, TestServer};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compat")
+        .join(name)
+}
+
+fn listed<'a>(plugins: &'a Value, id: &str) -> &'a Value {
+    plugins["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|p| p["id"] == id))
+        .unwrap_or_else(|| panic!("{id} is not listed: {plugins}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_built_for_wit_0_2_still_deliver_and_decide() {
+    let plugins_dir = tempfile::tempdir().expect("tempdir");
+    for name in ["http-post-wit-0.2.0.wasm", "hostile-filter-wit-0.2.0.wasm"] {
+        std::fs::copy(fixture(name), plugins_dir.path().join(name)).expect("copy fixture");
+    }
+    let receiver = Receiver::start(vec![], Answer::json(200, json!({"ok": true}))).await;
+    let dir = plugins_dir.path().display().to_string();
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        &[
+            ("BEACON_PLUGINS_DIR", dir.as_str()),
+            ("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let user = server.user().await;
+
+    let plugins = server.get("/api/plugins", Some(&user.token)).await;
+    plugins.assert_status(200);
+    let old_channel = listed(&plugins.json, "http-post");
+    assert_eq!(old_channel["wit_version"], "0.2.0", "{old_channel}");
+    assert_eq!(old_channel["capabilities"], json!(["http", "log"]));
+    let old_filter = listed(&plugins.json, "hostile-filter");
+    assert_eq!(old_filter["wit_version"], "0.2.0", "{old_filter}");
+    assert_eq!(listed(&plugins.json, "bark")["wit_version"], "0.3.0");
+
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "old hook", "plugin": "http-post",
+                   "config": {"url": format!("{}/hook", receiver.base_url)}}),
+        )
+        .await;
+    channel.assert_status(201);
+    for (name, mode) in [
+        ("old filter says yes", "match"),
+        ("old filter says no", "no-match"),
+    ] {
+        server
+            .post(
+                "/api/rules",
+                Some(&user.token),
+                json!({"name": name, "channel_id": channel.json["id"],
+                       "extra_filters": [{"plugin": "hostile-filter", "config": {"mode": mode}}],
+                       "payload_template": {"text": "{{message.body}}", "rule": name}}),
+            )
+            .await
+            .assert_status(201);
+    }
+    let endpoint = server.endpoint(&user, "legacy").await;
+    let id = server
+        .ingest_ok(&endpoint, json!({"body": "still works"}))
+        .await;
+
+    let started = Instant::now();
+    let deliveries = loop {
+        let detail = server
+            .get(&format!("/api/messages/{id}"), Some(&user.token))
+            .await;
+        let deliveries = detail.json["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if deliveries.iter().any(|d| d["status"] == "sent") {
+            break deliveries;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not delivered: {}",
+            detail.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        deliveries.len(),
+        1,
+        "only the matching rule fires: {deliveries:?}"
+    );
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/hook");
+    assert_eq!(
+        received[0].json(),
+        json!({"text": "still works", "rule": "old filter says yes"})
+    );
+}
