@@ -1,8 +1,9 @@
 /**
  * Everyday work in the dashboard against the real server: retrying a failed
  * delivery by hand, revoking and archiving endpoints, a channel's raw JSON
- * keeping unknown keys, paging through many messages, and deleting old
- * messages in steps with a progress bar.
+ * keeping unknown keys, an ntfy channel made through its schema-drawn form,
+ * paging through many messages, and deleting old messages in steps with a
+ * progress bar.
  */
 import { randomBytes } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
@@ -21,6 +22,7 @@ import {
   seedEndpoint,
   seedRule,
   seedUser,
+  stack,
   waitFor,
 } from "./support/env";
 
@@ -178,6 +180,41 @@ describe("a channel's raw JSON", () => {
     await page.getByText(/Test notification sent \(HTTP 200\)/).waitFor();
     const test = await waitFor("the test push", async () => (await pushes()).slice(before).find((p) => (p.json as { device_key?: string })?.device_key === deviceKey));
     expect(test.path).toBe("/push");
+    expectCleanPage(page);
+    await context.close();
+  });
+});
+
+describe("an ntfy channel", () => {
+  it("is created through the form drawn from its schema, and its token comes back masked", async () => {
+    const user = await seedUser("ntfy");
+    const token = `tk_e2e${suffix()}${suffix()}`;
+    const { page, context } = await newPage(browser);
+    await logIn(page, user.email, user.password);
+    await page.goto("/channels/new");
+    await page.getByLabel("Name", { exact: true }).fill("Ops topic");
+    await page.getByLabel("Plugin", { exact: true }).selectOption("ntfy");
+    // Required fields (with the " *" marker) first, drawn from the plugin's real config schema.
+    await page.getByRole("textbox", { name: "Server URL", exact: true }).fill(stack().barkUrl);
+    await page.getByRole("textbox", { name: "Topic", exact: true }).fill("ops-alerts");
+    const tokenInput = page.getByLabel("Token", { exact: true });
+    expect(await tokenInput.getAttribute("type"), "a secret is a password input").toBe("password");
+    await tokenInput.fill(token);
+    await page.getByRole("button", { name: "Create channel" }).click();
+    await page.getByText(/^Channel created\./).waitFor();
+    const id = /\/channels\/([0-9a-f]{32})$/.exec(page.url())?.[1];
+    expect(id, "the new channel's page").toBeTruthy();
+
+    // The saved channel shows the token masked, and the real value is nowhere on the page.
+    const shown = page.getByLabel("Token", { exact: true });
+    expect(await shown.inputValue()).toBe("********");
+    expect(await shown.getAttribute("type")).toBe("password");
+    await page.getByText(/^Stored secret/).waitFor();
+    expect(await page.getByRole("textbox", { name: "Topic", exact: true }).inputValue()).toBe("ops-alerts");
+    await shot(page, "workflow-09-ntfy-channel");
+    expect(await page.content()).not.toContain(token);
+    const stored = await apiCall<{ plugin: string; config: Record<string, unknown> }>(user, "GET", `/api/channels/${id}`);
+    expect(stored).toMatchObject({ plugin: "ntfy", config: { server_url: stack().barkUrl, topic: "ops-alerts", token: "********" } });
     expectCleanPage(page);
     await context.close();
   });

@@ -81,10 +81,26 @@ export interface MessageDetail {
   url: string | null;
   extras: Record<string, string>;
   request: RequestMetadata;
-  /** Filters that failed while matching rules (usually `{rule_id, rule_name, error}`). */
+  /**
+   * What filters reported while matching rules (`FilterReport`): failures
+   * (`error`) and decisions a filter explained (`note`, e.g. a dedupe or rate
+   * limit holding the message back). Items of another shape may appear.
+   */
   filter_errors: unknown[];
   /** One per matching rule, with every attempt (newest API; absent on older servers). */
   deliveries?: Delivery[];
+}
+
+/** One item of `MessageDetail.filter_errors`. */
+export interface FilterReport {
+  rule_id: string;
+  rule_name: string;
+  /** Whether the rule matched (false for failures and for filters that held the message back). */
+  matched: boolean;
+  /** The filter failed (the rule is treated as not matching). */
+  error?: string;
+  /** Why the filter decided as it did, e.g. `dedupe: duplicate of message …`. */
+  note?: string;
 }
 
 export interface MessageFilters {
@@ -113,6 +129,10 @@ export interface Plugin {
   /** JSON Schema of the config; secret fields carry `"x-secret": true` / `writeOnly`. */
   config_schema: Record<string, unknown>;
   builtin: boolean;
+  /** Version of the plugin interface (WIT world) it was built against, e.g. `0.3.0` (absent on older servers). */
+  wit_version?: string;
+  /** Host capabilities it imports, e.g. `["http", "kv", "log"]` (absent on older servers). */
+  capabilities?: string[];
 }
 
 export interface Channel {

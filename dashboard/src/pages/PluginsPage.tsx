@@ -4,7 +4,42 @@ import type { Plugin } from "../api/types";
 import { EmptyState, ErrorState, Loading } from "../components/bits";
 import { Section } from "../components/Section";
 
-function PluginCard({ p }: { p: Plugin }) {
+/** What each host capability lets a plugin do (shown as a tooltip on its badge). */
+const CAPABILITY_HINTS: Record<string, string> = {
+  http: "Makes outgoing HTTP requests (through the host, within its allowlist)",
+  kv: "Keeps small state between messages (key-value store)",
+  log: "Writes to the server log",
+  "smtp-send": "Sends e-mail through the server's SMTP settings",
+  "mqtt-publish": "Publishes to MQTT brokers",
+};
+
+/** Compare dotted versions numerically ("0.10.0" > "0.3.0"); non-numbers compare as 0. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function Capabilities({ list }: { list?: string[] }) {
+  if (!list) return <span className="muted">not reported</span>;
+  if (list.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="tags" aria-label="Capabilities">
+      {list.map((c) => (
+        <li key={c} className="tag capability" title={CAPABILITY_HINTS[c]}>
+          {c}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function PluginCard({ p, newestWit }: { p: Plugin; newestWit?: string }) {
+  const olderWit = Boolean(p.wit_version && newestWit && compareVersions(p.wit_version, newestWit) < 0);
   return (
     <li className="card plugin" aria-labelledby={`plugin-${p.id}`}>
       <div className="plugin-head">
@@ -26,6 +61,24 @@ function PluginCard({ p }: { p: Plugin }) {
           <dd>{p.version}</dd>
         </div>
         <div>
+          <dt>WIT version</dt>
+          <dd>
+            {p.wit_version ?? <span className="muted">not reported</span>}
+            {olderWit && (
+              <span className="muted" title={`Built against an older plugin interface than ${newestWit}; it still runs.`}>
+                {" "}
+                (older interface)
+              </span>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Capabilities</dt>
+          <dd>
+            <Capabilities list={p.capabilities} />
+          </dd>
+        </div>
+        <div>
           <dt>Kind</dt>
           <dd>{p.kind === "channel" ? "Channel (sends deliveries)" : p.kind === "filter" ? "Filter (decides matches)" : p.kind}</dd>
         </div>
@@ -43,12 +96,18 @@ export function PluginsPage() {
   const items = list.data?.items ?? [];
   const channels = items.filter((p) => p.kind === "channel");
   const filters = items.filter((p) => p.kind !== "channel");
+  const newestWit = items
+    .map((p) => p.wit_version)
+    .filter((v): v is string => typeof v === "string")
+    .sort(compareVersions)
+    .at(-1);
   return (
     <section aria-labelledby="plugins-h">
       <h1 id="plugins-h">Plugins</h1>
       <p className="muted">
         Channel plugins send deliveries; filter plugins decide whether a rule matches. Each runs sandboxed as WebAssembly.
-        Operators install more from <code>.wasm</code> files (see the operator docs).
+        Operators install more from <code>.wasm</code> files (see the operator docs). <em>WIT version</em> is the plugin
+        interface a plugin was built against; <em>capabilities</em> are the host services it may use.
       </p>
       {list.isPending && <Loading />}
       {list.isError && <ErrorState error={list.error} onRetry={() => list.refetch()} />}
@@ -58,7 +117,7 @@ export function PluginsPage() {
           <h2>Channel plugins</h2>
           <ul className="plugin-list">
             {channels.map((p) => (
-              <PluginCard key={`${p.id}@${p.version}`} p={p} />
+              <PluginCard key={`${p.id}@${p.version}`} p={p} newestWit={newestWit} />
             ))}
           </ul>
         </>
@@ -68,7 +127,7 @@ export function PluginsPage() {
           <h2>Filter plugins</h2>
           <ul className="plugin-list">
             {filters.map((p) => (
-              <PluginCard key={`${p.id}@${p.version}`} p={p} />
+              <PluginCard key={`${p.id}@${p.version}`} p={p} newestWit={newestWit} />
             ))}
           </ul>
         </>

@@ -2,8 +2,9 @@ import { screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { MessageSummary } from "../api/types";
 import { json, mockFetch, type Handler } from "../test/http";
-import { ME, PLUGINS, signedIn, TOKENS } from "../test/fixtures";
+import { ME, PLUGINS, REAL_PLUGINS, signedIn, TOKENS } from "../test/fixtures";
 import { renderApp } from "../test/render";
+import { compareVersions } from "./PluginsPage";
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -143,5 +144,58 @@ describe("plugins page", () => {
     await user.click(toggle);
     expect(within(bark).getByText(/"server_base_url"/)).toBeInTheDocument();
     expect(screen.getByRole("heading", { name: "Filter plugins" })).toBeInTheDocument();
+  });
+
+  /** The text of the field `label` in a plugin card. */
+  const field = (card: HTMLElement, label: string) => within(card).getByText(label, { selector: "dt" }).nextElementSibling!;
+  const badges = (card: HTMLElement) =>
+    within(card)
+      .queryAllByRole("listitem")
+      .filter((li) => li.classList.contains("capability"))
+      .map((li) => li.textContent);
+
+  it("shows each plugin's WIT version and capabilities, and marks an older interface", async () => {
+    mockFetch(signedIn(home(() => [])));
+    renderApp("/plugins");
+    const bark = await screen.findByRole("listitem", { name: "Bark" });
+    expect(field(bark, "WIT version")).toHaveTextContent(/^0\.3\.0$/);
+    expect(within(bark).getByRole("list", { name: "Capabilities" })).toBeInTheDocument();
+    expect(badges(bark)).toEqual(["http", "kv", "log"]);
+    expect(within(bark).getByText("http")).toHaveAttribute("title", expect.stringMatching(/HTTP requests/));
+
+    const webhook = screen.getByRole("listitem", { name: "Webhook" });
+    expect(field(webhook, "WIT version")).toHaveTextContent("0.2.0 (older interface)");
+    const keyword = screen.getByRole("listitem", { name: "Keyword filter" });
+    expect(field(keyword, "Capabilities")).toHaveTextContent("none");
+  });
+
+  it("shows the real built-in plugins' capabilities", async () => {
+    mockFetch(signedIn(({ url }) => (url === "/api/plugins" ? json(200, { items: REAL_PLUGINS }) : json(404, {}))));
+    renderApp("/plugins");
+    const email = await screen.findByRole("listitem", { name: "E-mail" });
+    expect(badges(email)).toEqual(["kv", "log", "smtp-send"]);
+    expect(badges(screen.getByRole("listitem", { name: "MQTT" }))).toEqual(["kv", "log", "mqtt-publish"]);
+    expect(badges(screen.getByRole("listitem", { name: "ntfy" }))).toEqual(["http", "kv", "log"]);
+    expect(field(screen.getByRole("listitem", { name: "Deduplicate" }), "WIT version")).toHaveTextContent(/^0\.3\.0$/);
+    expect(screen.queryByText("(older interface)")).toBeNull();
+    // Channel plugins first, then filter plugins, each under its heading.
+    expect(screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent)).toEqual(["Channel plugins", "Filter plugins"]);
+  });
+
+  it("shows a server that does not report them yet", async () => {
+    const old = PLUGINS.map(({ wit_version: _w, capabilities: _c, ...p }) => p);
+    mockFetch(signedIn(({ url }) => (url === "/api/plugins" ? json(200, { items: old }) : json(404, {}))));
+    renderApp("/plugins");
+    const bark = await screen.findByRole("listitem", { name: "Bark" });
+    expect(field(bark, "WIT version")).toHaveTextContent("not reported");
+    expect(field(bark, "Capabilities")).toHaveTextContent("not reported");
+  });
+});
+
+describe("compareVersions", () => {
+  it("compares numerically", () => {
+    expect(compareVersions("0.10.0", "0.3.0")).toBeGreaterThan(0);
+    expect(compareVersions("0.2.0", "0.3.0")).toBeLessThan(0);
+    expect(compareVersions("1.0", "1.0.0")).toBe(0);
   });
 });

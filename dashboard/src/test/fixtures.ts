@@ -1,6 +1,7 @@
 import { screen } from "@testing-library/react";
 import type { Channel, Endpoint, Plugin, Rule } from "../api/types";
 import { json, type Handler } from "./http";
+import realPlugins from "./plugin-schemas.json";
 
 export const TOKENS = { access_token: "tok", token_type: "Bearer", expires_in: 900 };
 export const ME = { id: "u1", email: "ada@example.com", email_verified: true };
@@ -31,6 +32,8 @@ export const BARK: Plugin = {
   kind: "channel",
   description: "Push notifications to iPhones through a Bark server (API v2, POST /push).",
   builtin: true,
+  wit_version: "0.3.0",
+  capabilities: ["http", "kv", "log"],
   config_schema: {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     description: "Channel config.",
@@ -74,6 +77,8 @@ export const WEBHOOK: Plugin = {
   kind: "channel",
   description: "POST JSON to a URL.",
   builtin: false,
+  wit_version: "0.2.0",
+  capabilities: ["http", "log"],
   config_schema: { type: "object", required: ["url"], properties: { url: { type: "string", format: "uri" } } },
 };
 
@@ -84,6 +89,8 @@ export const STANDARD_FILTER: Plugin = {
   kind: "filter",
   description: "Match on ingest endpoint, body text or regex, priority range, tags and group.",
   builtin: true,
+  wit_version: "0.3.0",
+  capabilities: ["kv"],
   config_schema: { type: "object", additionalProperties: false, properties: { group: { type: ["string", "null"] } } },
 };
 
@@ -94,10 +101,25 @@ export const KEYWORD_FILTER: Plugin = {
   kind: "filter",
   description: "Drops messages with a keyword.",
   builtin: false,
+  wit_version: "0.2.0",
+  capabilities: [],
   config_schema: { type: "object", required: ["word"], properties: { word: { type: "string", minLength: 1 } } },
 };
 
 export const PLUGINS = [BARK, WEBHOOK, STANDARD_FILTER, KEYWORD_FILTER];
+
+/**
+ * `GET /api/plugins` of a real server: every built-in plugin with its real
+ * config schema (schemars 1 output), saved from `target/debug/beacon serve`
+ * into `plugin-schemas.json`. Refresh that file when a plugin's config changes.
+ */
+export const REAL_PLUGINS = realPlugins.items as unknown as Plugin[];
+
+export function realPlugin(id: string): Plugin {
+  const p = REAL_PLUGINS.find((x) => x.id === id);
+  if (!p) throw new Error(`no built-in plugin ${id} in plugin-schemas.json`);
+  return p;
+}
 
 export const CHANNEL: Channel = {
   id: "c1",

@@ -38,20 +38,35 @@ pub struct RuleInput {
     pub payload_template: Value,
 }
 
-/// A rule ready for matching: JSON texts prepared once, not per message.
+/// A rule ready for matching: JSON texts and state buckets prepared once,
+/// not per message.
 #[derive(Clone, Debug)]
 pub struct ActiveRule {
     pub rule: Rule,
-    /// (plugin id, config JSON) in evaluation order, the standard filter first.
-    steps: Vec<(String, String)>,
+    /// In evaluation order, the standard filter first.
+    steps: Vec<Step>,
+}
+
+/// One filter plugin of a rule: which, its config, and its bucket.
+#[derive(Clone, Debug)]
+struct Step {
+    plugin_id: String,
+    config_json: String,
+    bucket: KvBucket,
 }
 
 impl ActiveRule {
     pub fn new(rule: Rule) -> Self {
-        ActiveRule {
-            steps: rule.filter_steps(),
-            rule,
-        }
+        let steps = rule
+            .filter_steps()
+            .into_iter()
+            .map(|(plugin_id, config_json)| Step {
+                bucket: KvBucket::for_rule(&rule.user_id, &rule.id, &plugin_id),
+                plugin_id,
+                config_json,
+            })
+            .collect();
+        ActiveRule { steps, rule }
     }
 }
 
@@ -442,7 +457,7 @@ pub fn evaluate_blocking(
         // Plugin id → the rules (indexes) that need it at this step, in rule order.
         let mut batches: Vec<(&str, Vec<usize>)> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
-            let Some((plugin_id, _)) = rule.steps.get(step) else {
+            let Some(Step { plugin_id, .. }) = rule.steps.get(step) else {
                 continue;
             };
             if !verdicts[index].matched {
@@ -457,11 +472,8 @@ pub fn evaluate_blocking(
             let calls: Vec<(String, KvBucket)> = indexes
                 .iter()
                 .map(|&index| {
-                    let rule = &rules[index].rule;
-                    (
-                        rules[index].steps[step].1.clone(),
-                        KvBucket::for_rule(&rule.user_id, &rule.id, plugin_id),
-                    )
+                    let step = &rules[index].steps[step];
+                    (step.config_json.clone(), step.bucket.clone())
                 })
                 .collect();
             let results = batch.run(&mut sessions, plugin_id, &calls, message);

@@ -367,9 +367,14 @@ impl Runtime {
         let version = export.split_once('@').map(|(_, v)| v).unwrap_or("");
         let line = Line::of(version).ok_or_else(|| foreign_version(version))?;
         let mut capabilities = Vec::new();
-        for (name, _) in ty.imports(&self.engine) {
-            if let Some(capability) = check_import(name, kind, line)? {
-                capabilities.push(capability.to_string());
+        for (name, item) in ty.imports(&self.engine) {
+            match check_import(name, kind, line)? {
+                // Every 0.3 filter and sender imports `kv` for the bucket type
+                // in its export signature; only one that calls a bucket method
+                // keeps state.
+                Some("kv") if !calls_methods(&self.engine, &item.ty) => {}
+                Some(capability) => capabilities.push(capability.to_string()),
+                None => {}
             }
         }
         capabilities.sort();
@@ -519,6 +524,7 @@ impl Runtime {
         kv: Arc<dyn KvBackend>,
     ) -> Result<FilterSession, PluginError> {
         let deadline = self.limits.filter_deadline;
+        let keeps_state = plugin.info.capabilities.iter().any(|c| c == "kv");
         let mut store = self.store(plugin, deadline, false, Some(kv), None);
         let instance = match &plugin.pre {
             Pre::Filter(pre) => FilterInstance::Current(
@@ -541,6 +547,7 @@ impl Runtime {
             instance,
             deadline,
             broken: false,
+            keeps_state,
         })
     }
 
@@ -624,6 +631,10 @@ pub struct FilterSession {
     instance: FilterInstance,
     deadline: Duration,
     broken: bool,
+    /// The filter calls bucket methods; one that does not gets no buckets
+    /// (an empty `states` list: the WIT allows it, and lending costs a
+    /// table entry and a drop call per rule).
+    keeps_state: bool,
 }
 
 impl FilterSession {
@@ -665,6 +676,11 @@ impl FilterSession {
             FilterInstance::Current(instance) => {
                 // Handed over owned: the plugin drops each handle when it
                 // returns, which removes it from the store's table.
+                let buckets = if self.keeps_state {
+                    buckets
+                } else {
+                    Vec::new()
+                };
                 let lent: Result<Vec<_>, _> = buckets
                     .into_iter()
                     .map(|bucket| self.store.data_mut().lend_bucket(bucket))
@@ -745,6 +761,16 @@ fn foreign_version(version: &str) -> PluginError {
 
 fn ticks(deadline: Duration) -> u64 {
     (deadline.as_millis() / TICK.as_millis()).max(1) as u64
+}
+
+/// Does an imported instance include resource methods (not only types and drops)?
+fn calls_methods(engine: &Engine, item: &wasmtime::component::types::ComponentItem) -> bool {
+    match item {
+        wasmtime::component::types::ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .any(|(name, _)| name.starts_with("[method]") || name.starts_with("[static]")),
+        _ => true,
+    }
 }
 
 /// A component (not a core module) starts with `\0asm`, version 0x0d and layer 1.

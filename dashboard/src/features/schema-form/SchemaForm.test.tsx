@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { SchemaForm } from "./SchemaForm";
-import { validateConfig, type JsonSchema } from "./schema";
+import { deref, fieldKind, labelFor, mainType, validateConfig, type JsonSchema } from "./schema";
 
 // Shaped like what schemars emits for the Bark plugin's config.
 const bark: JsonSchema = {
@@ -112,5 +112,109 @@ describe("validateConfig", () => {
     expect(validateConfig({ ...bark, additionalProperties: false }, { server_base_url: "https://a", anything: 1 })).toEqual({
       anything: "Unknown setting.",
     });
+  });
+});
+
+describe("schema shapes schemars 1 writes", () => {
+  const root: JsonSchema = {
+    $defs: {
+      Format: { oneOf: [{ const: "json", description: "JSON" }, { const: "text", description: "Text" }] },
+      Mode: { type: "string", enum: ["HTML", "Markdown"] },
+    },
+  };
+
+  it("reads documented enum variants (oneOf consts), optional enums and enums with null as selects", () => {
+    expect(mainType(deref({ $ref: "#/$defs/Format" }, root), root)).toMatchObject({ type: "string", schema: { enum: ["json", "text"] } });
+    const optional = mainType({ anyOf: [{ $ref: "#/$defs/Format" }, { type: "null" }], description: "How" }, root);
+    expect(optional).toMatchObject({ type: "string", nullable: true, schema: { enum: ["json", "text"], description: "How" } });
+    expect(fieldKind({ anyOf: [{ $ref: "#/$defs/Mode" }, { type: "null" }] }, root)).toBe("enum");
+    expect(fieldKind({ type: ["string", "null"], enum: ["a", "b", null] }, root)).toBe("enum");
+    expect(validateConfig({ anyOf: [{ $ref: "#/$defs/Format" }, { type: "null" }] }, "xml", root)).toEqual({ "": "Must be one of: json, text." });
+    expect(validateConfig({ anyOf: [{ $ref: "#/$defs/Format" }, { type: "null" }] }, null, root)).toEqual({});
+  });
+
+  it("knows lists of enum values, secret lists and string maps", () => {
+    expect(fieldKind({ type: ["array", "null"], items: { type: "string", enum: ["mon", "tue"] } }, root)).toBe("enum-list");
+    expect(fieldKind({ type: ["array", "null"], items: { type: "string" }, writeOnly: true }, root)).toBe("secret-list");
+    expect(fieldKind({ type: "object", additionalProperties: { type: "string" } }, root)).toBe("string-map");
+    expect(fieldKind({ type: "object" }, root)).toBe("json");
+    expect(fieldKind({ type: ["object", "string", "null"] }, root)).toBe("json");
+  });
+
+  it("checks list lengths and map values", () => {
+    const s: JsonSchema = {
+      type: "object",
+      properties: {
+        to: { type: "array", items: { type: "string" }, minItems: 1, maxItems: 2 },
+        headers: { type: "object", additionalProperties: { type: "string" } },
+      },
+    };
+    expect(validateConfig(s, { to: [], headers: { a: "x", b: 1 } })).toEqual({ to: "Add at least one.", "headers.b": "Must be text." });
+    expect(validateConfig(s, { to: ["a", "b", "c"] })).toEqual({ to: "Use at most 2." });
+  });
+
+  it("labels keys readably", () => {
+    expect(labelFor("qos", {})).toBe("QoS");
+    expect(labelFor("api_base_url", {})).toBe("API base URL");
+    expect(labelFor("timeout_ms", {})).toBe("Timeout ms");
+    expect(labelFor("ingest_endpoint_ids", {})).toBe("Ingest endpoint IDs");
+  });
+});
+
+describe("SchemaForm list and map inputs", () => {
+  const schema: JsonSchema = {
+    type: "object",
+    properties: {
+      keys: { type: ["array", "null"], items: { type: "string" }, "x-secret": true },
+      days: { type: ["array", "null"], items: { type: "string", enum: ["mon", "tue", "wed"] } },
+      headers: { type: "object", additionalProperties: { type: "string" }, writeOnly: true },
+    },
+  };
+
+  function MapHarness({ initial, onValue }: { initial: Record<string, unknown>; onValue(v: Record<string, unknown>): void }) {
+    const [value, setValue] = useState(initial);
+    return (
+      <SchemaForm
+        schema={schema}
+        value={value}
+        onChange={(v) => {
+          setValue(v);
+          onValue(v);
+        }}
+      />
+    );
+  }
+
+  it("edits stored (masked) secrets, weekdays and headers, dropping empty rows", async () => {
+    const user = userEvent.setup();
+    const onValue = vi.fn();
+    render(<MapHarness initial={{ keys: ["********", "********"], headers: { Authorization: "********" } }} onValue={onValue} />);
+    expect(screen.getByLabelText("Keys")).toHaveValue("********");
+    expect(screen.getByLabelText("Keys 2")).toHaveAttribute("type", "password");
+    expect(screen.getAllByText(/Stored secret/)).toHaveLength(2);
+    await user.click(screen.getByRole("button", { name: "Remove Keys 1" }));
+    await user.click(screen.getByRole("button", { name: "Add to Keys" }));
+    await user.type(screen.getByLabelText("Keys 2"), "new-key");
+    await user.click(screen.getByRole("button", { name: "Add to Keys" }));
+
+    await user.click(screen.getByLabelText("wed"));
+    await user.click(screen.getByLabelText("mon"));
+
+    expect(screen.getByLabelText("Headers 1 name")).toHaveValue("Authorization");
+    expect(screen.getByLabelText("Headers 1 value")).toHaveAttribute("type", "password");
+    await user.click(screen.getByRole("button", { name: "Add to Headers" }));
+    await user.type(screen.getByLabelText("Headers 2 name"), "X-Env");
+    await user.type(screen.getByLabelText("Headers 2 value"), "prod");
+    expect(onValue).toHaveBeenLastCalledWith({
+      keys: ["********", "new-key"],
+      days: ["mon", "wed"],
+      headers: { Authorization: "********", "X-Env": "prod" },
+    });
+
+    await user.click(screen.getByRole("button", { name: "Remove Headers 1" }));
+    await user.click(screen.getByRole("button", { name: "Remove Headers 1" }));
+    await user.click(screen.getByLabelText("mon"));
+    await user.click(screen.getByLabelText("wed"));
+    expect(onValue).toHaveBeenLastCalledWith({ keys: ["********", "new-key"] });
   });
 });

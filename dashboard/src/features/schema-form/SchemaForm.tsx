@@ -114,11 +114,30 @@ interface FieldsProps {
   idPrefix: string;
 }
 
+/**
+ * Properties in the order a person fills them in: required ones first, in the
+ * order of `required` (schemars lists them as declared, while it sorts
+ * `properties` by name), then optional single inputs, then optional groups
+ * (nested objects, maps, JSON); otherwise the schema's order.
+ */
+export function orderedProperties(schema: JsonSchema, root: JsonSchema): [string, JsonSchema][] {
+  const required = schema.required ?? [];
+  const rank = ([key, sub]: [string, JsonSchema]) => {
+    if (required.includes(key)) return 0;
+    const kind = fieldKind(sub, root);
+    return kind === "object" || kind === "string-map" || kind === "json" ? 2 : 1;
+  };
+  return Object.entries(schema.properties ?? {})
+    .map((entry, i) => ({ entry, r: rank(entry), i: required.includes(entry[0]) ? required.indexOf(entry[0]) : i }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.entry);
+}
+
 function ObjectFields({ schema, root, value, onChange, errors, path, idPrefix }: FieldsProps) {
   const required = new Set(schema.required ?? []);
   return (
     <>
-      {Object.entries(schema.properties ?? {}).map(([key, sub]) => {
+      {orderedProperties(schema, root).map(([key, sub]) => {
         const p = path ? `${path}.${key}` : key;
         return (
           <SchemaField
@@ -196,10 +215,20 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
   );
 
   switch (kind) {
-    case "object":
+    case "object": {
+      // An optional group with required settings inside (e.g. Bark's encryption): say that it can stay empty.
+      const optionalGroup = !required && (s.required?.length ?? 0) > 0;
       return (
-        <fieldset aria-describedby={described}>
-          <legend>{label}</legend>
+        <fieldset aria-describedby={[optionalGroup ? `${id}-optional` : "", described].filter(Boolean).join(" ") || undefined}>
+          <legend>
+            {label}
+            {required && <span aria-hidden="true"> *</span>}
+          </legend>
+          {optionalGroup && (
+            <p className="hint" id={`${id}-optional`}>
+              Optional: leave all of it empty to go without. Once you fill in any of it, the settings marked * are needed.
+            </p>
+          )}
           <ObjectFields
             schema={s}
             root={root}
@@ -212,6 +241,7 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
           {after}
         </fieldset>
       );
+    }
     case "boolean":
       return (
         <div className="field">
@@ -219,7 +249,7 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
             <input
               type="checkbox"
               {...common}
-              checked={value === true}
+              checked={value === true || (value === undefined && s.default === true)}
               onChange={(e) => onChange(e.target.checked)}
             />{" "}
             {label}
@@ -239,7 +269,9 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
               onChange(e.target.value === "" ? undefined : hit);
             }}
           >
-            <option value="">{required ? "Choose…" : "(not set)"}</option>
+            <option value="">
+              {required ? "Choose…" : isScalarValue(s.default) ? `Default (${String(s.default)})` : "(not set)"}
+            </option>
             {s.enum!.map((o) => (
               <option key={String(o)} value={String(o)}>
                 {String(o)}
@@ -260,7 +292,7 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
             step={kind === "integer" ? 1 : "any"}
             min={s.minimum}
             max={s.maximum}
-            placeholder={typeof s.default === "number" ? String(s.default) : undefined}
+            placeholder={placeholderOf(s, "number")}
             value={typeof value === "number" ? value : value === undefined || value === null ? "" : String(value)}
             onChange={(e) => {
               if (e.target.value === "") return onChange(undefined);
@@ -279,6 +311,43 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
           <p className="hint">One per line.</p>
           {after}
         </div>
+      );
+    case "secret-list":
+      return (
+        <div className="field">
+          {labelEl}
+          <SecretListInput common={common} value={value} onChange={onChange} label={label} />
+          {after}
+        </div>
+      );
+    case "enum-list": {
+      const items = mainType(deref(s.items, root), root).schema;
+      return (
+        <fieldset id={id} aria-describedby={described} aria-invalid={error ? true : undefined} className="choice-group">
+          <legend>
+            {label}
+            {required && <span aria-hidden="true"> *</span>}
+          </legend>
+          <EnumListInput options={items.enum as (string | number)[]} value={value} onChange={onChange} idPrefix={id} />
+          {after}
+        </fieldset>
+      );
+    }
+    case "string-map":
+      return (
+        <fieldset id={id} aria-describedby={described} aria-invalid={error ? true : undefined}>
+          <legend>
+            {label}
+            {required && <span aria-hidden="true"> *</span>}
+          </legend>
+          <StringMapInput
+            value={value}
+            onChange={onChange}
+            label={label}
+            secret={isSecret(s) || (typeof s.additionalProperties === "object" && isSecret(deref(s.additionalProperties, root)))}
+          />
+          {after}
+        </fieldset>
       );
     case "json":
       return (
@@ -310,7 +379,7 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
             <input
               type={s.format === "uri" || s.format === "url" ? "url" : s.format === "email" ? "email" : "text"}
               {...common}
-              placeholder={typeof s.default === "string" ? s.default : undefined}
+              placeholder={placeholderOf(s, "string")}
               value={v}
               onChange={(e) => set(e.target.value)}
             />
@@ -323,6 +392,18 @@ function SchemaField({ name, schema: raw, root, required, value, onChange, error
 }
 
 type Common = Record<string, unknown> & { id: string };
+
+function isScalarValue(v: unknown): v is string | number | boolean {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+}
+
+/** A hint inside an empty input: the default (what leaving it empty means), else the first example. */
+function placeholderOf(s: JsonSchema, kind: "string" | "number"): string | undefined {
+  const fits = (v: unknown) => (kind === "number" ? typeof v === "number" : typeof v === "string" && v !== "");
+  if (fits(s.default)) return String(s.default);
+  const example = s.examples?.find(fits);
+  return example === undefined ? undefined : `e.g. ${String(example)}`;
+}
 
 function containsMask(value: unknown): boolean {
   if (value === SECRET_MASK) return true;
@@ -416,5 +497,178 @@ function JsonInput({ common, value, onChange }: { common: Common; value: unknown
       />
       {err && <p className="field-error">{err}</p>}
     </>
+  );
+}
+
+/** One password input per secret (e.g. device keys), with add/remove; empty rows are not sent. */
+function SecretListInput({
+  common,
+  value,
+  onChange,
+  label,
+}: {
+  common: Common;
+  value: unknown;
+  onChange(v: unknown): void;
+  label: string;
+}) {
+  const list = Array.isArray(value) ? value.map(String) : [];
+  const [rows, setRows] = useState<string[]>(() => (list.length ? list : [""]));
+  const joined = JSON.stringify(list);
+  // Follow outside changes (raw JSON mode) without dropping the empty row being typed into.
+  useEffect(() => {
+    setRows((r) => {
+      if (JSON.stringify(r.filter((x) => x !== "")) === joined) return r;
+      const next = JSON.parse(joined) as string[];
+      return next.length ? next : [""];
+    });
+  }, [joined]);
+  const set = (next: string[]) => {
+    setRows(next);
+    const items = next.filter((x) => x !== "");
+    onChange(items.length ? items : undefined);
+  };
+  return (
+    <div className="list-input">
+      {rows.map((row, i) => (
+        <div key={i} className="list-row">
+          <SecretInput
+            common={i === 0 ? common : { id: `${common.id}-${i}`, "aria-label": `${label} ${i + 1}` }}
+            value={row === "" ? undefined : row}
+            onChange={(v) => set(rows.map((x, j) => (j === i ? (typeof v === "string" ? v : "") : x)))}
+            label={rows.length > 1 ? `${label} ${i + 1}` : label}
+          />
+          {rows.length > 1 && (
+            <button
+              type="button"
+              className="btn btn-small"
+              aria-label={`Remove ${label} ${i + 1}`}
+              onClick={() => set(rows.filter((_, j) => j !== i))}
+            >
+              Remove
+            </button>
+          )}
+        </div>
+      ))}
+      <div>
+        <button type="button" className="btn btn-small" aria-label={`Add to ${label}`} onClick={() => setRows([...rows, ""])}>
+          Add another
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Checkboxes for a list of enum values (e.g. weekdays), sent in the schema's order. */
+function EnumListInput({
+  options,
+  value,
+  onChange,
+  idPrefix,
+}: {
+  options: (string | number)[];
+  value: unknown;
+  onChange(v: unknown): void;
+  idPrefix: string;
+}) {
+  const chosen = new Set(Array.isArray(value) ? value : []);
+  return (
+    <div className="choices">
+      {options.map((o) => (
+        <label key={String(o)} className="checkbox">
+          <input
+            type="checkbox"
+            id={`${idPrefix}-${String(o).replace(/[^a-zA-Z0-9_-]/g, "_")}`}
+            checked={chosen.has(o)}
+            onChange={(e) => {
+              const next = new Set(chosen);
+              if (e.target.checked) next.add(o);
+              else next.delete(o);
+              const list = options.filter((x) => next.has(x));
+              onChange(list.length ? list : undefined);
+            }}
+          />{" "}
+          {String(o)}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+type MapRow = { key: string; value: string };
+
+/** Name/value rows for a map of strings (e.g. HTTP headers); values are password inputs when secret. */
+function StringMapInput({
+  value,
+  onChange,
+  label,
+  secret,
+}: {
+  value: unknown;
+  onChange(v: unknown): void;
+  label: string;
+  secret: boolean;
+}) {
+  const uid = useId();
+  const obj = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const fromValue = (): MapRow[] => Object.entries(obj).map(([key, v]) => ({ key, value: typeof v === "string" ? v : JSON.stringify(v) }));
+  const [rows, setRows] = useState<MapRow[]>(fromValue);
+  const joined = JSON.stringify(obj);
+  const toObject = (r: MapRow[]) => Object.fromEntries(r.filter((x) => x.key.trim() !== "").map((x) => [x.key.trim(), x.value]));
+  useEffect(() => {
+    setRows((r) => (JSON.stringify(toObject(r)) === joined ? r : fromValue()));
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- follows the serialised value only
+  }, [joined]);
+  const set = (next: MapRow[]) => {
+    setRows(next);
+    const o = toObject(next);
+    onChange(Object.keys(o).length ? o : undefined);
+  };
+  return (
+    <div className="list-input">
+      {rows.length === 0 && <p className="muted">None.</p>}
+      {rows.map((row, i) => (
+        <div key={i} className="list-row map-row">
+          <input
+            type="text"
+            aria-label={`${label} ${i + 1} name`}
+            placeholder="Name"
+            autoComplete="off"
+            value={row.key}
+            onChange={(e) => set(rows.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))}
+          />
+          {secret ? (
+            <SecretInput
+              common={{ id: `${uid}-${i}-v`, "aria-label": `${label} ${i + 1} value`, placeholder: "Value" }}
+              value={row.value === "" ? undefined : row.value}
+              onChange={(v) => set(rows.map((x, j) => (j === i ? { ...x, value: typeof v === "string" ? v : "" } : x)))}
+              label={`${label} ${i + 1} value`}
+            />
+          ) : (
+            <input
+              type="text"
+              aria-label={`${label} ${i + 1} value`}
+              placeholder="Value"
+              autoComplete="off"
+              value={row.value}
+              onChange={(e) => set(rows.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))}
+            />
+          )}
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label={`Remove ${label} ${i + 1}`}
+            onClick={() => set(rows.filter((_, j) => j !== i))}
+          >
+            Remove
+          </button>
+        </div>
+      ))}
+      <div>
+        <button type="button" className="btn btn-small" aria-label={`Add to ${label}`} onClick={() => setRows([...rows, { key: "", value: "" }])}>
+          Add entry
+        </button>
+      </div>
+    </div>
   );
 }

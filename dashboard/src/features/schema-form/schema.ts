@@ -1,8 +1,11 @@
 /**
  * The subset of JSON Schema that plugin config schemas use (as emitted by
- * schemars and hand-written schemas): objects with properties, strings,
- * numbers, integers, booleans, enums, string arrays, local `$ref`s and
- * nullable `type: [T, "null"]`. Anything else is edited as raw JSON.
+ * schemars 1 and hand-written schemas): objects with properties (nested ones
+ * too), strings, numbers, integers, booleans, enums (`enum`, or `oneOf` /
+ * `anyOf` of `const`s as schemars writes documented enum variants), string
+ * arrays, arrays of enum values, string maps (`additionalProperties:
+ * {type: string}`), local `$ref`s and optional values (`type: [T, "null"]`,
+ * `anyOf: [T, {type: null}]`). Anything else is edited as raw JSON.
  *
  * Validation here is a convenience for instant feedback; the plugin's own
  * config validation on the server is the authority. (A general validator such
@@ -16,6 +19,7 @@ export interface JsonSchema {
   title?: string;
   description?: string;
   default?: unknown;
+  examples?: unknown[];
   enum?: unknown[];
   const?: unknown;
   format?: string;
@@ -24,6 +28,8 @@ export interface JsonSchema {
   maxLength?: number;
   minimum?: number;
   maximum?: number;
+  minItems?: number;
+  maxItems?: number;
   properties?: Record<string, JsonSchema>;
   required?: string[];
   items?: JsonSchema;
@@ -44,7 +50,20 @@ export interface JsonSchema {
 /** What the API shows instead of a stored secret; sending it back keeps the stored value. */
 export const SECRET_MASK = "********";
 
-export type FieldKind = "string" | "secret" | "text" | "number" | "integer" | "boolean" | "enum" | "string-list" | "object" | "json";
+export type FieldKind =
+  | "string"
+  | "secret"
+  | "text"
+  | "number"
+  | "integer"
+  | "boolean"
+  | "enum"
+  | "string-list"
+  | "secret-list"
+  | "enum-list"
+  | "string-map"
+  | "object"
+  | "json";
 
 /** Follow a local `$ref` ("#/$defs/X", "#/definitions/X") against the root schema. */
 export function deref(schema: JsonSchema | boolean | undefined, root: JsonSchema): JsonSchema {
@@ -64,17 +83,41 @@ export function deref(schema: JsonSchema | boolean | undefined, root: JsonSchema
   return s;
 }
 
-/** The main type, ignoring "null" in `type: [T, "null"]` and `anyOf: [T, {type: null}]`. */
+const isScalar = (v: unknown): v is string | number => typeof v === "string" || typeof v === "number";
+
+function typeOfValues(values: (string | number)[]): string {
+  if (values.every((v) => typeof v === "string")) return "string";
+  return values.every((v) => typeof v === "number" && Number.isInteger(v)) ? "integer" : "number";
+}
+
+/**
+ * The main type, ignoring "null" in `type: [T, "null"]`, `enum: [..., null]` and
+ * `anyOf: [T, {type: null}]`. Alternatives that are all `const`s (schemars'
+ * shape for enum variants with doc comments) become an `enum`.
+ */
 export function mainType(s: JsonSchema, root: JsonSchema): { type?: string; schema: JsonSchema; nullable: boolean } {
+  if (s.enum && s.enum.includes(null)) {
+    return { ...mainType({ ...s, enum: s.enum.filter((e) => e !== null) }, root), nullable: true };
+  }
   if (Array.isArray(s.type)) {
     const types = s.type.filter((t) => t !== "null");
     return { type: types.length === 1 ? types[0] : undefined, schema: s, nullable: s.type.includes("null") };
   }
   const alts = s.anyOf ?? s.oneOf;
   if (!s.type && alts) {
-    const nonNull = alts.map((a) => deref(a, root)).filter((a) => a.type !== "null");
-    if (nonNull.length === 1 && nonNull.length < alts.length) {
-      const inner = mainType({ ...nonNull[0], title: s.title ?? nonNull[0].title, description: s.description ?? nonNull[0].description }, root);
+    const resolved = alts.map((a) => deref(a, root));
+    const isNull = (a: JsonSchema) => a.type === "null" || (a.const === null && a.type === undefined);
+    const nonNull = resolved.filter((a) => !isNull(a));
+    const nullable = nonNull.length < resolved.length;
+    const { anyOf: _a, oneOf: _o, ...outer } = s;
+    if (nonNull.length > 0 && nonNull.every((a) => isScalar(a.const))) {
+      const values = nonNull.map((a) => a.const as string | number);
+      const type = typeOfValues(values);
+      return { type, schema: { ...outer, type, enum: values }, nullable };
+    }
+    if (nonNull.length === 1 && nullable) {
+      // The field's own annotations (description, default, secret markers) win over the referenced type's.
+      const inner = mainType({ ...nonNull[0], ...outer }, root);
       return { ...inner, nullable: true };
     }
     return { type: undefined, schema: s, nullable: false };
@@ -86,9 +129,15 @@ export function isSecret(s: JsonSchema): boolean {
   return Boolean(s.writeOnly || s["x-secret"] || s.secret || s.format === "password");
 }
 
+/** The schema of a map's values when it is an object of free keys (`additionalProperties: {…}`), else undefined. */
+function mapValues(s: JsonSchema, root: JsonSchema): JsonSchema | undefined {
+  if (s.properties || typeof s.additionalProperties !== "object") return undefined;
+  return mainType(deref(s.additionalProperties, root), root).schema;
+}
+
 export function fieldKind(raw: JsonSchema, root: JsonSchema): FieldKind {
   const { type, schema: s } = mainType(deref(raw, root), root);
-  if (s.enum && s.enum.every((e) => typeof e === "string" || typeof e === "number")) return "enum";
+  if (s.enum && s.enum.length > 0 && s.enum.every(isScalar)) return "enum";
   switch (type) {
     case "string":
       if (isSecret(s)) return "secret";
@@ -101,16 +150,23 @@ export function fieldKind(raw: JsonSchema, root: JsonSchema): FieldKind {
       return "boolean";
     case "array": {
       const items = s.items ? mainType(deref(s.items, root), root) : undefined;
-      return items?.type === "string" && !items.schema.enum ? "string-list" : "json";
+      if (items?.schema.enum && items.schema.enum.length > 0 && items.schema.enum.every(isScalar)) return "enum-list";
+      if (items?.type !== "string") return "json";
+      return isSecret(s) || isSecret(items.schema) ? "secret-list" : "string-list";
     }
-    case "object":
-      return s.properties ? "object" : "json";
+    case "object": {
+      if (s.properties) return "object";
+      const values = mapValues(s, root);
+      return values && values.type === "string" && !values.enum ? "string-map" : "json";
+    }
     default:
       return "json";
   }
 }
 
-const ACRONYMS = new Set(["url", "uri", "json", "id", "ids", "api", "http", "https", "tls", "ssl", "smtp", "mqtt", "ip"]);
+const ACRONYMS = new Set(["url", "uri", "json", "id", "api", "http", "https", "tls", "ssl", "smtp", "mqtt", "ip", "iv", "html", "ttl", "tcp"]);
+/** Words with their own spelling. */
+const SPELLINGS: Record<string, string> = { ids: "IDs", qos: "QoS", ms: "ms" };
 
 export function labelFor(key: string, s: JsonSchema): string {
   if (s.title) return s.title;
@@ -119,7 +175,7 @@ export function labelFor(key: string, s: JsonSchema): string {
     .replace(/([a-z])([A-Z])/g, "$1 $2")
     .trim()
     .split(/\s+/)
-    .map((w) => (ACRONYMS.has(w.toLowerCase()) ? (w.toLowerCase() === "ids" ? "IDs" : w.toUpperCase()) : w));
+    .map((w) => SPELLINGS[w.toLowerCase()] ?? (ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : w));
   const text = words.join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -225,8 +281,11 @@ export function validateConfig(schema: JsonSchema, value: unknown, root: JsonSch
     if (s.minimum !== undefined && value < s.minimum) errors[here] = `Must be at least ${s.minimum}.`;
     else if (s.maximum !== undefined && value > s.maximum) errors[here] = `Must be at most ${s.maximum}.`;
   }
-  if (Array.isArray(value) && s.items) {
-    value.forEach((item, i) => Object.assign(errors, validateConfig(s.items!, item, root, at(i))));
+  if (Array.isArray(value)) {
+    if (s.minItems !== undefined && value.length < s.minItems)
+      errors[here] = s.minItems === 1 ? "Add at least one." : `Add at least ${s.minItems}.`;
+    else if (s.maxItems !== undefined && value.length > s.maxItems) errors[here] = `Use at most ${s.maxItems}.`;
+    if (s.items) value.forEach((item, i) => Object.assign(errors, validateConfig(s.items!, item, root, at(i))));
   }
   if (type === "object" || (s.properties && typeOk("object", value))) {
     const obj = value as Record<string, unknown>;
@@ -238,6 +297,10 @@ export function validateConfig(schema: JsonSchema, value: unknown, root: JsonSch
     }
     if (s.additionalProperties === false) {
       for (const k of Object.keys(obj)) if (!s.properties?.[k]) errors[at(k)] = "Unknown setting.";
+    } else if (typeof s.additionalProperties === "object" && typeOk("object", value)) {
+      for (const [k, v] of Object.entries(obj)) {
+        if (!s.properties?.[k]) Object.assign(errors, validateConfig(s.additionalProperties, v, root, at(k)));
+      }
     }
   }
   return errors;

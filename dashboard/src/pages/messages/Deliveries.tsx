@@ -109,13 +109,14 @@ function DeliveryItem({ d }: { d: Delivery }) {
 }
 
 /** A message's deliveries, one card each with its attempts. */
-export function DeliveryList({ deliveries }: { deliveries: Delivery[] }) {
+export function DeliveryList({ deliveries, heldBack = 0 }: { deliveries: Delivery[]; heldBack?: number }) {
   if (deliveries.length === 0) {
     return (
       <EmptyState title="No deliveries">
         <p>
-          No enabled rule matched this message when it arrived. <Link to="/rules">Rules</Link> decide which channel a
-          message goes to.
+          No enabled rule matched this message when it arrived
+          {heldBack > 0 ? ` (filters held it back from ${heldBack === 1 ? "one rule" : `${heldBack} rules`}: see above)` : ""}.{" "}
+          <Link to="/rules">Rules</Link> decide which channel a message goes to.
         </p>
       </EmptyState>
     );

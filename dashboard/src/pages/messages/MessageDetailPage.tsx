@@ -7,6 +7,7 @@ import { ErrorState, Loading, PriorityBadge, Tags } from "../../components/bits"
 import { Section } from "../../components/Section";
 import { formatBytes, formatDateTime, PRIORITY_LABELS, safeHttpUrl } from "../../lib/format";
 import { DeliveryList, PENDING_STATUSES } from "./Deliveries";
+import { FilterReports, sortFilterReports } from "./FilterReports";
 
 function KeyValues({ data, empty }: { data: Record<string, string>; empty: string }) {
   const entries = Object.entries(data);
@@ -166,52 +167,16 @@ export function MessageDetailPage() {
         <KeyValues data={m.request.query} empty="No query parameters." />
       </Section>
 
-      {m.filter_errors.length > 0 && (
-        <Section title={`Filter errors (${m.filter_errors.length})`} defaultOpen>
-          <p className="hint">These rule filters failed for this message, so their rules were treated as not matching.</p>
-          <FilterErrors errors={m.filter_errors} />
-        </Section>
-      )}
+      <FilterReports items={m.filter_errors} />
 
       <section aria-labelledby="deliveries-h" className="deliveries">
         <h2 id="deliveries-h">Deliveries{m.deliveries ? ` (${m.deliveries.length})` : ""}</h2>
         {m.deliveries ? (
-          <DeliveryList deliveries={m.deliveries} />
+          <DeliveryList deliveries={m.deliveries} heldBack={sortFilterReports(m.filter_errors).heldBack.length} />
         ) : (
           <p className="muted">This server does not report deliveries.</p>
         )}
       </section>
     </article>
-  );
-}
-
-/** Filter errors as the host records them (`{rule_id, rule_name, error}`); anything else as JSON. */
-function FilterErrors({ errors }: { errors: unknown[] }) {
-  return (
-    <ul className="filter-errors">
-      {errors.map((e, i) => {
-        const v = (e && typeof e === "object" ? e : {}) as { rule_id?: unknown; rule_name?: unknown; error?: unknown };
-        if (typeof v.error === "string") {
-          const name = typeof v.rule_name === "string" ? v.rule_name : "A rule";
-          return (
-            <li key={i}>
-              {typeof v.rule_id === "string" ? (
-                <Link to={`/rules/${encodeURIComponent(v.rule_id)}`} className="strong">
-                  {name}
-                </Link>
-              ) : (
-                <span className="strong">{name}</span>
-              )}
-              : {v.error}
-            </li>
-          );
-        }
-        return (
-          <li key={i}>
-            <pre className="code">{JSON.stringify(e, null, 2)}</pre>
-          </li>
-        );
-      })}
-    </ul>
   );
 }

@@ -2,7 +2,7 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Rule } from "../../api/types";
 import { apiError, json, mockFetch, type Handler } from "../../test/http";
-import { CHANNEL, ENDPOINTS, errorFor, PLUGINS, RULE, signedIn } from "../../test/fixtures";
+import { CHANNEL, ENDPOINTS, errorFor, PLUGINS, REAL_PLUGINS, RULE, signedIn } from "../../test/fixtures";
 import { renderApp } from "../../test/render";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -232,6 +232,107 @@ describe("rule editor", () => {
     answer = apiError(422, "validation_failed", "no such endpoint", "ingest_endpoint_id");
     await user.click(test);
     await waitFor(() => expect(errorFor("Arrives on endpoint")).toBe("no such endpoint"));
+  });
+});
+
+describe("rule editor with the real built-in filter plugins", () => {
+  /** The input labelled `label` inside `scope`, ignoring the " *" of required fields. */
+  const input = (scope: HTMLElement, label: string) =>
+    within(scope).getByLabelText((content, el) => content.replace(/\s*\*$/, "") === label && el?.tagName !== "BUTTON");
+
+  it("adds dedupe, rate-limit and quiet-hours filters with forms drawn from their schemas", async () => {
+    const spy = mockFetch(
+      api(({ url, method, body }) => {
+        if (url === "/api/plugins") return json(200, { items: REAL_PLUGINS });
+        if (url === "/api/rules" && method === "POST") return json(201, { ...RULE, ...(body as Rule), id: "r9" });
+        if (url === "/api/rules/r9") return json(200, { ...RULE, id: "r9" });
+        return undefined as unknown as Response;
+      }),
+    );
+    const { user, router } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Name"), "Calm alerts");
+    const add = screen.getByRole("button", { name: "Add extra filter" });
+
+    await user.click(add);
+    const first = screen.getByRole("group", { name: "Extra filter 1" });
+    const picker = within(first).getByLabelText("Filter plugin");
+    // Filter plugins other than the standard filter, which the editor above stands for.
+    expect(within(picker).getAllByRole("option").map((o) => (o as HTMLOptionElement).value)).toEqual([
+      "",
+      "dedupe",
+      "quiet-hours",
+      "rate-limit",
+    ]);
+    await user.selectOptions(picker, "dedupe");
+    expect(input(first, "Window seconds")).toHaveAttribute("aria-required", "true");
+    expect(input(first, "Window seconds")).toHaveAttribute("placeholder", "e.g. 300");
+    await user.type(input(first, "Window seconds"), "300");
+    await user.type(input(first, "Fields"), "title{Enter}extras.host");
+
+    await user.click(add);
+    const second = screen.getByRole("group", { name: "Extra filter 2" });
+    await user.selectOptions(within(second).getByLabelText("Filter plugin"), "rate-limit");
+    await user.type(input(second, "Max"), "2");
+    await user.type(input(second, "Window seconds"), "60");
+    const keyBy = input(second, "Key by");
+    expect(within(keyBy).getAllByRole("option").map((o) => o.textContent)).toEqual(["Default (none)", "none", "group", "endpoint"]);
+    await user.selectOptions(keyBy, "group");
+
+    await user.click(add);
+    const third = screen.getByRole("group", { name: "Extra filter 3" });
+    await user.selectOptions(within(third).getByLabelText("Filter plugin"), "quiet-hours");
+    await user.type(input(third, "Timezone"), "Europe/Berlin");
+    await user.type(input(third, "Start"), "22:00");
+    await user.type(input(third, "End"), "7:00");
+    const days = within(third).getByRole("group", { name: "Days" });
+    expect(within(days).getAllByRole("checkbox").map((c) => c.closest("label")?.textContent?.trim())).toEqual([
+      "mon",
+      "tue",
+      "wed",
+      "thu",
+      "fri",
+      "sat",
+      "sun",
+    ]);
+    await user.click(within(days).getByLabelText("sat"));
+    await user.click(within(days).getByLabelText("fri"));
+    await user.type(input(third, "Min priority override"), "5");
+
+    // The schema's pattern is checked in the browser first.
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    expect(posted(spy, "/api/rules")).toHaveLength(0);
+    await waitFor(() => expect(input(third, "End")).toHaveFocus());
+    expect(within(third).getByRole("alert")).toHaveTextContent("Does not have the expected format.");
+    await user.clear(input(third, "End"));
+    await user.type(input(third, "End"), "07:00");
+
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/rules/r9"));
+    expect(posted(spy, "/api/rules")[0].extra_filters).toEqual([
+      { plugin: "dedupe", config: { window_seconds: 300, fields: ["title", "extras.host"] } },
+      { plugin: "rate-limit", config: { max: 2, window_seconds: 60, key_by: "group" } },
+      {
+        plugin: "quiet-hours",
+        config: { timezone: "Europe/Berlin", start: "22:00", end: "07:00", days: ["fri", "sat"], min_priority_override: 5 },
+      },
+    ]);
+  });
+
+  it("keeps dedupe's field names to the schema's pattern and a window in range", async () => {
+    const spy = mockFetch(api(({ url }) => (url === "/api/plugins" ? json(200, { items: REAL_PLUGINS }) : (undefined as unknown as Response))));
+    const { user } = renderApp("/rules/new");
+    await user.type(await screen.findByLabelText("Name"), "Once");
+    await user.click(screen.getByRole("button", { name: "Add extra filter" }));
+    const extra = screen.getByRole("group", { name: "Extra filter 1" });
+    await user.selectOptions(within(extra).getByLabelText("Filter plugin"), "dedupe");
+    await user.type(input(extra, "Window seconds"), "999999");
+    await user.type(input(extra, "Fields"), "title{Enter}colour");
+    await user.click(screen.getByRole("button", { name: "Create rule" }));
+    expect(within(extra).getAllByRole("alert").map((a) => a.textContent)).toEqual([
+      "Must be at most 604800.",
+      "Item 2: Does not have the expected format.",
+    ]);
+    expect(posted(spy, "/api/rules")).toHaveLength(0);
   });
 });
 
