@@ -130,11 +130,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| evaluate_blocking(&registry, &rules[..1], &message, kv.clone()))
     });
 
-    // One `send` of each built-in channel without the HTTP exchange: the
-    // server is a loopback address the outbound policy refuses, so the call
-    // runs everything up to the host's fetch (fresh instance, config parse,
-    // payload building, signing or encryption, policy check) and returns the
-    // refusal.
+    // One `send` of each built-in channel without the network: the server
+    // (or MQTT broker) is a loopback address the outbound policy refuses, so
+    // the call runs everything up to the host's fetch or publish (fresh
+    // instance, config parse, payload building, signing or encryption, policy
+    // check) and returns the refusal; e-mail runs up to the host's relay,
+    // which has no SMTP server here.
     let runtime = tokio::runtime::Runtime::new().expect("tokio");
     let _entered = runtime.enter();
     let loopback = "http://127.0.0.1:9";
@@ -175,6 +176,14 @@ fn bench(c: &mut Criterion) {
             json!({"bot_token": "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
                             "chat_id": "-100123", "api_base_url": loopback}),
         ),
+        (
+            "email",
+            json!({"to": ["ops@example.com"], "subject_prefix": "[beacon]"}),
+        ),
+        (
+            "mqtt",
+            json!({"broker_url": "mqtt://127.0.0.1:1883", "topic": "beacon/alerts"}),
+        ),
     ];
     let payload = json!({"title": "NAS", "body": "disk 95% full on /volume1", "group": "storage"})
         .to_string();
@@ -191,19 +200,19 @@ fn bench(c: &mut Criterion) {
             .runtime()
             .send_blocking(&plugin, &config, &payload, &message, state())
             .expect("call");
-        let reached_fetch = match &refused {
+        let reached_the_host = match &refused {
             Err(SendError::Permanent(failure) | SendError::Retryable(failure)) => {
-                failure.message.contains("127.0.0.1")
-                    || failure.message.to_lowercase().contains("loopback")
+                let text = failure.message.to_lowercase();
+                text.contains("127.0.0.1") || text.contains("loopback") || text.contains("smtp")
             }
             Ok(_) => false,
         };
         assert!(
-            reached_fetch,
-            "{id}: the policy must refuse loopback here: {refused:?}"
+            reached_the_host,
+            "{id}: the host must refuse the network here: {refused:?}"
         );
         let name = format!(
-            "one {id}{} send, HTTP excluded",
+            "one {id}{} send, network excluded",
             if encrypted { " (encrypted)" } else { "" }
         );
         c.bench_function(&name, |b| {
