@@ -24,6 +24,14 @@ pub enum AppError {
     },
     #[error("{message}")]
     Validation { field: String, message: String },
+    /// Well-formed input the server will not take, with a code naming why
+    /// (e.g. a plugin upload of the wrong world).
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
@@ -88,7 +96,9 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation { .. } | AppError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -105,6 +115,7 @@ impl AppError {
         let (code, field): (&str, Option<&String>) = match self {
             AppError::BadRequest { code, field, .. } => (code, field.as_ref()),
             AppError::Validation { field, .. } => ("validation_failed", Some(field)),
+            AppError::Unprocessable { code, field, .. } => (code, field.as_ref()),
             AppError::Unauthorized { code, .. } => (code, None),
             AppError::Forbidden { code, field, .. } => (code, field.as_ref()),
             AppError::NotFound => ("not_found", None),

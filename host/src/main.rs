@@ -49,6 +49,9 @@ enum Command {
 enum PluginCommand {
     /// Check a component and install it into the plugins directory.
     Install { file: PathBuf },
+    /// Print what the install check says about a component (world, WIT
+    /// version, imported capabilities, size) without installing it.
+    Check { file: PathBuf },
     /// List built-in and installed plugins.
     List,
     /// Remove an installed plugin by id.
@@ -91,6 +94,14 @@ enum UserCommand {
         /// Mark the e-mail address as verified.
         #[arg(long)]
         verified: bool,
+        /// Make the user an operator (manages plugins for everyone).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Make an existing user an operator.
+    Promote {
+        /// The user's e-mail address.
+        email: String,
     },
     /// Disable a user: log-in, API calls and ingest answer 403 until re-enabled.
     Disable {
@@ -175,6 +186,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             password,
             password_stdin,
             verified,
+            admin,
         }) => {
             let password = match (password, password_stdin) {
                 (Some(password), _) => password,
@@ -192,12 +204,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .create_user(&email, &password, verified)
                 .await
                 .map_err(|err| anyhow::anyhow!("{err}"))?;
+            if admin {
+                state
+                    .app
+                    .accounts
+                    .promote(&user.email)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("{err}"))?;
+            }
             println!(
-                "created user {} <{}>{}",
+                "created {} {} <{}>{}",
+                if admin { "operator" } else { "user" },
                 user.id,
                 user.email,
                 if verified { " (verified)" } else { "" }
             );
+            Ok(())
+        }
+        Command::User(UserCommand::Promote { email }) => {
+            let state = AppState::build(config, true).await?;
+            let promoted = state
+                .app
+                .accounts
+                .promote(&email)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            if !promoted {
+                bail!("no user has the address {email}");
+            }
+            println!("{email} is now an operator");
             Ok(())
         }
         Command::User(UserCommand::Disable { email }) => set_disabled(config, &email, true).await,
@@ -236,6 +271,28 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                     "running servers and workers load it at their next start (PLUGIN_RELOAD_SECONDS=0)"
                 ),
             }
+        }
+        PluginCommand::Check { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let plugin = registry
+                .runtime()
+                .load(&bytes)
+                .map_err(|err| anyhow::anyhow!("{}: refused: {err}", file.display()))?;
+            let info = &plugin.info;
+            let world = match info.kind {
+                beacon_host::plugins::runtime::PluginKind::Channel => "channel-sender",
+                beacon_host::plugins::runtime::PluginKind::Filter => "filter",
+            };
+            println!("{}: accepted", file.display());
+            println!(
+                "  plugin        {} {} ({})",
+                info.id, info.version, info.name
+            );
+            println!("  world         beacon:plugin/{world}@{}", info.wit_version);
+            println!("  capabilities  {}", info.capabilities.join(", "));
+            println!("  size          {} bytes", bytes.len());
+            println!("  sha256        {}", plugin.sha256);
         }
         PluginCommand::List => {
             for plugin in registry.list() {

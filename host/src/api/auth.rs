@@ -45,6 +45,8 @@ pub struct UserView {
     id: String,
     email: String,
     email_verified: bool,
+    /// Operators install, upgrade, restrict and remove plugins for everyone.
+    is_admin: bool,
 }
 
 impl From<&UserRow> for UserView {
@@ -53,6 +55,7 @@ impl From<&UserRow> for UserView {
             id: user.id.clone(),
             email: user.email.clone(),
             email_verified: user.email_verified_at.is_some(),
+            is_admin: user.is_operator(),
         }
     }
 }

@@ -193,6 +193,27 @@ impl FromRequestParts<App> for CurrentUser {
     }
 }
 
+/// The logged-in user when an operator; any other user answers 403.
+pub struct CurrentOperator(pub UserRow);
+
+impl FromRequestParts<App> for CurrentOperator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) =
+            <CurrentUser as FromRequestParts<App>>::from_request_parts(parts, state).await?;
+        if user.is_operator() {
+            Ok(CurrentOperator(user))
+        } else {
+            Err(AppError::Forbidden {
+                code: "operators_only",
+                message: "only an operator may do this (beacon user promote EMAIL)".into(),
+                field: None,
+            })
+        }
+    }
+}
+
 /// `Option<CurrentUser>`: `None` without an `Authorization` header, an error for a bad one.
 impl axum::extract::OptionalFromRequestParts<App> for CurrentUser {
     type Rejection = AppError;

@@ -1,8 +1,13 @@
-//! Installed plugins as users see them.
+//! Installed plugins as users see them, and what operators do with them.
 
 use std::sync::Arc;
 
+use crate::error::{AppError, AppResult, OrInternal};
 use crate::plugins::registry::{ListedPlugin, Registry};
+use crate::plugins::runtime::{PluginError, PluginInfo};
+
+/// Largest component an operator may upload.
+pub const MAX_PLUGIN_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Plugins {
@@ -17,5 +22,54 @@ impl Plugins {
     /// Built-in and operator-installed plugins.
     pub fn list(&self) -> Vec<ListedPlugin> {
         self.registry.list()
+    }
+
+    /// Checks a component exactly like `beacon plugin install` and installs
+    /// it (an upgrade when an older version of the id is installed). Each
+    /// refusal answers its own code, naming the `file` field.
+    pub async fn install(&self, bytes: Vec<u8>) -> AppResult<PluginInfo> {
+        if bytes.len() > MAX_PLUGIN_BYTES {
+            return Err(AppError::PayloadTooLarge {
+                limit: MAX_PLUGIN_BYTES,
+            });
+        }
+        let registry = self.registry.clone();
+        // Compiling and describing a component runs plugin code: off the async threads.
+        let installed = tokio::task::spawn_blocking(move || registry.install(&bytes))
+            .await
+            .or_internal()?;
+        let info = installed.map_err(refusal)?;
+        tracing::info!(plugin = %info.id, version = %info.version, "plugin installed through the API");
+        Ok(info)
+    }
+}
+
+/// One code per reason a component is refused.
+fn refusal(err: PluginError) -> AppError {
+    let unprocessable = |code: &'static str, err: PluginError| AppError::Unprocessable {
+        code,
+        message: err.to_string(),
+        field: Some("file".into()),
+    };
+    match err {
+        PluginError::NotAComponent(_) => unprocessable("not_a_component", err),
+        PluginError::WrongWorld(_) => unprocessable("wrong_world", err),
+        PluginError::UnsupportedVersion(_) => unprocessable("unsupported_wit_version", err),
+        PluginError::NotGranted(_) => unprocessable("capability_not_granted", err),
+        PluginError::Builtin(_) => AppError::Conflict {
+            code: "builtin_plugin",
+            message: err.to_string(),
+            field: Some("file".into()),
+        },
+        PluginError::Duplicate(_) => AppError::Conflict {
+            code: "plugin_version_exists",
+            message: err.to_string(),
+            field: Some("file".into()),
+        },
+        PluginError::Refused(_)
+        | PluginError::Trap(_)
+        | PluginError::Timeout(_)
+        | PluginError::MemoryLimit => unprocessable("plugin_refused", err),
+        PluginError::Runtime(_) => AppError::internal(err.to_string()),
     }
 }

@@ -175,21 +175,31 @@ impl Registry {
     }
 
     /// Checks and installs a component file into the plugins directory (and
-    /// this registry). Built-in ids cannot be replaced.
+    /// this registry), replacing an older version of the same id. Built-in
+    /// ids cannot be replaced, and the version installed now cannot be
+    /// installed again (bump the version to upgrade).
     pub fn install(&self, bytes: &[u8]) -> Result<PluginInfo, PluginError> {
         let plugin = self.runtime.load(bytes)?;
         let info = plugin.info.clone();
-        if self
-            .plugins
-            .read()
-            .ok()
-            .and_then(|p| p.get(&info.id).map(|(_, builtin)| *builtin))
-            .unwrap_or(false)
-        {
-            return Err(PluginError::Refused(format!(
-                "{} is a built-in plugin and cannot be replaced",
-                info.id
-            )));
+        let installed = self.plugins.read().ok().and_then(|p| {
+            p.get(&info.id).map(|(loaded, builtin)| {
+                (loaded.info.version.clone(), loaded.sha256.clone(), *builtin)
+            })
+        });
+        match installed {
+            Some((_, _, true)) => {
+                return Err(PluginError::Builtin(format!(
+                    "{} is a built-in plugin and cannot be replaced",
+                    info.id
+                )))
+            }
+            Some((version, sha256, false)) if version == info.version && sha256 != plugin.sha256 => {
+                return Err(PluginError::Duplicate(format!(
+                    "{} {} is already installed with other contents; bump the plugin's version to upgrade",
+                    info.id, info.version
+                )))
+            }
+            _ => {}
         }
         std::fs::create_dir_all(&self.dir)
             .map_err(|err| PluginError::Runtime(format!("{}: {err}", self.dir.display())))?;

@@ -77,6 +77,21 @@ pub struct PluginInfo {
 pub enum PluginError {
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
+    /// Exports neither (or both) of the plugin worlds.
+    #[error("plugin refused: {0}")]
+    WrongWorld(String),
+    /// Built against a WIT version line this host does not run.
+    #[error("plugin refused: {0}")]
+    UnsupportedVersion(String),
+    /// Imports a capability its kind is not granted, or one nobody is.
+    #[error("plugin refused: {0}")]
+    NotGranted(String),
+    /// A built-in id: not replaceable.
+    #[error("plugin refused: {0}")]
+    Builtin(String),
+    /// This id and version are installed already (with other contents).
+    #[error("plugin refused: {0}")]
+    Duplicate(String),
     #[error("plugin refused: {0}")]
     Refused(String),
     #[error("plugin trapped: {0}")]
@@ -358,7 +373,7 @@ impl Runtime {
             (Some(name), None) => (PluginKind::Channel, name),
             (None, Some(name)) => (PluginKind::Filter, name),
             _ => {
-                return Err(PluginError::Refused(format!(
+                return Err(PluginError::WrongWorld(format!(
                     "must export exactly one of {WIT_PACKAGE}/channel-api or {WIT_PACKAGE}/filter-api @{WIT_VERSION}; found: {}",
                     exports.join(", ")
                 )))
@@ -754,7 +769,7 @@ struct Interface {
 }
 
 fn foreign_version(version: &str) -> PluginError {
-    PluginError::Refused(format!(
+    PluginError::UnsupportedVersion(format!(
         "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and still runs {WIT_VERSION_PREVIOUS}); rebuild against the current SDK"
     ))
 }
@@ -787,7 +802,7 @@ fn check_import(name: &str, kind: PluginKind, line: Line) -> Result<Option<&str>
     let (package_path, version) = name.split_once('@').unwrap_or((name, ""));
     if let Some(interface) = package_path.strip_prefix(&format!("{WIT_PACKAGE}/")) {
         if Line::of(version) != Some(line) {
-            return Err(PluginError::Refused(format!(
+            return Err(PluginError::UnsupportedVersion(format!(
                 "imports {name}, but its exports were built for another version of {WIT_PACKAGE}"
             )));
         }
@@ -799,26 +814,26 @@ fn check_import(name: &str, kind: PluginKind, line: Line) -> Result<Option<&str>
             | ("smtp-send" | "mqtt-publish", PluginKind::Channel, Line::Current) => {
                 Ok(Some(interface))
             }
-            ("http", PluginKind::Filter, _) => Err(PluginError::Refused(format!(
+            ("http", PluginKind::Filter, _) => Err(PluginError::NotGranted(format!(
                 "imports {name}, but filter plugins get no network access"
             ))),
-            ("smtp-send" | "mqtt-publish", PluginKind::Filter, _) => Err(PluginError::Refused(
+            ("smtp-send" | "mqtt-publish", PluginKind::Filter, _) => Err(PluginError::NotGranted(
                 format!("imports {name}, but filter plugins may only log and keep state"),
             )),
-            _ => Err(PluginError::Refused(format!(
+            _ => Err(PluginError::NotGranted(format!(
                 "imports {name}, which this host does not provide"
             ))),
         };
     }
     if package_path.starts_with("wasi:sockets") || package_path.starts_with("wasi:http") {
-        return Err(PluginError::Refused(format!(
+        return Err(PluginError::NotGranted(format!(
             "imports {name}; plugins reach the network only through {WIT_PACKAGE}/http"
         )));
     }
     if package_path.starts_with("wasi:") {
         return Ok(None);
     }
-    Err(PluginError::Refused(format!(
+    Err(PluginError::NotGranted(format!(
         "imports {name}, which no plugin is granted"
     )))
 }

@@ -13,9 +13,20 @@ pub struct UserRow {
     pub email_verified_at: Option<i64>,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
+    /// 0/1 in the database; read it with [`UserRow::is_operator`].
+    #[sqlx(rename = "is_admin")]
+    operator_flag: i64,
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, disabled_at, created_at";
+impl UserRow {
+    /// An operator may manage plugins for everyone.
+    pub fn is_operator(&self) -> bool {
+        self.operator_flag != 0
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, password_hash, email_verified_at, disabled_at, created_at, is_admin";
 
 impl Store {
     /// Inserts a user; a taken e-mail surfaces as a unique violation.
@@ -104,6 +115,19 @@ impl Store {
         .bind(email.trim().to_lowercase())
         .execute(&self.writer)
         .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Makes the user with this address an operator (or not); false when no
+    /// user has it.
+    pub async fn set_user_operator(&self, email: &str, operator: bool) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE users SET is_admin = $1, updated_at = $2 WHERE email_lower = $3")
+                .bind(i64::from(operator))
+                .bind(now_ms())
+                .bind(email.trim().to_lowercase())
+                .execute(&self.writer)
+                .await?;
         Ok(result.rows_affected() > 0)
     }
 

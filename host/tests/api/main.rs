@@ -16,6 +16,7 @@ mod ingest;
 mod live;
 mod messages;
 mod openapi;
+mod operators;
 mod plugins;
 mod rules;
 mod storage;

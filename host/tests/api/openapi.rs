@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/messages/{id}"),
     ("post", "/api/messages/batch-delete"),
     ("get", "/api/plugins"),
+    ("post", "/api/plugins"),
     ("get", "/api/channels"),
     ("post", "/api/channels"),
     ("get", "/api/channels/{id}"),

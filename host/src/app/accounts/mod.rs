@@ -357,6 +357,12 @@ impl Accounts {
         Ok(changed)
     }
 
+    /// Makes a user an operator (operator command); false when no user has
+    /// that address.
+    pub async fn promote(&self, email: &str) -> AppResult<bool> {
+        Ok(self.store.set_user_operator(email, true).await?)
+    }
+
     async fn require_password(&self, user: &UserRow, password: &str, field: &str) -> AppResult<()> {
         if verify_password(password.to_string(), Some(user.password_hash.clone())).await? {
             Ok(())

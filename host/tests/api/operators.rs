@@ -1,0 +1,267 @@
+//! Operators: the role (`beacon user create --admin`, `beacon user promote`,
+//! `is_admin` in `/api/auth/me`), plugin upload through the API with one
+//! answer per refusal, and `beacon plugin check`.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::common::fixtures::{builtin, http_post, test_plugin};
+use crate::common::{Db, Reply, TestServer, TestUser};
+
+async fn operator(server: &TestServer) -> TestUser {
+    let user = server.user().await;
+    assert!(server
+        .state
+        .app
+        .accounts
+        .promote(&user.email)
+        .await
+        .expect("promote"));
+    user
+}
+
+async fn upload(server: &TestServer, token: Option<&str>, bytes: Vec<u8>) -> Reply {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("plugin.wasm"),
+    );
+    server
+        .send(
+            server
+                .request(reqwest::Method::POST, "/api/plugins", token)
+                .multipart(form),
+        )
+        .await
+}
+
+fn read(path: std::path::PathBuf) -> Vec<u8> {
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn me_tells_operators_apart() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let user = server.user().await;
+    let me = server.get("/api/auth/me", Some(&user.token)).await;
+    assert_eq!(me.json["is_admin"], false, "{}", me.text);
+    let admin = operator(&server).await;
+    let me = server.get("/api/auth/me", Some(&admin.token)).await;
+    assert_eq!(me.json["is_admin"], true, "{}", me.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_uploads_a_plugin_and_everyone_can_use_it() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let admin = operator(&server).await;
+    let installed = upload(&server, Some(&admin.token), read(http_post())).await;
+    installed.assert_status(201);
+    assert_eq!(installed.json["id"], "http-post", "{}", installed.text);
+    assert_eq!(installed.json["builtin"], false);
+    assert_eq!(installed.json["wit_version"], "0.3.0");
+    assert_eq!(installed.json["capabilities"], json!(["http", "log"]));
+    // The same file again is a no-op install, not a conflict.
+    upload(&server, Some(&admin.token), read(http_post()))
+        .await
+        .assert_status(201);
+
+    let user = server.user().await;
+    let listed = server.get("/api/plugins", Some(&user.token)).await;
+    assert!(listed.json["items"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|p| p["id"] == "http-post")));
+    server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "hook", "plugin": "http-post", "config": {"url": "https://hooks.example.com/x"}}),
+        )
+        .await
+        .assert_status(201);
+    assert!(
+        server.data_dir().join("plugins/http-post.wasm").exists(),
+        "installed into the plugins directory, so it survives a restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_operators_upload() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let user = server.user().await;
+    upload(&server, Some(&user.token), read(http_post()))
+        .await
+        .assert_error(403, "operators_only", None);
+    upload(&server, None, read(http_post()))
+        .await
+        .assert_error(401, "missing_token", None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_has_its_own_answer() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let admin = operator(&server).await;
+    let token = Some(admin.token.as_str());
+    let empty_component = b"\0asm\x0d\x00\x01\x00".to_vec();
+    let core_module = b"\0asm\x01\x00\x00\x00".to_vec();
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "garbage",
+            b"definitely not wasm".to_vec(),
+            422,
+            "not_a_component",
+        ),
+        ("a core module", core_module, 422, "not_a_component"),
+        ("an empty component", empty_component, 422, "wrong_world"),
+        (
+            "a filter for WIT 0.1",
+            read(test_plugin("old_wit_filter.wasm")),
+            422,
+            "unsupported_wit_version",
+        ),
+        (
+            "a filter importing http",
+            read(test_plugin("overreach_filter.wasm")),
+            422,
+            "capability_not_granted",
+        ),
+        (
+            "a filter importing sockets",
+            read(test_plugin("socket_filter.wasm")),
+            422,
+            "capability_not_granted",
+        ),
+        (
+            "a built-in id",
+            read(builtin("bark.wasm")),
+            409,
+            "builtin_plugin",
+        ),
+    ];
+    for (what, bytes, status, code) in cases {
+        let reply = upload(&server, token, bytes).await;
+        assert_eq!(reply.status, status, "{what}: {}", reply.text);
+        reply.assert_error(status, code, Some("file"));
+    }
+    let too_large = upload(&server, token, vec![0u8; 33 * 1024 * 1024]).await;
+    too_large.assert_error(413, "payload_too_large", None);
+    let no_file = server
+        .send(
+            server
+                .request(reqwest::Method::POST, "/api/plugins", token)
+                .multipart(reqwest::multipart::Form::new().text("note", "no file here")),
+        )
+        .await;
+    no_file.assert_error(400, "missing_file", Some("file"));
+    let listed = server.get("/api/plugins", token).await;
+    assert!(
+        !listed.text.contains("overreach") && !listed.text.contains("hostile"),
+        "nothing refused was installed: {}",
+        listed.text
+    );
+}
+
+fn beacon(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BEACON_DATA_DIR", data_dir)
+        .env(
+            "BEACON_PLUGIN_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-plugin-cache"),
+        )
+        .env("RUST_LOG", "warn")
+        .current_dir(data_dir);
+    command
+}
+
+#[test]
+fn operators_are_made_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = beacon(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--password",
+            "a long password",
+            "--verified",
+            "--admin",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).starts_with("created operator"));
+    let plain = beacon(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "later@example.com",
+            "--password",
+            "a long password",
+        ])
+        .output()
+        .expect("run");
+    assert!(plain.status.success());
+    let promoted = beacon(dir.path())
+        .args(["user", "promote", "LATER@example.com"])
+        .output()
+        .expect("run");
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    let unknown = beacon(dir.path())
+        .args(["user", "promote", "nobody@example.com"])
+        .output()
+        .expect("run");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody@example.com"));
+}
+
+#[test]
+fn plugin_check_says_what_install_would_without_installing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let checked = beacon(dir.path())
+        .arg("plugin")
+        .arg("check")
+        .arg(http_post())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(stdout.contains("accepted"), "{stdout}");
+    assert!(
+        stdout.contains("beacon:plugin/channel-sender@0.3.0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("capabilities  http, log"), "{stdout}");
+    assert!(stdout.contains("http-post"), "{stdout}");
+    assert!(
+        !dir.path().join("plugins/http-post.wasm").exists(),
+        "check installs nothing"
+    );
+    let refused = beacon(dir.path())
+        .arg("plugin")
+        .arg("check")
+        .arg(test_plugin("overreach_filter.wasm"))
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("filter plugins get no network access"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
