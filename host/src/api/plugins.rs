@@ -1,10 +1,10 @@
 //! `GET /api/plugins`: the installed plugins and their config schemas;
 //! `POST /api/plugins`: an operator uploads a component.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,8 +18,11 @@ use crate::plugins::runtime::PluginInfo;
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_plugins, upload_plugin))
-        // Room for the multipart framing around the largest component.
-        .layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES + 64 * 1024))
+        .routes(routes!(remove_plugin))
+        // An upload somewhat over the limit is read to its end (and thrown
+        // away) so the client gets its 413 instead of a reset connection;
+        // beyond twice the limit the connection is cut.
+        .layer(DefaultBodyLimit::max(2 * MAX_PLUGIN_BYTES))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,19 +75,59 @@ async fn upload_plugin(
     _operator: CurrentOperator,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<PluginView>), AppError> {
-    let mut file = None;
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() == Some("file") {
-            file = Some(field.bytes().await.map_err(multipart_error)?);
+    let mut file: Option<Vec<u8>> = None;
+    let mut too_large = false;
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") {
+            continue;
         }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if bytes.len() + chunk.len() > MAX_PLUGIN_BYTES {
+                too_large = true;
+            } else if !too_large {
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        file = Some(bytes);
+    }
+    if too_large {
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_PLUGIN_BYTES,
+        });
     }
     let bytes = file.ok_or_else(|| AppError::BadRequest {
         code: "missing_file",
         message: "send the component as the multipart field \"file\"".into(),
         field: Some("file".into()),
     })?;
-    let info = state.plugins.install(bytes.to_vec()).await?;
+    let info = state.plugins.install(bytes).await?;
     Ok((StatusCode::CREATED, Json(view(info, false))))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RemoveParams {
+    /// Remove even though channels or rules use the plugin: those channels
+    /// then show it as missing and their deliveries wait with that error.
+    #[serde(default)]
+    force: bool,
+}
+
+/// Remove an installed plugin (operators only). Refused with 409
+/// `plugin_in_use` while channels or rules use it, unless `force=true`;
+/// built-in plugins answer 409 `builtin_plugin`.
+#[utoipa::path(delete, path = "/api/plugins/{id}", tag = "plugins", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Plugin id"), RemoveParams),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove_plugin(
+    State(state): State<App>,
+    _operator: CurrentOperator,
+    Path(id): Path<String>,
+    Query(params): Query<RemoveParams>,
+) -> Result<StatusCode, AppError> {
+    state.plugins.remove(&id, params.force).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> AppError {

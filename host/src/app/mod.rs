@@ -104,7 +104,7 @@ impl App {
                 mail_relay.clone(),
             ),
             deliveries: deliveries::Deliveries::new(store.clone(), work_queued, events.clone()),
-            plugins: plugins::Plugins::new(registry),
+            plugins: plugins::Plugins::new(registry, store.clone()),
             health: health::Health::new(store),
             ingest,
             rules,

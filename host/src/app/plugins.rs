@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::plugins::registry::{ListedPlugin, Registry};
 use crate::plugins::runtime::{PluginError, PluginInfo};
+use crate::storage::Store;
 
 /// Largest component an operator may upload.
 pub const MAX_PLUGIN_BYTES: usize = 32 * 1024 * 1024;
@@ -12,11 +13,40 @@ pub const MAX_PLUGIN_BYTES: usize = 32 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Plugins {
     registry: Arc<Registry>,
+    store: Store,
 }
 
 impl Plugins {
-    pub fn new(registry: Arc<Registry>) -> Self {
-        Plugins { registry }
+    pub fn new(registry: Arc<Registry>, store: Store) -> Self {
+        Plugins { registry, store }
+    }
+
+    /// Removes an installed plugin. While channels or rules use it the
+    /// removal is refused unless `force`d; forced, those channels show the
+    /// plugin as missing and their deliveries wait with that error (retried,
+    /// never dropped) until it is installed again.
+    pub async fn remove(&self, id: &str, force: bool) -> AppResult<()> {
+        let (channels, rules) = self.store.plugin_users(id).await?;
+        if (channels > 0 || rules > 0) && !force {
+            return Err(AppError::Conflict {
+                code: "plugin_in_use",
+                message: format!(
+                    "{id} is used by {channels} channel(s) and {rules} rule(s); remove with force=true to break them"
+                ),
+                field: None,
+            });
+        }
+        let registry = self.registry.clone();
+        let id_owned = id.to_string();
+        let removed = tokio::task::spawn_blocking(move || registry.remove(&id_owned))
+            .await
+            .or_internal()?
+            .map_err(refusal)?;
+        if !removed {
+            return Err(AppError::NotFound);
+        }
+        tracing::info!(plugin = %id, forced = force, channels, rules, "plugin removed through the API");
+        Ok(())
     }
 
     /// Built-in and operator-installed plugins.

@@ -219,7 +219,7 @@ impl Registry {
         };
         match plugins.get(id) {
             Some((_, true)) => {
-                return Err(PluginError::Refused(format!(
+                return Err(PluginError::Builtin(format!(
                     "{id} is a built-in plugin and cannot be removed"
                 )))
             }

@@ -171,6 +171,24 @@ impl Store {
         Ok(())
     }
 
+    /// How many channels (of all users) send through `plugin_id`, and how
+    /// many rules run it as an extra filter: what removing it would break.
+    /// (A scan: plugin removal is a rare operator action.)
+    pub async fn plugin_users(&self, plugin_id: &str) -> StoreResult<(i64, i64)> {
+        let channels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE plugin = $1")
+            .bind(plugin_id)
+            .fetch_one(&self.pool)
+            .await?;
+        // Extra filters are stored as compact JSON (`{"plugin":"<id>",...}`);
+        // plugin ids are [a-z0-9-], so the pattern has no LIKE wildcards.
+        let rules: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rules WHERE extra_filters LIKE $1")
+                .bind(format!("%\"plugin\":\"{plugin_id}\"%"))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((channels, rules))
+    }
+
     pub async fn list_rules(&self, user_id: &str) -> StoreResult<Vec<Rule>> {
         let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE user_id = $1 ORDER BY id DESC");
         rules(

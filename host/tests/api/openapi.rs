@@ -29,6 +29,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/messages/batch-delete"),
     ("get", "/api/plugins"),
     ("post", "/api/plugins"),
+    ("delete", "/api/plugins/{id}"),
     ("get", "/api/channels"),
     ("post", "/api/channels"),
     ("get", "/api/channels/{id}"),

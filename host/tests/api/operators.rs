@@ -265,3 +265,72 @@ fn plugin_check_says_what_install_would_without_installing() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_plugin_in_use_needs_force_and_then_its_channels_show_it_missing() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let admin = operator(&server).await;
+    let token = Some(admin.token.as_str());
+    upload(&server, token, read(http_post()))
+        .await
+        .assert_status(201);
+    let user = server.user().await;
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "hook", "plugin": "http-post", "config": {"url": "https://hooks.example.com/x"}}),
+        )
+        .await;
+    channel.assert_status(201);
+
+    server
+        .delete("/api/plugins/http-post", Some(&user.token))
+        .await
+        .assert_error(403, "operators_only", None);
+    let in_use = server.delete("/api/plugins/http-post", token).await;
+    in_use.assert_error(409, "plugin_in_use", None);
+    assert!(in_use.text.contains("1 channel"), "{}", in_use.text);
+    server
+        .delete("/api/plugins/bark", token)
+        .await
+        .assert_error(409, "builtin_plugin", Some("file"));
+    server
+        .delete("/api/plugins/no-such-plugin", token)
+        .await
+        .assert_status(404);
+
+    server
+        .delete("/api/plugins/http-post?force=true", token)
+        .await
+        .assert_status(204);
+    assert!(!server.data_dir().join("plugins/http-post.wasm").exists());
+    let listed = server.get("/api/plugins", Some(&user.token)).await;
+    assert!(!listed.text.contains("\"http-post\""), "{}", listed.text);
+    // The channel stays, and says its plugin is gone when used.
+    let shown = server
+        .get(
+            &format!(
+                "/api/channels/{}",
+                channel.json["id"].as_str().unwrap_or_default()
+            ),
+            Some(&user.token),
+        )
+        .await;
+    shown.assert_status(200);
+    let tested = server
+        .post(
+            &format!(
+                "/api/channels/{}/test",
+                channel.json["id"].as_str().unwrap_or_default()
+            ),
+            Some(&user.token),
+            json!({}),
+        )
+        .await;
+    assert!(
+        tested.text.contains("http-post"),
+        "testing the broken channel names the missing plugin: {}",
+        tested.text
+    );
+}
