@@ -12,6 +12,7 @@ pub mod events;
 pub mod mail;
 pub mod plugins;
 pub mod ratelimit;
+pub mod scaffold;
 pub mod storage;
 pub mod worker;
 

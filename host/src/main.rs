@@ -49,6 +49,17 @@ enum Command {
 enum PluginCommand {
     /// Check a component and install it into the plugins directory.
     Install { file: PathBuf },
+    /// Write a new plugin project (`NAME/` in the current directory) that
+    /// builds with `cargo build --release --target wasm32-wasip2` and passes
+    /// its own `cargo test`.
+    New {
+        name: String,
+        #[arg(long, value_enum)]
+        kind: ScaffoldKind,
+        /// Only `rust` so far.
+        #[arg(long, default_value = "rust")]
+        lang: String,
+    },
     /// Print what the install check says about a component (world, WIT
     /// version, imported capabilities, size) without installing it.
     Check { file: PathBuf },
@@ -70,6 +81,12 @@ enum PluginCommand {
         #[arg(long)]
         payload: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScaffoldKind {
+    Channel,
+    Filter,
 }
 
 #[derive(Args)]
@@ -237,6 +254,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Disable { email }) => set_disabled(config, &email, true).await,
         Command::User(UserCommand::Enable { email }) => set_disabled(config, &email, false).await,
+        // Writes files only: no registry, no plugin code.
+        Command::Plugin(PluginCommand::New { name, kind, lang }) => {
+            let kind = match kind {
+                ScaffoldKind::Channel => beacon_host::scaffold::Kind::Channel,
+                ScaffoldKind::Filter => beacon_host::scaffold::Kind::Filter,
+            };
+            let root =
+                beacon_host::scaffold::create(&std::env::current_dir()?, &name, kind, &lang)?;
+            println!(
+                "created {}\n  cd {name} && cargo test && cargo build --release --target wasm32-wasip2",
+                root.display()
+            );
+            Ok(())
+        }
         // Plugin code runs on a blocking thread, never on an async worker.
         Command::Plugin(command) => {
             tokio::task::spawn_blocking(move || plugin_command(config, command)).await?
@@ -249,6 +280,7 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
     let registry =
         beacon_host::plugins::start(&config.plugins).map_err(|err| anyhow::anyhow!("{err}"))?;
     match command {
+        PluginCommand::New { .. } => bail!("plugin new is handled before the registry starts"),
         PluginCommand::Install { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

@@ -334,3 +334,84 @@ async fn removing_a_plugin_in_use_needs_force_and_then_its_channels_show_it_miss
         tested.text
     );
 }
+
+/// `beacon plugin new` projects build and pass their own tests out of the
+/// box, and the install check accepts what they build.
+#[test]
+fn plugin_new_projects_build_pass_their_tests_and_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scaffold");
+    let cargo = |project: &std::path::Path, args: &[&str]| {
+        let output = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(project)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .expect("cargo");
+        assert!(
+            output.status.success(),
+            "cargo {args:?} in {}:\n{}",
+            project.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for (name, kind, world) in [
+        ("my-hook", "channel", "channel-sender"),
+        ("word-filter", "filter", "filter"),
+    ] {
+        let created = beacon(dir.path())
+            .args(["plugin", "new", name, "--kind", kind])
+            .output()
+            .expect("run");
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let project = dir.path().join(name);
+        let tested = cargo(&project, &["test"]);
+        assert!(tested.contains("test result: ok"), "{tested}");
+        cargo(
+            &project,
+            &["build", "--release", "--target", "wasm32-wasip2"],
+        );
+        let wasm = target
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        let checked = beacon(dir.path())
+            .arg("plugin")
+            .arg("check")
+            .arg(&wasm)
+            .output()
+            .expect("run");
+        let stdout = String::from_utf8_lossy(&checked.stdout);
+        assert!(
+            checked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("beacon:plugin/{world}@0.3.0")),
+            "{stdout}"
+        );
+    }
+    let again = beacon(dir.path())
+        .args(["plugin", "new", "my-hook", "--kind", "channel"])
+        .output()
+        .expect("run");
+    assert!(
+        !again.status.success(),
+        "an existing project is never overwritten"
+    );
+    let other_language = beacon(dir.path())
+        .args([
+            "plugin", "new", "js-hook", "--kind", "channel", "--lang", "js",
+        ])
+        .output()
+        .expect("run");
+    assert!(!other_language.status.success());
+    assert!(String::from_utf8_lossy(&other_language.stderr).contains("not be scaffolded yet"));
+}
