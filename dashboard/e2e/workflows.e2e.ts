@@ -2,10 +2,11 @@
  * Everyday work in the dashboard against the real server: retrying a failed
  * delivery by hand, revoking and archiving endpoints, a channel's raw JSON
  * keeping unknown keys, an ntfy channel made through its schema-drawn form,
- * paging through many messages, and deleting old messages in steps with a
- * progress bar.
+ * paging through many messages, deleting old messages in steps with a
+ * progress bar, and an operator installing and removing a plugin.
  */
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCleanPage, launch, logIn, navTo, newPage, shot } from "./support/browser";
@@ -20,6 +21,7 @@ import {
   refuseDevice,
   seedBarkChannel,
   seedEndpoint,
+  seedOperator,
   seedRule,
   seedUser,
   stack,
@@ -307,6 +309,65 @@ describe("many messages", () => {
     expect(await countMessages(user)).toBe(0);
     expectCleanPage(page);
     await context.close();
+  });
+});
+
+describe("plugins", () => {
+  /** A third-party channel plugin built against WIT 0.2.0: id `http-post`, version 0.1.0. */
+  const COMPONENT = fileURLToPath(new URL("../../host/tests/fixtures/compat/http-post-wit-0.2.0.wasm", import.meta.url));
+  const NOT_A_COMPONENT = { name: "notes.wasm", mimeType: "application/wasm", buffer: Buffer.from("just some text, not a component\n") };
+
+  it("an operator uploads a component and sees it listed, is told why a text file is refused, then removes it", async () => {
+    const operator = await seedOperator("operator");
+    const { page, context } = await newPage(browser);
+    try {
+      await logIn(page, operator.email, operator.password);
+      await navTo(page, "Plugins");
+      const form = page.getByRole("region", { name: "Install a plugin" });
+      const file = form.getByLabel("Plugin file (.wasm)");
+
+      // Refused: the server's own message, as plain text, tied to the file input.
+      await file.setInputFiles(NOT_A_COMPONENT);
+      await form.getByRole("button", { name: "Install plugin" }).click();
+      const error = form.locator(".field-error");
+      await error.waitFor();
+      const upload = new FormData();
+      upload.append("file", new Blob([NOT_A_COMPONENT.buffer]), NOT_A_COMPONENT.name);
+      const refused = await fetch(`${stack().baseUrl}/api/plugins`, { method: "POST", headers: { Authorization: `Bearer ${operator.token}` }, body: upload });
+      const body = (await refused.json()) as { error: { code: string; message: string; field?: string } };
+      expect([refused.status, body.error.code, body.error.field]).toEqual([422, "not_a_component", "file"]);
+      expect(await error.textContent()).toBe(body.error.message);
+      expect((await file.getAttribute("aria-describedby"))?.split(" ")).toContain(await error.getAttribute("id"));
+      await shot(page, "workflow-10-plugin-refused", false);
+
+      // A real component: installed, shown with its id and version, listed.
+      await file.setInputFiles(COMPONENT);
+      await form.getByRole("button", { name: "Install plugin" }).click();
+      await eventually(() => form.getByTestId("plugin-installed").textContent()).toMatch(/^Installed .+ \(http-post\), version 0\.1\.0\.$/);
+      expect(await error.count(), "the earlier refusal is gone").toBe(0);
+      const card = page.getByRole("listitem").filter({ has: page.locator("code", { hasText: /^http-post$/ }) });
+      await card.waitFor();
+      expect(await definition(card, "Version").textContent()).toBe("0.1.0");
+      expect(await card.getByText("built in", { exact: true }).count()).toBe(0);
+      const listed = await apiCall<{ items: { id: string; version: string; builtin: boolean }[] }>(operator, "GET", "/api/plugins");
+      expect(listed.items.find((p) => p.id === "http-post")).toMatchObject({ version: "0.1.0", builtin: false });
+      await shot(page, "workflow-11-plugin-installed");
+
+      // Removed after a confirmation.
+      await card.getByRole("button", { name: /^Remove / }).click();
+      const dialog = page.getByRole("alertdialog", { name: /^Remove “/ });
+      await dialog.getByRole("button", { name: "Remove", exact: true }).click();
+      await eventually(() => dialog.count()).toBe(0);
+      await eventually(() => page.getByTestId("plugin-removed").textContent()).toMatch(/^Removed .+ \(http-post\)\.$/);
+      await eventually(() => card.count()).toBe(0);
+      const after = await apiCall<{ items: { id: string }[] }>(operator, "GET", "/api/plugins");
+      expect(after.items.map((p) => p.id)).not.toContain("http-post");
+      expectCleanPage(page);
+    } finally {
+      await context.close();
+      // Leave the server's plugins as the other tests expect them, whatever happened above.
+      await apiCall(operator, "DELETE", "/api/plugins/http-post?force=true").catch(() => undefined);
+    }
   });
 });
 

@@ -3,6 +3,7 @@
  * Bark pushes it received, polling with deadlines, and a small API client for
  * seeding data the UI test is not about.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { expect, inject } from "vitest";
 import type { ReceivedMail, ReceivedPush, StackInfo } from "./stack";
@@ -135,6 +136,26 @@ export async function seedUser(prefix: string, { verified = true } = {}): Promis
     const link = verificationLink(await waitForMail(email, "Confirm your e-mail"));
     await call("POST", "/api/auth/verify-email", { token: new URL(link).searchParams.get("token") });
   }
+  const { access_token } = await call<{ access_token: string }>("POST", "/api/auth/login", { email, password: PASSWORD });
+  return { email, password: PASSWORD, token: access_token };
+}
+
+/** Run the server's CLI (`beacon <args>`) against the e2e server's data; its stdout. */
+export function beaconCli(args: string[], stdin?: string): Promise<string> {
+  const { bin, env, cwd } = stack().cli;
+  return new Promise((resolve, reject) => {
+    const child = execFile(bin, args, { env, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`beacon ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end(stdin ?? "");
+  });
+}
+
+/** An operator (may install and remove plugins), made the way an admin would: `beacon user create --verified --admin`. */
+export async function seedOperator(prefix: string): Promise<Seeded> {
+  const email = uniqueEmail(prefix);
+  await beaconCli(["user", "create", "--email", email, "--password-stdin", "--verified", "--admin"], `${PASSWORD}\n`);
   const { access_token } = await call<{ access_token: string }>("POST", "/api/auth/login", { email, password: PASSWORD });
   return { email, password: PASSWORD, token: access_token };
 }

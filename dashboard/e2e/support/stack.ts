@@ -51,6 +51,8 @@ export interface StackInfo {
   screenshotsDir: string;
   /** The server's log of this run. */
   serverLog: string;
+  /** How to run the server's CLI against the same data (`beacon user create … --admin`): binary, environment, cwd. */
+  cli: { bin: string; env: Record<string, string>; cwd: string };
 }
 
 /** A device key the receiver refuses the way Bark does for an unknown device (permanent failure). */
@@ -203,6 +205,8 @@ async function startReceiver(mails: ReceivedMail[], pushes: ReceivedPush[]): Pro
 interface Beacon {
   child: ChildProcess;
   port: number;
+  /** The server's environment (the CLI needs the same one to reach its data). */
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -286,7 +290,7 @@ async function startBeacon(bin: string, dataDir: string, smtpPort: number, logFi
         clearTimeout(timer);
         log.end();
       };
-      return { child, port, stop };
+      return { child, port, env, stop };
     }
     if (!exited) {
       child.kill("SIGKILL");
@@ -358,7 +362,8 @@ export async function startStack(): Promise<{ info: StackInfo; stop(): Promise<v
     await checkDashboard(baseUrl);
     const barkUrl = `http://127.0.0.1:${receiver.port}`;
     console.log(`e2e: ${bin} serving ${baseUrl} (log: ${serverLog}); SMTP 127.0.0.1:${smtp.port}; Bark receiver ${barkUrl}`);
-    return { info: { baseUrl, barkUrl, controlUrl: `${barkUrl}/__control`, screenshotsDir, serverLog }, stop };
+    const cli = { bin, env: beacon.env, cwd: dataDir };
+    return { info: { baseUrl, barkUrl, controlUrl: `${barkUrl}/__control`, screenshotsDir, serverLog, cli }, stop };
   } catch (err) {
     await stop();
     throw err;

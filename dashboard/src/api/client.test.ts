@@ -86,6 +86,30 @@ describe("api client", () => {
     expect(err.message).toMatch(/server had a problem/);
   });
 
+  it("sends FormData as multipart (no JSON content type), also on the retry after a refresh", async () => {
+    setAccessToken("expired");
+    const seen: { auth: string | null; type: string | null; file: unknown }[] = [];
+    mockFetch(({ url, headers, body }) => {
+      if (url === "/api/auth/refresh") return json(200, { access_token: "fresh", token_type: "Bearer", expires_in: 900 });
+      seen.push({ auth: headers.get("Authorization"), type: headers.get("Content-Type"), file: (body as FormData).get("file") });
+      return headers.get("Authorization") === "Bearer fresh" ? json(201, { id: "p" }) : apiError(401, "unauthorized", "x");
+    });
+    const form = new FormData();
+    form.append("file", new File([new Uint8Array([0, 97, 115, 109])], "p.wasm"));
+    await expect(api("/api/plugins", { method: "POST", body: form })).resolves.toEqual({ id: "p" });
+    expect(seen.map((s) => [s.auth, s.type])).toEqual([
+      ["Bearer expired", null],
+      ["Bearer fresh", null],
+    ]);
+    expect(seen.every((s) => s.file instanceof File && s.file.name === "p.wasm")).toBe(true);
+  });
+
+  it("names a 413 without a JSON body (a proxy's limit) for what it is", async () => {
+    mockFetch(() => new Response("<html>413</html>", { status: 413 }));
+    const err = (await api("/api/plugins", { method: "POST", body: new FormData() }).catch((e) => e)) as ApiError;
+    expect([err.status, err.code, err.message]).toEqual([413, "payload_too_large", "The upload is larger than the server accepts."]);
+  });
+
   it("builds query strings without empty values", async () => {
     const spy = mockFetch(() => json(200, {}));
     await api("/api/messages", { query: { q: "disk full", tag: "", limit: 10, cursor: undefined } });

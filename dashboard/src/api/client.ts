@@ -92,11 +92,13 @@ async function toApiError(res: Response): Promise<ApiError> {
     // Not JSON (a proxy error page, say): fall through to a generic message.
   }
   body ??= {
-    code: res.status === 429 ? "rate_limited" : `http_${res.status}`,
+    code: res.status === 429 ? "rate_limited" : res.status === 413 ? "payload_too_large" : `http_${res.status}`,
     message:
       res.status >= 500
         ? "The server had a problem. Try again in a moment."
-        : `Request failed (HTTP ${res.status}).`,
+        : res.status === 413
+          ? "The upload is larger than the server accepts."
+          : `Request failed (HTTP ${res.status}).`,
   };
   return new ApiError(res.status, body, retryAfterSeconds(res));
 }
@@ -140,7 +142,7 @@ export function refreshSession(): Promise<boolean> {
 
 export interface RequestOptions {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** JSON-serialised when present. */
+  /** JSON-serialised when present; a `FormData` is sent as it is (multipart, the browser sets the boundary). */
   body?: unknown;
   /** Query parameters; undefined, null and "" values are left out. */
   query?: Record<string, string | number | boolean | undefined | null>;
@@ -162,12 +164,13 @@ export function buildUrl(path: string, query?: RequestOptions["query"]): string 
 
 async function send(path: string, opts: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+  const multipart = typeof FormData !== "undefined" && opts.body instanceof FormData;
+  if (opts.body !== undefined && !multipart) headers["Content-Type"] = "application/json";
   if (opts.auth !== false && accessToken) headers.Authorization = `Bearer ${accessToken}`;
   return fetch(buildUrl(path, opts.query), {
     method: opts.method ?? (opts.body !== undefined ? "POST" : "GET"),
     headers,
-    body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+    body: opts.body === undefined ? undefined : multipart ? (opts.body as FormData) : JSON.stringify(opts.body),
     credentials: "same-origin",
     signal: opts.signal,
   });

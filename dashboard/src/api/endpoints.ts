@@ -72,8 +72,20 @@ export const messagesApi = {
 
 const seg = encodeURIComponent;
 
+/** Largest component `POST /api/plugins` accepts (the server answers 413 above it). */
+export const MAX_PLUGIN_BYTES = 32 * 1024 * 1024;
+
 export const pluginsApi = {
   list: (signal?: AbortSignal) => api<{ items: Plugin[] }>("/api/plugins", { signal }),
+  /** Operators only: upload a component (multipart field `file`); a newer version of an installed id upgrades it. */
+  install: (file: File) => {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    return api<Plugin>("/api/plugins", { method: "POST", body: form });
+  },
+  /** Operators only. Refused with 409 `plugin_in_use` while channels or rules use it, unless `force`. */
+  remove: (id: string, force = false) =>
+    api<void>(`/api/plugins/${seg(id)}`, { method: "DELETE", query: force ? { force: true } : undefined }),
 };
 
 export const channelsApi = {

@@ -2,6 +2,8 @@ export interface User {
   id: string;
   email: string;
   email_verified: boolean;
+  /** An operator: installs, upgrades and removes plugins for everyone (absent on older servers). */
+  is_admin?: boolean;
 }
 
 export interface Endpoint {

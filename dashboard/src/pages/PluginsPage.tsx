@@ -1,8 +1,11 @@
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { pluginsApi, qk } from "../api/endpoints";
 import type { Plugin } from "../api/types";
+import { useAuth } from "../auth/AuthProvider";
 import { EmptyState, ErrorState, Loading } from "../components/bits";
 import { Section } from "../components/Section";
+import { InstallPluginForm, RemovePluginDialog } from "./plugins/PluginAdmin";
 
 /** What each host capability lets a plugin do (shown as a tooltip on its badge). */
 const CAPABILITY_HINTS: Record<string, string> = {
@@ -38,7 +41,14 @@ function Capabilities({ list }: { list?: string[] }) {
   );
 }
 
-function PluginCard({ p, newestWit }: { p: Plugin; newestWit?: string }) {
+interface CardProps {
+  p: Plugin;
+  newestWit?: string;
+  /** Set for operators: offers *Remove* on plugins that are not built in. */
+  onRemoved?: (message: string) => void;
+}
+
+function PluginCard({ p, newestWit, onRemoved }: CardProps) {
   const olderWit = Boolean(p.wit_version && newestWit && compareVersions(p.wit_version, newestWit) < 0);
   return (
     <li className="card plugin" aria-labelledby={`plugin-${p.id}`}>
@@ -48,6 +58,7 @@ function PluginCard({ p, newestWit }: { p: Plugin; newestWit?: string }) {
         </h3>
         <span className={`status ${p.kind === "channel" ? "status-info" : "status-muted"}`}>{p.kind}</span>
         {p.builtin && <span className="status status-ok">built in</span>}
+        {onRemoved && !p.builtin && <RemovePluginDialog plugin={p} onRemoved={onRemoved} />}
       </div>
       <dl className="fields compact">
         <div>
@@ -92,6 +103,9 @@ function PluginCard({ p, newestWit }: { p: Plugin; newestWit?: string }) {
 }
 
 export function PluginsPage() {
+  const { user } = useAuth();
+  const operator = Boolean(user?.is_admin);
+  const [removed, setRemoved] = useState<string>();
   const list = useQuery({ queryKey: qk.plugins, queryFn: ({ signal }) => pluginsApi.list(signal) });
   const items = list.data?.items ?? [];
   const channels = items.filter((p) => p.kind === "channel");
@@ -105,10 +119,26 @@ export function PluginsPage() {
     <section aria-labelledby="plugins-h">
       <h1 id="plugins-h">Plugins</h1>
       <p className="muted">
-        Channel plugins send deliveries; filter plugins decide whether a rule matches. Each runs sandboxed as WebAssembly.
-        Operators install more from <code>.wasm</code> files (see the operator docs). <em>WIT version</em> is the plugin
-        interface a plugin was built against; <em>capabilities</em> are the host services it may use.
+        Channel plugins send deliveries; filter plugins decide whether a rule matches. Each runs sandboxed as WebAssembly.{" "}
+        {operator ? (
+          <>
+            As an operator you can install more from <code>.wasm</code> files and remove those that are not built in,
+            for every user.
+          </>
+        ) : (
+          <>
+            Operators install more from <code>.wasm</code> files (see the operator docs).
+          </>
+        )}{" "}
+        <em>WIT version</em> is the plugin interface a plugin was built against; <em>capabilities</em> are the host
+        services it may use.
       </p>
+      {operator && <InstallPluginForm installed={items} />}
+      {removed && (
+        <p role="status" className="notice" data-testid="plugin-removed">
+          {removed}
+        </p>
+      )}
       {list.isPending && <Loading />}
       {list.isError && <ErrorState error={list.error} onRetry={() => list.refetch()} />}
       {list.data && items.length === 0 && <EmptyState title="No plugins installed" />}
@@ -117,7 +147,12 @@ export function PluginsPage() {
           <h2>Channel plugins</h2>
           <ul className="plugin-list">
             {channels.map((p) => (
-              <PluginCard key={`${p.id}@${p.version}`} p={p} newestWit={newestWit} />
+              <PluginCard
+                key={`${p.id}@${p.version}`}
+                p={p}
+                newestWit={newestWit}
+                onRemoved={operator ? setRemoved : undefined}
+              />
             ))}
           </ul>
         </>
@@ -127,7 +162,12 @@ export function PluginsPage() {
           <h2>Filter plugins</h2>
           <ul className="plugin-list">
             {filters.map((p) => (
-              <PluginCard key={`${p.id}@${p.version}`} p={p} newestWit={newestWit} />
+              <PluginCard
+                key={`${p.id}@${p.version}`}
+                p={p}
+                newestWit={newestWit}
+                onRemoved={operator ? setRemoved : undefined}
+              />
             ))}
           </ul>
         </>

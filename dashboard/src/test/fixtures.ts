@@ -4,7 +4,9 @@ import { json, type Handler } from "./http";
 import realPlugins from "./plugin-schemas.json";
 
 export const TOKENS = { access_token: "tok", token_type: "Bearer", expires_in: 900 };
-export const ME = { id: "u1", email: "ada@example.com", email_verified: true };
+export const ME = { id: "u1", email: "ada@example.com", email_verified: true, is_admin: false };
+/** An operator (`beacon user promote`): may install and remove plugins. */
+export const OPERATOR = { ...ME, is_admin: true };
 
 /** A restored session; `rest` sees every call except refresh, me and the event stream. */
 export function signedIn(rest: Handler, me = ME): Handler {

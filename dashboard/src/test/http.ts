@@ -17,7 +17,8 @@ export function apiError(status: number, code: string, message: string, field?: 
 export function mockFetch(handler: Handler) {
   const spy = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
+    // JSON bodies parsed; a multipart upload (FormData) handed over as it is.
+    const body = typeof init?.body === "string" ? JSON.parse(init.body) : init?.body instanceof FormData ? init.body : undefined;
     return handler({ url, method: init?.method ?? "GET", headers: new Headers(init?.headers), body });
   });
   vi.stubGlobal("fetch", spy);
