@@ -1,0 +1,1 @@
+// Under Node (tests): nothing to adjust.
