@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the host's unit tests and black-box HTTP suite (every
 # storage test on SQLite and on a real PostgreSQL server the tests start
-# themselves), the plugin SDK and plugins' unit tests, the dashboard's
+# themselves), the plugin SDKs' (Rust and JavaScript) and plugins' unit tests,
+# a JavaScript plugin built from source and delivering, the dashboard's
 # type check, lint and unit tests, and the dashboard's end-to-end tests
 # (Chromium against the debug server binary the host tests built).
 set -euo pipefail
@@ -23,6 +24,10 @@ for manifest in sdk/Cargo.toml plugins/Cargo.toml examples/http-post/Cargo.toml;
     cargo test --locked --manifest-path "$manifest"
   fi
 done
+
+echo "== JavaScript plugin SDK and example (node --test; the host tests built the component)"
+(cd sdk/js && npm ci --no-audit --no-fund && npm test)
+(cd examples/js-channel && npm ci --no-audit --no-fund && npm test)
 
 echo "== dashboard end-to-end (Chromium against target/debug/beacon)"
 scripts/e2e.sh

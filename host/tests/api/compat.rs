@@ -112,3 +112,78 @@ async fn plugins_built_for_wit_0_2_still_deliver_and_decide() {
         json!({"text": "still works", "rule": "old filter says yes"})
     );
 }
+
+/// A channel plugin written in JavaScript with `sdk/js`, built from source
+/// by the test, installed into a real server and delivering to a receiver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_javascript_channel_built_from_source_delivers() {
+    let wasm = tokio::task::spawn_blocking(crate::common::fixtures::js_channel)
+        .await
+        .expect("build");
+    let plugins_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&wasm, plugins_dir.path().join("js_webhook.wasm")).expect("copy");
+    let receiver = Receiver::start(vec![], Answer::json(200, json!({"ok": true}))).await;
+    let dir = plugins_dir.path().display().to_string();
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        &[
+            ("BEACON_PLUGINS_DIR", dir.as_str()),
+            ("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let user = server.user().await;
+    let plugins = server.get("/api/plugins", Some(&user.token)).await;
+    let js = listed(&plugins.json, "js-webhook");
+    assert_eq!(js["wit_version"], "0.3.0", "{js}");
+    assert!(
+        !js["capabilities"].to_string().contains("wasi"),
+        "only beacon:plugin capabilities: {js}"
+    );
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "js", "plugin": "js-webhook",
+                   "config": {"url": format!("{}/js", receiver.base_url), "token": "js-secret"}}),
+        )
+        .await;
+    channel.assert_status(201);
+    assert_eq!(channel.json["config"]["token"], "********");
+    server
+        .post(
+            "/api/rules",
+            Some(&user.token),
+            json!({"name": "to js", "channel_id": channel.json["id"],
+                   "payload_template": {"text": "{{message.body}}"}}),
+        )
+        .await
+        .assert_status(201);
+    let endpoint = server.endpoint(&user, "js").await;
+    let id = server
+        .ingest_ok(&endpoint, json!({"body": "from JavaScript"}))
+        .await;
+    let started = Instant::now();
+    loop {
+        let detail = server
+            .get(&format!("/api/messages/{id}"), Some(&user.token))
+            .await;
+        if detail.json["deliveries"][0]["status"] == "sent" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not delivered: {}",
+            detail.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/js");
+    assert_eq!(
+        received[0].header("authorization"),
+        Some("Bearer js-secret")
+    );
+    assert_eq!(received[0].json(), json!({"text": "from JavaScript"}));
+}

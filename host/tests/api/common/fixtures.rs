@@ -73,3 +73,32 @@ pub fn http_post() -> PathBuf {
     DIR.get_or_init(|| build("examples/http-post/Cargo.toml", "test-http-post"))
         .join("http_post.wasm")
 }
+
+/// The JavaScript example channel (`examples/js-channel`, id `js-webhook`),
+/// built from source with npm once per test process (`npm ci` in the SDK
+/// and the example, then `npm run build`).
+pub fn js_channel() -> PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let root = workspace_root();
+        for (dir, args) in [
+            ("sdk/js", &["ci", "--no-audit", "--no-fund"][..]),
+            ("examples/js-channel", &["ci", "--no-audit", "--no-fund"][..]),
+            ("examples/js-channel", &["run", "build"][..]),
+        ] {
+            let output = Command::new("npm")
+                .args(args)
+                .current_dir(root.join(dir))
+                .output()
+                .expect("npm is required to build the JavaScript example (scripts/install-test-deps.sh)");
+            assert!(
+                output.status.success(),
+                "npm {args:?} in {dir} failed:\n{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        root.join("examples/js-channel/dist/js_webhook.wasm")
+    })
+    .clone()
+}
