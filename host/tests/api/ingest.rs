@@ -213,9 +213,10 @@ on_both_databases! {
         let reply = server.send(
             server.request(Method::POST, &format!("/api/ingest/{}?source=cron&run=42", endpoint.id), None)
                 .header("x-beacon-ingest-key", &endpoint.key)
-                .header("authorization", "Bearer abc")
-                .header("cookie", "session=abc")
-                .header("x-api-key", "k1")
+                // Secrets with letters beyond hex, so no id can contain them by chance.
+                .header("authorization", "Bearer zq-bearer-secret")
+                .header("cookie", "session=zq-cookie-secret")
+                .header("x-api-key", "zq-api-key")
                 .header("x-github-token", "ghp_secret")
                 .header("x-client-secret", "s3cret")
                 .header("x-password-hint", "pw")
@@ -236,7 +237,7 @@ on_both_databases! {
         assert_eq!(request["remote_ip"], "127.0.0.1");
         assert_eq!(request["query"], json!({"source": "cron", "run": "42"}));
         assert!(request["size_bytes"].as_i64().is_some_and(|n| n > 10));
-        for secret in ["abc", "k1", "ghp_secret", "s3cret", &endpoint.key] {
+        for secret in ["zq-bearer-secret", "zq-cookie-secret", "zq-api-key", "ghp_secret", "s3cret", &endpoint.key] {
             assert!(!detail.text.contains(secret), "{secret} leaked into the stored message");
         }
     }
