@@ -1,9 +1,10 @@
 //! `GET /api/plugins`: the installed plugins and their config schemas;
 //! `POST /api/plugins`: an operator uploads a component.
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,9 +73,25 @@ pub struct PluginUpload {
         (status = 422, body = ErrorBody)))]
 async fn upload_plugin(
     State(state): State<App>,
-    _operator: CurrentOperator,
-    mut form: Multipart,
+    operator: Result<CurrentOperator, AppError>,
+    request: Request,
 ) -> Result<(StatusCode, Json<PluginView>), AppError> {
+    if let Err(refusal) = operator {
+        // Answering before the client has finished sending makes most
+        // clients report a reset connection instead of the 401/403.
+        discard_body(request).await;
+        return Err(refusal);
+    }
+    let mut form = Multipart::from_request(request, &state)
+        .await
+        .map_err(|rejection| AppError::BadRequest {
+            code: "malformed_multipart",
+            message: format!(
+                "the upload is not a multipart form: {}",
+                rejection.body_text()
+            ),
+            field: None,
+        })?;
     let mut file: Option<Vec<u8>> = None;
     let mut too_large = false;
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
@@ -128,6 +145,19 @@ async fn remove_plugin(
 ) -> Result<StatusCode, AppError> {
     state.plugins.remove(&id, params.force).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads a refused request's body to its end without keeping it; beyond
+/// the route's body limit the connection is cut instead.
+async fn discard_body(request: Request) {
+    let mut stream = request.into_body().into_data_stream();
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > 2 * MAX_PLUGIN_BYTES {
+            break;
+        }
+    }
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> AppError {

@@ -94,6 +94,11 @@ async fn only_operators_upload() {
     upload(&server, None, read(http_post()))
         .await
         .assert_error(401, "missing_token", None);
+    // A refusal sent before a large body has arrived still reaches the
+    // client as the answer, not as a reset connection.
+    upload(&server, Some(&user.token), vec![b'x'; 8 << 20])
+        .await
+        .assert_error(403, "operators_only", None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
