@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, CurrentUser};
-use crate::app::channels::ChannelView as Shown;
+use crate::app::channels::{ChannelChange, ChannelView as Shown};
 use crate::app::App;
 use crate::domain::canonical_id;
 use crate::domain::rfc3339;
@@ -28,6 +28,12 @@ pub struct ChannelView {
     name: String,
     /// Channel plugin id, e.g. `bark`.
     plugin: String,
+    /// The pinned plugin version; null follows the newest installed.
+    plugin_version: Option<String>,
+    /// The installed version deliveries use now; null when the plugin or
+    /// the pinned version is not installed (the channel is broken: its
+    /// deliveries wait with that error until it is installed again).
+    running_version: Option<String>,
     /// The plugin config; fields the plugin marks secret read `********`.
     #[schema(value_type = Object)]
     config: serde_json::Value,
@@ -38,11 +44,17 @@ pub struct ChannelView {
 
 impl From<Shown> for ChannelView {
     fn from(shown: Shown) -> Self {
-        let Shown { channel, config } = shown;
+        let Shown {
+            channel,
+            config,
+            running_version,
+        } = shown;
         ChannelView {
             id: channel.id,
             name: channel.name,
             plugin: channel.plugin,
+            plugin_version: channel.plugin_version,
+            running_version,
             config,
             enabled: channel.enabled,
             created_at: rfc3339(channel.created_at),
@@ -60,6 +72,8 @@ pub struct ChannelList {
 pub struct CreateChannel {
     name: String,
     plugin: String,
+    /// Pin an installed version; absent or null follows the newest.
+    plugin_version: Option<String>,
     #[schema(value_type = Object)]
     config: serde_json::Value,
     /// Default true.
@@ -69,6 +83,10 @@ pub struct CreateChannel {
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateChannel {
     name: Option<String>,
+    /// A version pins it, null unpins (follow the newest), absent keeps it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    plugin_version: Option<Option<String>>,
     /// Replaces the config; secret fields sent as `********` keep their stored value.
     #[schema(value_type = Option<Object>)]
     config: Option<serde_json::Value>,
@@ -81,6 +99,14 @@ pub struct TestResult {
     http_status: Option<u16>,
     response_snippet: Option<String>,
     error: Option<String>,
+}
+
+/// A field that was sent, even as null (`Some(None)`), apart from one
+/// that was not (`None`, through `#[serde(default)]`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 fn channel_id(raw: &str) -> AppResult<String> {
@@ -119,6 +145,7 @@ async fn create_channel(
             &user.id,
             &body.name,
             &body.plugin,
+            body.plugin_version,
             body.config,
             body.enabled.unwrap_or(true),
         )
@@ -157,9 +184,12 @@ async fn update_channel(
         .update(
             &user.id,
             &channel_id(&id)?,
-            body.name.as_deref(),
-            body.config,
-            body.enabled,
+            ChannelChange {
+                name: body.name.as_deref(),
+                plugin_version: body.plugin_version,
+                config: body.config,
+                enabled: body.enabled,
+            },
         )
         .await?;
     Ok(Json(channel.into()))

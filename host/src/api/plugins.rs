@@ -10,16 +10,18 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{CurrentOperator, CurrentUser};
-use crate::app::plugins::MAX_PLUGIN_BYTES;
+use super::extract::{ApiJson, CurrentOperator, CurrentUser};
+use crate::app::plugins::{Grants, ListedPlugin, PluginListing, MAX_PLUGIN_BYTES};
 use crate::app::App;
 use crate::error::{AppError, ErrorBody};
-use crate::plugins::runtime::PluginInfo;
+use crate::storage::UserRow;
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_plugins, upload_plugin))
-        .routes(routes!(remove_plugin))
+        .routes(routes!(get_plugin, remove_plugin))
+        .routes(routes!(set_grants))
+        .routes(routes!(remove_plugin_version))
         // An upload somewhat over the limit is read to its end (and thrown
         // away) so the client gets its 413 instead of a reset connection;
         // beyond twice the limit the connection is cut.
@@ -30,6 +32,8 @@ pub fn router() -> OpenApiRouter<App> {
 pub struct PluginView {
     id: String,
     name: String,
+    /// The newest installed version (what channels and rules that pin no
+    /// version run).
     version: String,
     /// `channel` or `filter`.
     kind: String,
@@ -43,6 +47,102 @@ pub struct PluginView {
     wit_version: String,
     /// Host capabilities the component imports: `log`, `http`, `kv`, ...
     capabilities: Vec<String>,
+    /// Every installed version, newest first.
+    versions: Vec<PluginVersionView>,
+    /// What the operator granted (null fields: the defaults).
+    grants: GrantsView,
+    /// The limits the plugin runs under now.
+    limits: LimitsView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PluginVersionView {
+    version: String,
+    wit_version: String,
+    capabilities: Vec<String>,
+    sha256: String,
+    size_bytes: usize,
+    newest: bool,
+    /// Channels running this version now (an operator counts everyone's,
+    /// anyone else their own).
+    channels: i64,
+    /// Rules running this version as an extra filter now.
+    rules: i64,
+}
+
+/// Per-plugin grants, like an Extism manifest; null means the default.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsView {
+    /// The only hosts `fetch` and `mqtt-publish` may reach: names
+    /// (`api.example.com`), wildcards (`*.example.com`) or IP addresses.
+    /// Null: any host the global outbound policy allows.
+    #[serde(default)]
+    allowed_hosts: Option<Vec<String>>,
+    /// Overrides the global private-network block for this plugin.
+    #[serde(default)]
+    allow_private_networks: Option<bool>,
+    /// Memory one instance may grow to (1-1024 MiB).
+    #[serde(default)]
+    memory_mib: Option<u32>,
+    /// Deadline of one call (1-50000 ms).
+    #[serde(default)]
+    timeout_ms: Option<u32>,
+    /// Capabilities it may use (`http`, `kv`, `log`, `mail`, `mqtt`); a
+    /// withheld one fails at call time with a policy error. Null: all its
+    /// kind may have.
+    #[serde(default)]
+    capabilities: Option<Vec<String>>,
+}
+
+impl From<Grants> for GrantsView {
+    fn from(grants: Grants) -> Self {
+        GrantsView {
+            allowed_hosts: grants.allowed_hosts,
+            allow_private_networks: grants.allow_private_networks,
+            memory_mib: grants.memory_mib,
+            timeout_ms: grants.timeout_ms,
+            capabilities: grants.capabilities,
+        }
+    }
+}
+
+impl From<GrantsView> for Grants {
+    fn from(view: GrantsView) -> Self {
+        Grants {
+            allowed_hosts: view.allowed_hosts,
+            allow_private_networks: view.allow_private_networks,
+            memory_mib: view.memory_mib,
+            timeout_ms: view.timeout_ms,
+            capabilities: view.capabilities,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LimitsView {
+    memory_mib: u32,
+    timeout_ms: u32,
+}
+
+/// A plugin and the channels and rules that use it.
+#[derive(Serialize, ToSchema)]
+pub struct PluginDetail {
+    #[serde(flatten)]
+    plugin: PluginView,
+    used_by: Vec<PluginUseView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PluginUseView {
+    /// `channel` or `rule`.
+    kind: String,
+    id: String,
+    name: String,
+    /// The version it pins; null follows the newest.
+    pinned_version: Option<String>,
+    /// The version it runs now; null when that is not installed (broken).
+    running_version: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -64,7 +164,9 @@ pub struct PluginUpload {
 /// `file` field: `not_a_component`, `wrong_world`,
 /// `unsupported_wit_version`, `capability_not_granted`, `plugin_refused`
 /// (422), `builtin_plugin`, `plugin_version_exists` (409), and 413 for a
-/// file over 32 MiB. Installing a newer version of an id upgrades it.
+/// file over 32 MiB. Another version of an installed id is added beside
+/// the others: channels and rules following the newest move to it when it
+/// is the newest (an upgrade); pinned ones stay.
 #[utoipa::path(post, path = "/api/plugins", tag = "plugins", security(("bearer" = [])),
     request_body(content = PluginUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = PluginView), (status = 400, body = ErrorBody),
@@ -119,7 +221,8 @@ async fn upload_plugin(
         field: Some("file".into()),
     })?;
     let info = state.plugins.install(bytes).await?;
-    Ok((StatusCode::CREATED, Json(view(info, false))))
+    let (listing, _) = state.plugins.get(&info.id, None).await?;
+    Ok((StatusCode::CREATED, Json(view(listing))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -176,8 +279,32 @@ fn multipart_error(err: axum::extract::multipart::MultipartError) -> AppError {
     }
 }
 
-fn view(info: PluginInfo, builtin: bool) -> PluginView {
+fn view(listing: PluginListing) -> PluginView {
+    let PluginListing { plugin, versions } = listing;
+    let ListedPlugin {
+        info,
+        builtin,
+        versions: installed,
+        grants,
+        limits,
+        ..
+    } = plugin;
+    let newest = info.version.clone();
     PluginView {
+        versions: installed
+            .into_iter()
+            .zip(versions)
+            .map(|(v, used)| PluginVersionView {
+                newest: v.info.version == newest,
+                version: v.info.version,
+                wit_version: v.info.wit_version,
+                capabilities: v.info.capabilities,
+                sha256: v.sha256,
+                size_bytes: v.size_bytes,
+                channels: used.channels,
+                rules: used.rules,
+            })
+            .collect(),
         id: info.id,
         name: info.name,
         version: info.version,
@@ -187,18 +314,98 @@ fn view(info: PluginInfo, builtin: bool) -> PluginView {
         builtin,
         wit_version: info.wit_version,
         capabilities: info.capabilities,
+        grants: grants.into(),
+        limits: LimitsView {
+            memory_mib: limits.memory_mib,
+            timeout_ms: limits.timeout_ms,
+        },
     }
+}
+
+/// Whose channels and rules a user's answers count: an operator's everyone's.
+fn scope(user: &UserRow) -> Option<&str> {
+    (!user.is_operator()).then_some(user.id.as_str())
 }
 
 /// Installed plugins (built-in and operator-installed).
 #[utoipa::path(get, path = "/api/plugins", tag = "plugins", security(("bearer" = [])),
     responses((status = 200, body = PluginList), (status = 401, body = ErrorBody)))]
-async fn list_plugins(State(state): State<App>, _user: CurrentUser) -> Json<PluginList> {
+async fn list_plugins(
+    State(state): State<App>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<PluginList>, AppError> {
     let items = state
         .plugins
-        .list()
+        .list(scope(&user))
+        .await?
         .into_iter()
-        .map(|p| view(p.info, p.builtin))
+        .map(view)
         .collect();
-    Json(PluginList { items })
+    Ok(Json(PluginList { items }))
+}
+
+/// One plugin: its versions, grants and limits, and the channels and rules
+/// that use it (an operator sees everyone's, anyone else their own).
+#[utoipa::path(get, path = "/api/plugins/{id}", tag = "plugins", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Plugin id")),
+    responses((status = 200, body = PluginDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_plugin(
+    State(state): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<PluginDetail>, AppError> {
+    let (listing, used_by) = state.plugins.get(&id, scope(&user)).await?;
+    Ok(Json(PluginDetail {
+        plugin: view(listing),
+        used_by: used_by
+            .into_iter()
+            .map(|u| PluginUseView {
+                kind: u.kind.to_string(),
+                id: u.id,
+                name: u.name,
+                pinned_version: u.pinned_version,
+                running_version: u.running_version,
+            })
+            .collect(),
+    }))
+}
+
+/// Set a plugin's grants (operators only): the hosts it may reach, its
+/// memory and time limits, the capabilities it may use. In force for the
+/// next call of every version, without reinstalling. Refusals answer 422
+/// `invalid_grant` naming the field (`allowed_hosts[0]`, `memory_mib`, ...).
+#[utoipa::path(put, path = "/api/plugins/{id}/grants", tag = "plugins", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Plugin id")), request_body = GrantsView,
+    responses((status = 200, body = PluginView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_grants(
+    State(state): State<App>,
+    _operator: CurrentOperator,
+    Path(id): Path<String>,
+    ApiJson(grants): ApiJson<GrantsView>,
+) -> Result<Json<PluginView>, AppError> {
+    Ok(Json(view(
+        state.plugins.set_grants(&id, grants.into()).await?,
+    )))
+}
+
+/// Remove one installed version (operators only). Refused with 409
+/// `plugin_in_use` while a channel or rule pins it (or, for the only
+/// version, uses the plugin) unless `force=true`; followers of the newest
+/// move to the next newest.
+#[utoipa::path(delete, path = "/api/plugins/{id}/versions/{version}", tag = "plugins", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Plugin id"), ("version" = String, Path), RemoveParams),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove_plugin_version(
+    State(state): State<App>,
+    _operator: CurrentOperator,
+    Path((id, version)): Path<(String, String)>,
+    Query(params): Query<RemoveParams>,
+) -> Result<StatusCode, AppError> {
+    state
+        .plugins
+        .remove_version(&id, &version, params.force)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::app::plugin_state;
+use crate::app::plugins::unknown_version;
 use crate::app::rules::Rules;
 use crate::domain::channel::Channel;
 use crate::domain::config_cipher::ConfigCipher;
@@ -28,6 +29,19 @@ const MAX_NAME_CHARS: usize = 100;
 pub struct ChannelView {
     pub channel: Channel,
     pub config: Value,
+    /// The installed plugin version deliveries use now; `None` when the
+    /// plugin or the pinned version is not installed (the channel is broken).
+    pub running_version: Option<String>,
+}
+
+/// A partial update of a channel; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ChannelChange<'a> {
+    pub name: Option<&'a str>,
+    /// `Some(None)` unpins (follow the newest), `Some(Some(v))` pins `v`.
+    pub plugin_version: Option<Option<String>>,
+    pub config: Option<Value>,
+    pub enabled: Option<bool>,
 }
 
 /// The result of a test send.
@@ -75,11 +89,12 @@ impl Channels {
         user_id: &str,
         name: &str,
         plugin_id: &str,
+        plugin_version: Option<String>,
         config: Value,
         enabled: bool,
     ) -> AppResult<ChannelView> {
         let name = valid_name(name)?;
-        let plugin = self.channel_plugin(plugin_id)?;
+        let plugin = self.channel_plugin(plugin_id, plugin_version.as_deref())?;
         self.check_capabilities(&plugin)?;
         let config = self.validated(&plugin, config).await?;
         let id = new_id();
@@ -90,6 +105,7 @@ impl Channels {
             user_id: user_id.to_string(),
             name,
             plugin: plugin_id.to_string(),
+            plugin_version,
             enabled,
             created_at: now,
             updated_at: now,
@@ -113,26 +129,44 @@ impl Channels {
     }
 
     /// Partial update; a masked secret in `config` keeps the stored value.
+    /// A new `plugin_version` (`Some(None)` unpins) must be installed and
+    /// accept the config.
     pub async fn update(
         &self,
         user_id: &str,
         id: &str,
-        name: Option<&str>,
-        config: Option<Value>,
-        enabled: Option<bool>,
+        change: ChannelChange<'_>,
     ) -> AppResult<ChannelView> {
+        let ChannelChange {
+            name,
+            plugin_version,
+            config,
+            enabled,
+        } = change;
         let mut row = self
             .store
             .channel_for_user(user_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let plugin = self.plugins.get(&row.plugin);
+        let repinned = plugin_version
+            .as_ref()
+            .is_some_and(|version| *version != row.plugin_version);
+        if let Some(version) = plugin_version {
+            row.plugin_version = version;
+        }
+        let mut plugin = self
+            .plugins
+            .resolve(&row.plugin, row.plugin_version.as_deref());
         let mut stored = self.open(&row)?;
         if let Some(name) = name {
             row.name = valid_name(name)?;
         }
-        if let Some(mut incoming) = config {
+        if repinned {
+            plugin = Some(self.channel_plugin(&row.plugin, row.plugin_version.as_deref())?);
+        }
+        if config.is_some() || repinned {
             let plugin = plugin.clone().ok_or_else(|| missing_plugin(&row.plugin))?;
+            let mut incoming = config.unwrap_or_else(|| stored.clone());
             secrets::restore(&mut incoming, &stored, &secret_fields(&plugin));
             stored = self.validated(&plugin, incoming).await?;
             row.sealed_config = self.seal(&row.id, &stored)?;
@@ -182,7 +216,7 @@ impl Channels {
             .channel_for_user(user_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let plugin = self.channel_plugin(&row.plugin)?;
+        let plugin = self.channel_plugin(&row.plugin, row.plugin_version.as_deref())?;
         let config = self.open(&row)?.to_string();
         let (message_id, received_at) = new_id_with_time();
         let message = wit_message(&Message {
@@ -239,14 +273,28 @@ impl Channels {
         })
     }
 
-    fn channel_plugin(&self, plugin_id: &str) -> AppResult<Arc<LoadedPlugin>> {
-        match self.plugins.get(plugin_id) {
-            Some(plugin) if plugin.info.kind == PluginKind::Channel => Ok(plugin),
-            Some(_) => Err(AppError::validation(
-                "plugin",
-                format!("{plugin_id} is a filter plugin, not a channel plugin"),
-            )),
-            None => Err(missing_plugin(plugin_id)),
+    /// The channel plugin `plugin_id` at `version` (`None`: the newest).
+    fn channel_plugin(
+        &self,
+        plugin_id: &str,
+        version: Option<&str>,
+    ) -> AppResult<Arc<LoadedPlugin>> {
+        let newest = match self.plugins.get(plugin_id) {
+            Some(plugin) if plugin.info.kind == PluginKind::Channel => plugin,
+            Some(_) => {
+                return Err(AppError::validation(
+                    "plugin",
+                    format!("{plugin_id} is a filter plugin, not a channel plugin"),
+                ))
+            }
+            None => return Err(missing_plugin(plugin_id)),
+        };
+        match version {
+            None => Ok(newest),
+            Some(version) => self
+                .plugins
+                .resolve(plugin_id, Some(version))
+                .ok_or_else(|| unknown_version("plugin_version", plugin_id, version)),
         }
     }
 
@@ -299,7 +347,9 @@ impl Channels {
 
     fn open_view(&self, row: Channel) -> AppResult<ChannelView> {
         let config = self.open(&row)?;
-        let plugin = self.plugins.get(&row.plugin);
+        let plugin = self
+            .plugins
+            .resolve(&row.plugin, row.plugin_version.as_deref());
         Ok(self.view(row, &config, plugin.as_deref()))
     }
 
@@ -313,6 +363,7 @@ impl Channels {
         ChannelView {
             channel: row,
             config: shown,
+            running_version: plugin.map(|plugin| plugin.info.version.clone()),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::app::plugins::unknown_version;
 use crate::domain::rule::STANDARD_FILTER;
 use crate::domain::template::{render, TemplateContext};
 use crate::domain::{
@@ -47,10 +48,14 @@ pub struct ActiveRule {
     steps: Vec<Step>,
 }
 
-/// One filter plugin of a rule: which, its config, and its bucket.
+/// One filter plugin of a rule: which (and which version), its config,
+/// and its bucket.
 #[derive(Clone, Debug)]
 struct Step {
     plugin_id: String,
+    version: Option<String>,
+    /// `id` or `id@version`: steps with the same one share an instance.
+    instance_key: String,
     config_json: String,
     bucket: KvBucket,
 }
@@ -60,9 +65,16 @@ impl ActiveRule {
         let steps = rule
             .filter_steps()
             .into_iter()
-            .map(|(plugin_id, config_json)| Step {
+            .map(|(plugin_id, version, config_json)| Step {
+                // State belongs to the rule and plugin, whatever the version:
+                // an upgrade keeps it.
                 bucket: KvBucket::for_rule(&rule.user_id, &rule.id, &plugin_id),
+                instance_key: match &version {
+                    Some(version) => format!("{plugin_id}@{version}"),
+                    None => plugin_id.clone(),
+                },
                 plugin_id,
+                version,
                 config_json,
             })
             .collect();
@@ -335,21 +347,32 @@ impl Rules {
         }
         let mut checks = vec![(
             STANDARD_FILTER.to_string(),
+            None,
             input.filter.clone(),
-            "filter".to_string(),
             "filter".to_string(),
         )];
         for (i, extra) in input.extra_filters.iter().enumerate() {
             checks.push((
                 extra.plugin.clone(),
+                extra.version.clone(),
                 extra.config.clone(),
-                format!("extra_filters[{i}].plugin"),
-                format!("extra_filters[{i}].config"),
+                format!("extra_filters[{i}]"),
             ));
         }
-        for (plugin_id, config, plugin_field, config_field) in checks {
-            self.check_filter(&plugin_id, config, &plugin_field, &config_field)
-                .await?;
+        for (index, (plugin_id, version, config, field)) in checks.into_iter().enumerate() {
+            let (plugin_field, config_field) = if index == 0 {
+                (field.clone(), field)
+            } else {
+                (format!("{field}.plugin"), format!("{field}.config"))
+            };
+            self.check_filter(
+                &plugin_id,
+                version.as_deref(),
+                config,
+                &plugin_field,
+                &config_field,
+            )
+            .await?;
         }
         Ok(Rule {
             id: String::new(),
@@ -368,6 +391,7 @@ impl Rules {
     async fn check_filter(
         &self,
         plugin_id: &str,
+        version: Option<&str>,
         config: Value,
         plugin_field: &str,
         config_field: &str,
@@ -386,6 +410,16 @@ impl Rules {
                     format!("no filter plugin {plugin_id:?} is installed"),
                 ))
             }
+        };
+        let plugin = match version {
+            None => plugin,
+            Some(version) => self
+                .plugins
+                .resolve(plugin_id, Some(version))
+                .ok_or_else(|| {
+                    let version_field = plugin_field.replace(".plugin", ".version");
+                    unknown_version(&version_field, plugin_id, version)
+                })?,
         };
         if !config.is_object() {
             return Err(AppError::validation(config_field, "must be a JSON object"));
@@ -454,21 +488,25 @@ pub fn evaluate_blocking(
     let mut sessions: HashMap<String, FilterSession> = HashMap::new();
     let steps = rules.iter().map(|rule| rule.steps.len()).max().unwrap_or(0);
     for step in 0..steps {
-        // Plugin id → the rules (indexes) that need it at this step, in rule order.
-        let mut batches: Vec<(&str, Vec<usize>)> = Vec::new();
+        // Plugin (version) → the rules (indexes) that need it at this step, in rule order.
+        let mut batches: Vec<(&Step, Vec<usize>)> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
-            let Some(Step { plugin_id, .. }) = rule.steps.get(step) else {
+            let Some(this) = rule.steps.get(step) else {
                 continue;
             };
             if !verdicts[index].matched {
                 continue;
             }
-            match batches.iter_mut().find(|(id, _)| id == plugin_id) {
+            match batches
+                .iter_mut()
+                .find(|(first, _)| first.instance_key == this.instance_key)
+            {
                 Some((_, indexes)) => indexes.push(index),
-                None => batches.push((plugin_id, vec![index])),
+                None => batches.push((this, vec![index])),
             }
         }
-        for (plugin_id, indexes) in batches {
+        for (first, indexes) in batches {
+            let plugin_id = first.plugin_id.as_str();
             let calls: Vec<(String, KvBucket)> = indexes
                 .iter()
                 .map(|&index| {
@@ -476,7 +514,7 @@ pub fn evaluate_blocking(
                     (step.config_json.clone(), step.bucket.clone())
                 })
                 .collect();
-            let results = batch.run(&mut sessions, plugin_id, &calls, message);
+            let results = batch.run(&mut sessions, first, &calls, message);
             for (index, result) in indexes.into_iter().zip(results) {
                 let verdict = &mut verdicts[index];
                 match result {
@@ -508,13 +546,13 @@ impl Batch<'_> {
     fn run(
         &self,
         sessions: &mut HashMap<String, FilterSession>,
-        plugin_id: &str,
+        step: &Step,
         calls: &[(String, KvBucket)],
         message: &WitMessage,
     ) -> Vec<Result<FilterVerdict, String>> {
         let configs: Vec<String> = calls.iter().map(|(config, _)| config.clone()).collect();
         let buckets: Vec<KvBucket> = calls.iter().map(|(_, bucket)| bucket.clone()).collect();
-        let batch = self.session_for(sessions, plugin_id).and_then(|session| {
+        let batch = self.session_for(sessions, step).and_then(|session| {
             session
                 .evaluate_many(&configs, buckets, message)
                 .map_err(Failure::Plugin)
@@ -530,7 +568,7 @@ impl Batch<'_> {
             Err(Failure::Plugin(_)) if calls.len() > 1 => calls
                 .iter()
                 .map(|call| {
-                    self.run(sessions, plugin_id, std::slice::from_ref(call), message)
+                    self.run(sessions, step, std::slice::from_ref(call), message)
                         .pop()
                         .unwrap_or_else(|| Err("no verdict".into()))
                 })
@@ -542,25 +580,36 @@ impl Batch<'_> {
         }
     }
 
-    /// The message's live instance of `plugin_id`, replaced when an earlier call broke it.
+    /// The message's live instance of the step's plugin (version), replaced
+    /// when an earlier call broke it.
     fn session_for<'s>(
         &self,
         sessions: &'s mut HashMap<String, FilterSession>,
-        plugin_id: &str,
+        step: &Step,
     ) -> Result<&'s mut FilterSession, Failure> {
-        if sessions.get(plugin_id).is_none_or(FilterSession::is_broken) {
-            let plugin = self.plugins.get(plugin_id).ok_or_else(|| {
-                Failure::Missing(format!("filter plugin {plugin_id} is not installed"))
-            })?;
+        let key = step.instance_key.as_str();
+        if sessions.get(key).is_none_or(FilterSession::is_broken) {
+            let plugin = self
+                .plugins
+                .resolve(&step.plugin_id, step.version.as_deref())
+                .ok_or_else(|| {
+                    Failure::Missing(match &step.version {
+                        Some(version) => format!(
+                            "filter plugin {} {version} is not installed",
+                            step.plugin_id
+                        ),
+                        None => format!("filter plugin {} is not installed", step.plugin_id),
+                    })
+                })?;
             let session = self
                 .plugins
                 .runtime()
                 .filter_session(&plugin, self.kv.clone())
                 .map_err(Failure::Plugin)?;
-            sessions.insert(plugin_id.to_string(), session);
+            sessions.insert(key.to_string(), session);
         }
         sessions
-            .get_mut(plugin_id)
+            .get_mut(key)
             .ok_or_else(|| Failure::Missing("filter session vanished".into()))
     }
 }

@@ -8,6 +8,8 @@ pub struct Channel {
     pub user_id: String,
     pub name: String,
     pub plugin: String,
+    /// The pinned plugin version; `None` follows the newest installed.
+    pub plugin_version: Option<String>,
     pub sealed_config: String,
     pub enabled: bool,
     pub created_at: i64,

@@ -24,14 +24,17 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// (plugin id, config JSON) in evaluation order, the standard filter first.
-    pub fn filter_steps(&self) -> Vec<(String, String)> {
-        let mut steps = vec![(STANDARD_FILTER.to_string(), self.filter.to_string())];
-        steps.extend(
-            self.extra_filters
-                .iter()
-                .map(|extra| (extra.plugin.clone(), extra.config.to_string())),
-        );
+    /// (plugin id, pinned version, config JSON) in evaluation order, the
+    /// standard filter (built in, never pinned) first.
+    pub fn filter_steps(&self) -> Vec<(String, Option<String>, String)> {
+        let mut steps = vec![(STANDARD_FILTER.to_string(), None, self.filter.to_string())];
+        steps.extend(self.extra_filters.iter().map(|extra| {
+            (
+                extra.plugin.clone(),
+                extra.version.clone(),
+                extra.config.to_string(),
+            )
+        }));
         steps
     }
 }
@@ -41,6 +44,9 @@ impl Rule {
 pub struct ExtraFilter {
     /// Id of an installed filter plugin.
     pub plugin: String,
+    /// The pinned version of that plugin; absent or null follows the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     #[schema(value_type = Object)]
     pub config: Value,
 }

@@ -13,6 +13,7 @@ use reqwest::redirect;
 
 use super::bindings::http::{FetchError, Request, Response};
 use super::bindings::mqtt_publish::{MqttError, MqttMessage};
+use super::grants::Grants;
 use super::mqtt::MqttPool;
 use super::outbound::{OutboundPolicy, Refused};
 
@@ -227,6 +228,8 @@ pub struct Fetchers {
     open: Arc<Fetcher>,
     block_by_default: bool,
     overrides: Vec<(String, bool)>,
+    allowlist: Vec<String>,
+    limits: FetchLimits,
 }
 
 impl Fetchers {
@@ -243,25 +246,52 @@ impl Fetchers {
             )?),
             open: Arc::new(Fetcher::new(
                 OutboundPolicy::with_allowlist(false, allowlist),
-                limits,
+                limits.clone(),
             )?),
             block_by_default,
             overrides,
+            allowlist: allowlist.to_vec(),
+            limits,
         })
     }
 
-    pub fn for_plugin(&self, plugin_id: &str) -> Arc<Fetcher> {
-        let block = self
-            .overrides
+    fn blocks_private(&self, plugin_id: &str) -> bool {
+        self.overrides
             .iter()
             .find(|(id, _)| id == plugin_id)
             .map(|(_, block)| *block)
-            .unwrap_or(self.block_by_default);
-        if block {
+            .unwrap_or(self.block_by_default)
+    }
+
+    pub fn for_plugin(&self, plugin_id: &str) -> Arc<Fetcher> {
+        if self.blocks_private(plugin_id) {
             self.blocking.clone()
         } else {
             self.open.clone()
         }
+    }
+
+    /// The fetcher of a plugin under its grants: the shared one unless the
+    /// grants narrow the hosts or override the private-network block, then
+    /// one of its own (own connection pool, so nothing leaks between policies).
+    pub fn for_grants(
+        &self,
+        plugin_id: &str,
+        grants: &Grants,
+    ) -> Result<Arc<Fetcher>, reqwest::Error> {
+        if !grants.shapes_network() {
+            return Ok(self.for_plugin(plugin_id));
+        }
+        // `false` closes private networks for this plugin, including what
+        // the global allowlist opened; `true` opens them (the operator's
+        // explicit word); unset keeps the global policy.
+        let mut policy = match grants.allow_private_networks {
+            Some(false) => OutboundPolicy::with_allowlist(true, &[]),
+            Some(true) => OutboundPolicy::with_allowlist(false, &self.allowlist),
+            None => OutboundPolicy::with_allowlist(self.blocks_private(plugin_id), &self.allowlist),
+        };
+        policy.only_hosts = grants.allowed_hosts.clone();
+        Ok(Arc::new(Fetcher::new(policy, self.limits.clone())?))
     }
 }
 

@@ -358,6 +358,9 @@ fn check_message(message: &MqttMessage, max_payload: usize) -> Result<(), MqttEr
 /// The broker's addresses the policy lets us connect to (resolved here, so
 /// the connection goes exactly to what was checked).
 async fn resolve(policy: &OutboundPolicy, broker: &Broker) -> Result<Vec<SocketAddr>, MqttError> {
+    policy
+        .check_granted(&broker.host)
+        .map_err(|refused| MqttError::PolicyDenied(refused.0))?;
     let candidates: Vec<SocketAddr> = match broker.literal {
         Some(ip) => vec![SocketAddr::new(ip, broker.port)],
         None => {

@@ -19,6 +19,9 @@ pub struct OutboundPolicy {
     pub allow_hosts: Vec<String>,
     /// Networks the operator opened.
     pub allow_nets: Vec<IpNet>,
+    /// The only hosts this plugin was granted (`None`: any host the rest of
+    /// the policy allows).
+    pub only_hosts: Option<Vec<String>>,
 }
 
 /// A URL that passed the syntactic checks.
@@ -73,6 +76,7 @@ impl OutboundPolicy {
             Some(url::Host::Ipv6(ip)) => (ip.to_string(), Some(IpAddr::V6(ip))),
             None => return Err(Refused("the URL has no host".into())),
         };
+        self.check_granted(&host)?;
         if literal.is_none()
             && !self.host_allowed(&host)
             && (host == "localhost" || host.ends_with(".localhost"))
@@ -84,6 +88,16 @@ impl OutboundPolicy {
             port,
             literal,
         })
+    }
+
+    /// Refuses a host outside the plugin's granted hosts.
+    pub fn check_granted(&self, host: &str) -> Result<(), Refused> {
+        match &self.only_hosts {
+            Some(patterns) if !super::grants::host_matches(patterns, host) => Err(Refused(
+                format!("host {host} is not among the hosts this plugin is granted"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub fn host_allowed(&self, host: &str) -> bool {

@@ -4,8 +4,8 @@
 //! called in a fresh store per call with a deadline and a memory limit.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -22,10 +22,12 @@ use super::bindings::v0_2::channel::{
     ChannelSender as ChannelSenderV02, ChannelSenderPre as ChannelSenderPreV02,
 };
 use super::bindings::v0_2::filter::{Filter as FilterV02, FilterPre as FilterPreV02};
+use super::fetch::Fetcher;
 use super::fetch::Fetchers;
+use super::grants::{Grants, MAX_GRANTED_MEMORY_MIB};
 use super::kv::{KvBackend, KvBucket};
 use super::mail::MailRelay;
-use super::state::PluginState;
+use super::state::{Lent, PluginState};
 
 /// Epoch tick; deadlines are counted in these.
 const TICK: Duration = Duration::from_millis(2);
@@ -166,8 +168,40 @@ pub struct LoadedPlugin {
     pub info: PluginInfo,
     /// SHA-256 of the component file.
     pub sha256: String,
+    /// Size of the component file.
+    pub size_bytes: usize,
     pre: Pre,
     id: Arc<str>,
+    /// The operator's grants for this plugin id, swapped without reloading.
+    granted: RwLock<Arc<Granted>>,
+}
+
+/// Grants in force, with what they resolve to.
+struct Granted {
+    grants: Arc<Grants>,
+    /// `None`: the shared fetcher of the plugin id.
+    fetcher: Option<Arc<Fetcher>>,
+}
+
+/// The limits a plugin runs under now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EffectiveLimits {
+    pub memory_mib: u32,
+    pub timeout_ms: u32,
+}
+
+impl LoadedPlugin {
+    fn granted(&self) -> Arc<Granted> {
+        match self.granted.read() {
+            Ok(granted) => granted.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The operator's grants in force for this plugin.
+    pub fn grants(&self) -> Arc<Grants> {
+        self.granted().grants.clone()
+    }
 }
 
 /// Filter calls and the `*_blocking`/control calls block the calling thread,
@@ -185,6 +219,7 @@ pub struct Runtime {
     limits: RuntimeLimits,
     fetchers: Fetchers,
     ticker_stop: Arc<AtomicBool>,
+    longest_granted_ms: AtomicU64,
 }
 
 impl Drop for Runtime {
@@ -207,7 +242,13 @@ impl Runtime {
         pool.total_core_instances(2_000);
         pool.total_memories(1_000);
         pool.total_tables(2_000);
-        pool.max_memory_size(limits.memory_bytes);
+        // Slots may grow to what a grant can give; each store's limiter
+        // holds an instance to its own plugin's limit.
+        pool.max_memory_size(
+            limits
+                .memory_bytes
+                .max(MAX_GRANTED_MEMORY_MIB as usize * 1024 * 1024),
+        );
         // Reused slots keep the pages a call touched (reset by memset, found
         // with the PAGEMAP_SCAN ioctl where the kernel has it) instead of
         // faulting them in again on every fresh instance.
@@ -258,12 +299,73 @@ impl Runtime {
             limits,
             fetchers,
             ticker_stop,
+            longest_granted_ms: AtomicU64::new(0),
         })
     }
 
-    /// The longest a `send` may take: its deadline traps it after this.
-    pub fn sender_deadline(&self) -> Duration {
-        self.limits.sender_deadline
+    /// The longest a `send` of this plugin may take: its deadline traps it after this.
+    pub fn sender_deadline(&self, plugin: &LoadedPlugin) -> Duration {
+        self.deadline_of(&plugin.granted().grants, self.limits.sender_deadline)
+    }
+
+    /// The longest deadline any sender may have now: the default or the
+    /// longest a grant gave (a lowered grant leaves it high, which is safe).
+    pub fn longest_sender_deadline(&self) -> Duration {
+        self.limits.sender_deadline.max(Duration::from_millis(
+            self.longest_granted_ms.load(Ordering::Relaxed),
+        ))
+    }
+
+    fn deadline_of(&self, grants: &Grants, default: Duration) -> Duration {
+        grants
+            .timeout_ms
+            .map(|ms| Duration::from_millis(u64::from(ms)))
+            .unwrap_or(default)
+    }
+
+    fn memory_of(&self, grants: &Grants) -> usize {
+        grants
+            .memory_mib
+            .map(|mib| mib as usize * 1024 * 1024)
+            .unwrap_or(self.limits.memory_bytes)
+    }
+
+    /// The limits `plugin` runs under: its grants, else the host's defaults.
+    pub fn limits_of(&self, plugin: &LoadedPlugin) -> EffectiveLimits {
+        let grants = plugin.grants();
+        let default = if plugin.pre.is_channel() {
+            self.limits.sender_deadline
+        } else {
+            self.limits.filter_deadline
+        };
+        EffectiveLimits {
+            memory_mib: (self.memory_of(&grants) / (1024 * 1024)) as u32,
+            timeout_ms: self.deadline_of(&grants, default).as_millis() as u32,
+        }
+    }
+
+    /// Puts `grants` in force for `plugin` (the next call uses them; calls
+    /// running finish under the old ones).
+    pub fn grant(&self, plugin: &LoadedPlugin, grants: Arc<Grants>) -> Result<(), PluginError> {
+        let fetcher = if grants.shapes_network() {
+            Some(
+                self.fetchers
+                    .for_grants(&plugin.info.id, &grants)
+                    .map_err(|err| PluginError::Runtime(format!("HTTP client: {err}")))?,
+            )
+        } else {
+            None
+        };
+        if let Some(ms) = grants.timeout_ms {
+            self.longest_granted_ms
+                .fetch_max(u64::from(ms), Ordering::Relaxed);
+        }
+        let granted = Arc::new(Granted { grants, fetcher });
+        match plugin.granted.write() {
+            Ok(mut slot) => *slot = granted,
+            Err(poisoned) => *poisoned.into_inner() = granted,
+        }
+        Ok(())
     }
 
     /// Compiles (or loads from the cache), checks and pre-instantiates a component.
@@ -276,6 +378,7 @@ impl Runtime {
             }));
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
+        let size_bytes = bytes.len();
         let component = self.compile_cached(bytes, &sha256)?;
         let found = self.check_interface(&component)?;
         let pre = self.pre_instantiate(&component, &found)?;
@@ -291,8 +394,13 @@ impl Runtime {
                 capabilities: found.capabilities.clone(),
             },
             sha256,
+            size_bytes,
             pre,
             id: Arc::from("(loading)"),
+            granted: RwLock::new(Arc::new(Granted {
+                grants: Arc::default(),
+                fetcher: None,
+            })),
         };
         let mut info = self.describe(&plugin)?;
         check_info(&info, found.kind)?;
@@ -413,16 +521,20 @@ impl Runtime {
         kv: Option<Arc<dyn KvBackend>>,
         mail: Option<(Arc<dyn MailRelay>, Arc<str>)>,
     ) -> Store<PluginState> {
-        let network =
-            (send && plugin.pre.is_channel()).then(|| self.fetchers.for_plugin(&plugin.id));
+        let granted = plugin.granted();
+        let fetcher = (send && plugin.pre.is_channel()).then(|| {
+            granted
+                .fetcher
+                .clone()
+                .unwrap_or_else(|| self.fetchers.for_plugin(&plugin.id))
+        });
         let mut store = Store::new(
             &self.engine,
             PluginState::new(
                 plugin.id.clone(),
-                self.limits.memory_bytes,
-                network,
-                kv,
-                mail,
+                self.memory_of(&granted.grants),
+                granted.grants.clone(),
+                Lent { fetcher, kv, mail },
             ),
         );
         store.limiter(|state| &mut state.limits);
@@ -538,7 +650,7 @@ impl Runtime {
         plugin: &LoadedPlugin,
         kv: Arc<dyn KvBackend>,
     ) -> Result<FilterSession, PluginError> {
-        let deadline = self.limits.filter_deadline;
+        let deadline = self.deadline_of(&plugin.grants(), self.limits.filter_deadline);
         let keeps_state = plugin.info.capabilities.iter().any(|c| c == "kv");
         let mut store = self.store(plugin, deadline, false, Some(kv), None);
         let instance = match &plugin.pre {
@@ -577,7 +689,7 @@ impl Runtime {
         message: &Message,
         state: CallState,
     ) -> Result<Result<SendOutcome, SendError>, PluginError> {
-        let deadline = self.limits.sender_deadline;
+        let deadline = self.sender_deadline(plugin);
         let mail = Some((state.mail, state.bucket.owner.clone()));
         let mut store = self.store(plugin, deadline, true, Some(state.kv), mail);
         let call = async {

@@ -14,6 +14,7 @@ use super::bindings::http::{self, FetchError, Request, Response};
 use super::bindings::log::{self, Level};
 use super::bindings::{filter, kv, mqtt_publish, smtp_send, types, v0_2};
 use super::fetch::Fetcher;
+use super::grants::Grants;
 use super::kv::{check_key, check_value, KvBackend, KvBucket, KvError, KvWriteRequest};
 use super::mail::{self as relay, MailRelay, OutgoingMail, RelayError};
 
@@ -21,6 +22,15 @@ use super::mail::{self as relay, MailRelay, OutgoingMail, RelayError};
 const CAPTURED_OUTPUT_BYTES: usize = 64 * 1024;
 /// Characters of one plugin log line kept.
 const MAX_LOG_LINE: usize = 2_000;
+
+/// What one call is lent besides WASI: the network (channel `send` only),
+/// key-value state and mail.
+#[derive(Default)]
+pub struct Lent {
+    pub fetcher: Option<Arc<Fetcher>>,
+    pub kv: Option<Arc<dyn KvBackend>>,
+    pub mail: Option<(Arc<dyn MailRelay>, Arc<str>)>,
+}
 
 pub struct PluginState {
     wasi: WasiCtx,
@@ -34,18 +44,15 @@ pub struct PluginState {
     kv: Option<Arc<dyn KvBackend>>,
     /// Mail for `send` calls: the relay and the channel it is sent for.
     mail: Option<(Arc<dyn MailRelay>, Arc<str>)>,
+    /// What the operator granted this plugin; checked on every host call.
+    grants: Arc<Grants>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
 }
 
 impl PluginState {
-    pub fn new(
-        plugin_id: Arc<str>,
-        memory_limit: usize,
-        fetcher: Option<Arc<Fetcher>>,
-        kv: Option<Arc<dyn KvBackend>>,
-        mail: Option<(Arc<dyn MailRelay>, Arc<str>)>,
-    ) -> Self {
+    pub fn new(plugin_id: Arc<str>, memory_limit: usize, grants: Arc<Grants>, lent: Lent) -> Self {
+        let Lent { fetcher, kv, mail } = lent;
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         // The builder starts with nothing: no preopened directories, no
@@ -68,8 +75,20 @@ impl PluginState {
             fetcher,
             kv,
             mail,
+            grants,
             stdout,
             stderr,
+        }
+    }
+
+    /// Refuses a capability the operator withheld.
+    fn granted(&self, capability: &str) -> Result<(), String> {
+        if self.grants.allows(capability) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the operator has not granted this plugin the {capability} capability"
+            ))
         }
     }
 
@@ -86,6 +105,7 @@ impl PluginState {
     /// The backend and the bucket a handle stands for (resolved before any
     /// await, so the call's future holds no borrow of the state).
     fn bucket(&self, handle: &Resource<KvBucket>) -> Target {
+        self.granted("kv").map_err(KvError::Unavailable)?;
         let kv = self
             .kv
             .clone()
@@ -123,6 +143,9 @@ impl types::Host for PluginState {}
 
 impl log::Host for PluginState {
     fn log(&mut self, level: Level, message: String) {
+        if self.granted("log").is_err() {
+            return;
+        }
         let message = truncate(&message, MAX_LOG_LINE);
         let plugin = &*self.plugin_id;
         match level {
@@ -137,6 +160,7 @@ impl log::Host for PluginState {
 
 impl http::Host for PluginState {
     async fn fetch(&mut self, request: Request) -> Result<Response, FetchError> {
+        self.granted("http").map_err(FetchError::PolicyDenied)?;
         let Some(fetcher) = self.fetcher.clone() else {
             return Err(FetchError::PolicyDenied(
                 "this plugin is not granted network access".into(),
@@ -385,6 +409,8 @@ fn block<T>(future: impl std::future::Future<Output = Result<T, KvError>>) -> Re
 
 impl smtp_send::Host for PluginState {
     async fn send_mail(&mut self, mail: smtp_send::Mail) -> Result<String, smtp_send::MailError> {
+        self.granted("mail")
+            .map_err(smtp_send::MailError::Rejected)?;
         let Some((relay, sender)) = self.mail.clone() else {
             return Err(smtp_send::MailError::NotConfigured);
         };
@@ -414,6 +440,8 @@ impl mqtt_publish::Host for PluginState {
         &mut self,
         message: mqtt_publish::MqttMessage,
     ) -> Result<(), mqtt_publish::MqttError> {
+        self.granted("mqtt")
+            .map_err(mqtt_publish::MqttError::PolicyDenied)?;
         let Some(fetcher) = self.fetcher.clone() else {
             return Err(mqtt_publish::MqttError::PolicyDenied(
                 "this plugin is not granted network access".into(),

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use super::{json_column, json_text, Store, StoreResult};
 use crate::domain::channel::Channel;
+use crate::domain::rule::ExtraFilter;
 use crate::domain::{now_ms, Rule};
 
 #[derive(Clone, Debug, FromRow)]
@@ -12,6 +13,7 @@ pub(super) struct ChannelRow {
     user_id: String,
     name: String,
     plugin: String,
+    plugin_version: Option<String>,
     config: String,
     enabled: i64,
     created_at: i64,
@@ -25,6 +27,7 @@ impl From<ChannelRow> for Channel {
             user_id: row.user_id,
             name: row.name,
             plugin: row.plugin,
+            plugin_version: row.plugin_version,
             sealed_config: row.config,
             enabled: row.enabled != 0,
             created_at: row.created_at,
@@ -77,19 +80,27 @@ fn rules(rows: Vec<RuleRow>) -> StoreResult<Vec<Rule>> {
     rows.into_iter().map(RuleRow::into_rule).collect()
 }
 
+/// (plugin id, pinned version, how many) for channels and for rules.
+#[derive(Debug, Default)]
+pub struct PluginUseCounts {
+    pub channels: Vec<(String, Option<String>, i64)>,
+    pub rules: Vec<(String, Option<String>, i64)>,
+}
+
 pub(super) const CHANNEL_COLUMNS: &str =
-    "id, user_id, name, plugin, config, enabled, created_at, updated_at";
+    "id, user_id, name, plugin, plugin_version, config, enabled, created_at, updated_at";
 pub(super) const RULE_COLUMNS: &str = "id, user_id, name, enabled, channel_id, filter, extra_filters, payload_template, created_at, updated_at";
 
 impl Store {
     pub async fn insert_channel(&self, row: &Channel) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(&row.id)
         .bind(&row.user_id)
         .bind(&row.name)
         .bind(&row.plugin)
+        .bind(&row.plugin_version)
         .bind(&row.sealed_config)
         .bind(i64::from(row.enabled))
         .bind(row.created_at)
@@ -130,13 +141,14 @@ impl Store {
     }
 
     pub async fn update_channel(&self, row: &Channel) -> StoreResult<bool> {
-        let result = sqlx::query("UPDATE channels SET name = $1, config = $2, enabled = $3, updated_at = $4 WHERE id = $5 AND user_id = $6")
+        let result = sqlx::query("UPDATE channels SET name = $1, config = $2, enabled = $3, updated_at = $4, plugin_version = $7 WHERE id = $5 AND user_id = $6")
             .bind(&row.name)
             .bind(&row.sealed_config)
             .bind(i64::from(row.enabled))
             .bind(now_ms())
             .bind(&row.id)
             .bind(&row.user_id)
+            .bind(&row.plugin_version)
             .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
@@ -169,6 +181,76 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    /// The channels sending through `plugin_id` and the rules running it as
+    /// an extra filter, of one user or (`None`) of everyone: what each
+    /// version of the plugin serves. (A scan of rules: plugin pages and
+    /// removals are rare operator actions.)
+    pub async fn plugin_usage(
+        &self,
+        plugin_id: &str,
+        user_id: Option<&str>,
+    ) -> StoreResult<(Vec<Channel>, Vec<Rule>)> {
+        let channel_sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE plugin = $1 AND ($2 IS NULL OR user_id = $2) ORDER BY id"
+        );
+        let channels: Vec<ChannelRow> = sqlx::query_as(&channel_sql)
+            .bind(plugin_id)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        // Extra filters are stored as compact JSON (`{"plugin":"<id>",...}`);
+        // plugin ids are [a-z0-9-], so the pattern has no LIKE wildcards.
+        let rule_sql = format!(
+            "SELECT {RULE_COLUMNS} FROM rules WHERE extra_filters LIKE $1 AND ($2 IS NULL OR user_id = $2) ORDER BY id"
+        );
+        let found: Vec<RuleRow> = sqlx::query_as(&rule_sql)
+            .bind(format!("%\"plugin\":\"{plugin_id}\"%"))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((
+            channels.into_iter().map(Channel::from).collect(),
+            rules(found)?,
+        ))
+    }
+
+    /// Per plugin and pinned version (`None`: follows the newest), how many
+    /// channels and how many rules (as an extra filter) use it, over one
+    /// user's or (`None`) everyone's: one grouped query and one scan of the
+    /// rules that have extra filters, whatever the number of plugins.
+    pub async fn plugin_use_counts(&self, user_id: Option<&str>) -> StoreResult<PluginUseCounts> {
+        let channels: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT plugin, plugin_version, COUNT(*) FROM channels WHERE ($1 IS NULL OR user_id = $1) GROUP BY plugin, plugin_version",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, extra_filters FROM rules WHERE extra_filters <> '[]' AND ($1 IS NULL OR user_id = $1)",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rules: Vec<(String, Option<String>, i64)> = Vec::new();
+        for (id, text) in rows {
+            let extra: Vec<ExtraFilter> = json_column("rules", &id, "extra_filters", &text)?;
+            let mut used: Vec<(String, Option<String>)> =
+                extra.into_iter().map(|f| (f.plugin, f.version)).collect();
+            used.sort();
+            used.dedup();
+            for (plugin, version) in used {
+                match rules
+                    .iter_mut()
+                    .find(|(p, v, _)| *p == plugin && *v == version)
+                {
+                    Some((_, _, count)) => *count += 1,
+                    None => rules.push((plugin, version, 1)),
+                }
+            }
+        }
+        Ok(PluginUseCounts { channels, rules })
     }
 
     /// How many channels (of all users) send through `plugin_id`, and how

@@ -16,6 +16,7 @@ mod tokens;
 mod users;
 mod wakeups;
 
+pub use channels::PluginUseCounts;
 pub use deliveries::{
     AttemptRecord, AttemptRow, BucketCount, ClaimedDelivery, DeliveryFilter, DeliveryListRow,
     DeliveryRow, DeliveryWork, FinishedAttempt,

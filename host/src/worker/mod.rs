@@ -218,7 +218,8 @@ impl Worker {
     /// after that could outlast its lease (the sender's deadline, plus a
     /// second to record the attempt).
     fn longest_ready_wait(&self) -> Duration {
-        let longest_send = self.plugins.runtime().sender_deadline() + Duration::from_secs(1);
+        let longest_send =
+            self.plugins.runtime().longest_sender_deadline() + Duration::from_secs(1);
         self.config.lease.saturating_sub(longest_send)
     }
 
@@ -354,12 +355,21 @@ impl Worker {
             Ok(parts) => parts,
             Err(reason) => return AttemptResult::failed(Ending::Permanent, reason),
         };
-        let Some(plugin) = self.plugins.get(&channel.plugin) else {
+        let Some(plugin) = self
+            .plugins
+            .resolve(&channel.plugin, channel.plugin_version.as_deref())
+        else {
             return AttemptResult::failed(
                 Ending::Retryable {
                     retry_after_ms: None,
                 },
-                format!("channel plugin {} is not installed", channel.plugin),
+                match &channel.plugin_version {
+                    Some(version) => format!(
+                        "channel plugin {} {version} (the version this channel pins) is not installed",
+                        channel.plugin
+                    ),
+                    None => format!("channel plugin {} is not installed", channel.plugin),
+                },
             );
         };
         let config = match self.cipher.open(channel) {

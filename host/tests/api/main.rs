@@ -17,6 +17,7 @@ mod live;
 mod messages;
 mod openapi;
 mod operators;
+mod plugin_versions;
 mod plugins;
 mod rules;
 mod storage;

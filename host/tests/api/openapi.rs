@@ -29,7 +29,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/messages/batch-delete"),
     ("get", "/api/plugins"),
     ("post", "/api/plugins"),
+    ("get", "/api/plugins/{id}"),
     ("delete", "/api/plugins/{id}"),
+    ("put", "/api/plugins/{id}/grants"),
+    ("delete", "/api/plugins/{id}/versions/{version}"),
     ("get", "/api/channels"),
     ("post", "/api/channels"),
     ("get", "/api/channels/{id}"),
@@ -86,7 +89,8 @@ async fn openapi_documents_every_route() {
     for (method, path) in ROUTES {
         let concrete = path
             .replace("{id}", "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5")
-            .replace("{endpoint_id}", "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5");
+            .replace("{endpoint_id}", "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5")
+            .replace("{version}", "1.0.0");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
         let reply = server.send(server.request(method, &concrete, None)).await;
         let is_fallback = reply.status == 404 && path.matches('{').count() == 0;

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::common::fixtures::{builtin, http_post, test_plugin};
 use crate::common::{Db, Reply, TestServer, TestUser};
 
-async fn operator(server: &TestServer) -> TestUser {
+pub(crate) async fn operator(server: &TestServer) -> TestUser {
     let user = server.user().await;
     assert!(server
         .state
@@ -21,7 +21,7 @@ async fn operator(server: &TestServer) -> TestUser {
     user
 }
 
-async fn upload(server: &TestServer, token: Option<&str>, bytes: Vec<u8>) -> Reply {
+pub(crate) async fn upload(server: &TestServer, token: Option<&str>, bytes: Vec<u8>) -> Reply {
     let form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(bytes).file_name("plugin.wasm"),
@@ -35,7 +35,7 @@ async fn upload(server: &TestServer, token: Option<&str>, bytes: Vec<u8>) -> Rep
         .await
 }
 
-fn read(path: std::path::PathBuf) -> Vec<u8> {
+pub(crate) fn read(path: std::path::PathBuf) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
@@ -79,7 +79,10 @@ async fn an_operator_uploads_a_plugin_and_everyone_can_use_it() {
         .await
         .assert_status(201);
     assert!(
-        server.data_dir().join("plugins/http-post.wasm").exists(),
+        server
+            .data_dir()
+            .join("plugins/http-post@0.1.0.wasm")
+            .exists(),
         "installed into the plugins directory, so it survives a restart"
     );
 }
@@ -254,7 +257,7 @@ fn plugin_check_says_what_install_would_without_installing() {
     assert!(stdout.contains("capabilities  http, log"), "{stdout}");
     assert!(stdout.contains("http-post"), "{stdout}");
     assert!(
-        !dir.path().join("plugins/http-post.wasm").exists(),
+        !dir.path().join("plugins/http-post@0.1.0.wasm").exists(),
         "check installs nothing"
     );
     let refused = beacon(dir.path())
@@ -309,7 +312,10 @@ async fn removing_a_plugin_in_use_needs_force_and_then_its_channels_show_it_miss
         .delete("/api/plugins/http-post?force=true", token)
         .await
         .assert_status(204);
-    assert!(!server.data_dir().join("plugins/http-post.wasm").exists());
+    assert!(!server
+        .data_dir()
+        .join("plugins/http-post@0.1.0.wasm")
+        .exists());
     let listed = server.get("/api/plugins", Some(&user.token)).await;
     assert!(!listed.text.contains("\"http-post\""), "{}", listed.text);
     // The channel stays, and says its plugin is gone when used.

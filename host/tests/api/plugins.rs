@@ -169,7 +169,7 @@ fn install_list_remove_and_refusals() {
     assert!(dir
         .path()
         .join("plugins")
-        .join("hostile-filter.wasm")
+        .join("hostile-filter@0.1.0.wasm")
         .exists());
     let list = beacon(dir.path(), &["plugin", "list"]);
     let listing = text(&list);
@@ -189,7 +189,7 @@ fn install_list_remove_and_refusals() {
     assert!(!dir
         .path()
         .join("plugins")
-        .join("hostile-filter.wasm")
+        .join("hostile-filter@0.1.0.wasm")
         .exists());
 
     // Not a component: a core module, and garbage.
@@ -336,6 +336,6 @@ async fn running_server_picks_up_installed_and_removed_plugins() {
         }
     };
     wait_for(true).await;
-    std::fs::remove_file(plugins_dir.path().join("hostile-filter.wasm")).expect("remove");
+    std::fs::remove_file(plugins_dir.path().join("hostile-filter@0.1.0.wasm")).expect("remove");
     wait_for(false).await;
 }

@@ -8,6 +8,7 @@ mod kv;
 mod list;
 mod outcomes;
 mod ownership;
+mod plugin_use;
 mod unique;
 
 use std::collections::BTreeMap;
@@ -113,6 +114,7 @@ impl Fixture {
             user_id: user_id.to_string(),
             name: "phone".into(),
             plugin: "bark".into(),
+            plugin_version: None,
             sealed_config: "sealed".into(),
             enabled: true,
             created_at: now,
