@@ -63,10 +63,15 @@ enum PluginCommand {
     /// Print what the install check says about a component (world, WIT
     /// version, imported capabilities, size) without installing it.
     Check { file: PathBuf },
-    /// List built-in and installed plugins.
+    /// List built-in and installed plugins, every installed version (newest first).
     List,
-    /// Remove an installed plugin by id.
-    Remove { id: String },
+    /// Remove an installed plugin by id: every version, or only `--version`.
+    /// (Unlike the API, this does not check what uses it.)
+    Remove {
+        id: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
     /// Run a plugin file against a sample message, without a server: filters
     /// print whether they match; channel senders validate the config and send.
     Run {
@@ -333,20 +338,29 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 } else {
                     "installed"
                 };
+                let versions: Vec<&str> = plugin
+                    .versions
+                    .iter()
+                    .map(|v| v.info.version.as_str())
+                    .collect();
                 println!(
-                    "{:<24} {:<10} {:<8} {origin}",
+                    "{:<24} {:<16} {:<8} {origin}",
                     plugin.info.id,
-                    plugin.info.version,
+                    versions.join(", "),
                     plugin.info.kind.as_str()
                 );
             }
         }
-        PluginCommand::Remove { id } => {
-            if !registry
-                .remove(&id)
-                .map_err(|err| anyhow::anyhow!("{err}"))?
-            {
-                bail!("no installed plugin with id {id}");
+        PluginCommand::Remove { id, version } => {
+            let removed = match &version {
+                Some(version) => registry.remove_version(&id, version),
+                None => registry.remove(&id),
+            };
+            if !removed.map_err(|err| anyhow::anyhow!("{err}"))? {
+                bail!(
+                    "no installed plugin {id}{}",
+                    version.map(|v| format!(" {v}")).unwrap_or_default()
+                );
             }
             println!("removed {id}");
         }
