@@ -354,7 +354,8 @@ describe("plugins", () => {
       await shot(page, "workflow-11-plugin-installed");
 
       // Removed after a confirmation.
-      await card.getByRole("button", { name: /^Remove / }).click();
+      // The plugin's own *Remove* (every version), not a version's *Remove this version*.
+      await card.getByRole("button", { name: /^Remove (?!this version)/ }).click();
       const dialog = page.getByRole("alertdialog", { name: /^Remove “/ });
       await dialog.getByRole("button", { name: "Remove", exact: true }).click();
       await eventually(() => dialog.count()).toBe(0);

@@ -10,10 +10,12 @@ import type {
   Delivery,
   DeliveryPage,
   Endpoint,
+  Grants,
   MessageDetail,
   MessageFilters,
   MessagePage,
   Plugin,
+  PluginDetail,
   Rule,
   RuleInput,
   RuleTestRequest,
@@ -86,6 +88,16 @@ export const pluginsApi = {
   /** Operators only. Refused with 409 `plugin_in_use` while channels or rules use it, unless `force`. */
   remove: (id: string, force = false) =>
     api<void>(`/api/plugins/${seg(id)}`, { method: "DELETE", query: force ? { force: true } : undefined }),
+  /** The plugin and the channels and rules that use it (operators: everyone's; others: their own). */
+  get: (id: string, signal?: AbortSignal) => api<PluginDetail>(`/api/plugins/${seg(id)}`, { signal }),
+  /** Operators only: replace the plugin's grants (every field; null = the default). */
+  setGrants: (id: string, grants: Grants) => api<Plugin>(`/api/plugins/${seg(id)}/grants`, { method: "PUT", body: grants }),
+  /**
+   * Operators only: remove one installed version. Refused with 409 `plugin_in_use` while a channel or
+   * rule pins it (or it is the last version and something uses it), unless `force`.
+   */
+  removeVersion: (id: string, version: string, force = false) =>
+    api<void>(`/api/plugins/${seg(id)}/versions/${seg(version)}`, { method: "DELETE", query: { force } }),
 };
 
 export const channelsApi = {
@@ -142,6 +154,8 @@ export const qk = {
   messagesAll: ["messages"] as const,
   message: (id: string) => ["message", id] as const,
   plugins: ["plugins"] as const,
+  /** Under `plugins`: invalidating the list refreshes the details too. */
+  plugin: (id: string) => ["plugins", id] as const,
   channels: ["channels"] as const,
   channel: (id: string) => ["channel", id] as const,
   rules: ["rules"] as const,

@@ -135,6 +135,61 @@ export interface Plugin {
   wit_version?: string;
   /** Host capabilities it imports, e.g. `["http", "kv", "log"]` (absent on older servers). */
   capabilities?: string[];
+  /** Every installed version, newest first (absent on older servers, which keep one version). */
+  versions?: PluginVersion[];
+  /** What the operator allows it (absent on older servers). */
+  grants?: Grants;
+  /** The limits it runs under now: the grant, or the host default. */
+  limits?: PluginLimits;
+}
+
+/** One installed version of a plugin (`GET /api/plugins` → `versions`). */
+export interface PluginVersion {
+  version: string;
+  wit_version: string;
+  capabilities: string[];
+  sha256: string;
+  size_bytes: number;
+  /** The version channels and rules that follow upgrades run. */
+  newest: boolean;
+  /** Channels and rules running this version now (operators: all users'; others: their own). */
+  channels: number;
+  rules: number;
+}
+
+/**
+ * An operator's grants for one plugin (`PUT /api/plugins/{id}/grants`). Each
+ * `null` means the default: the global outbound policy, the host's default
+ * limits, every capability the plugin's kind may have.
+ */
+export interface Grants {
+  /** Host names (`api.example.com`), wildcards (`*.example.com`) or IP addresses; when set, the only hosts it may reach. */
+  allowed_hosts: string[] | null;
+  allow_private_networks: boolean | null;
+  memory_mib: number | null;
+  timeout_ms: number | null;
+  capabilities: string[] | null;
+}
+
+export interface PluginLimits {
+  memory_mib: number;
+  timeout_ms: number;
+}
+
+/** A channel or rule that uses a plugin (`GET /api/plugins/{id}` → `used_by`). */
+export interface UsedBy {
+  kind: "channel" | "rule" | string;
+  id: string;
+  name: string;
+  /** The version it is pinned to; null: it follows the newest. */
+  pinned_version: string | null;
+  /** The version it runs now; null: not installed (it is broken). */
+  running_version: string | null;
+}
+
+/** `GET /api/plugins/{id}`: the plugin and who uses it. */
+export interface PluginDetail extends Plugin {
+  used_by: UsedBy[];
 }
 
 export interface Channel {
@@ -146,6 +201,13 @@ export interface Channel {
   enabled: boolean;
   created_at: string;
   updated_at: string;
+  /** The plugin version it is pinned to; null: it follows the newest (absent on older servers). */
+  plugin_version?: string | null;
+  /**
+   * The installed version its deliveries use now; null: the plugin or the
+   * pinned version is not installed, so the channel is broken (absent on older servers).
+   */
+  running_version?: string | null;
 }
 
 export interface ChannelInput {
@@ -153,6 +215,8 @@ export interface ChannelInput {
   plugin: string;
   config: Record<string, unknown>;
   enabled: boolean;
+  /** A version pins it; null unpins (follows the newest); absent leaves it as it is. */
+  plugin_version?: string | null;
 }
 
 export interface ChannelTestResult {
@@ -173,6 +237,8 @@ export interface StandardFilter {
 
 export interface ExtraFilter {
   plugin: string;
+  /** Pins the filter plugin's version; absent or null: the newest. */
+  version?: string | null;
   config: Record<string, unknown>;
 }
 

@@ -11,10 +11,10 @@ export function Section({
   title: string;
   defaultOpen?: boolean;
   children: ReactNode;
-  level?: 2 | 3;
+  level?: 2 | 3 | 4;
 }) {
   const [open, setOpen] = useState(Boolean(defaultOpen));
-  const Heading = level === 2 ? "h2" : "h3";
+  const Heading = level === 2 ? "h2" : level === 3 ? "h3" : "h4";
   return (
     <Collapsible.Root open={open} onOpenChange={setOpen} className="section">
       <Heading className="section-head">

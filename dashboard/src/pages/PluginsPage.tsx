@@ -6,6 +6,7 @@ import { useAuth } from "../auth/AuthProvider";
 import { EmptyState, ErrorState, Loading } from "../components/bits";
 import { Section } from "../components/Section";
 import { InstallPluginForm, RemovePluginDialog } from "./plugins/PluginAdmin";
+import { GrantsForm, GrantsSummary, UsedByList, usageSummary, VersionsTable } from "./plugins/PluginDetails";
 
 /** What each host capability lets a plugin do (shown as a tooltip on its badge). */
 const CAPABILITY_HINTS: Record<string, string> = {
@@ -44,11 +45,14 @@ function Capabilities({ list }: { list?: string[] }) {
 interface CardProps {
   p: Plugin;
   newestWit?: string;
-  /** Set for operators: offers *Remove* on plugins that are not built in. */
+  /** Set for operators: offers *Remove* (and *Remove this version*) on plugins that are not built in. */
   onRemoved?: (message: string) => void;
+  /** Operators edit the grants. */
+  operator?: boolean;
 }
 
-function PluginCard({ p, newestWit, onRemoved }: CardProps) {
+function PluginCard({ p, newestWit, onRemoved, operator }: CardProps) {
+  const usage = usageSummary(p);
   const olderWit = Boolean(p.wit_version && newestWit && compareVersions(p.wit_version, newestWit) < 0);
   return (
     <li className="card plugin" aria-labelledby={`plugin-${p.id}`}>
@@ -95,7 +99,29 @@ function PluginCard({ p, newestWit, onRemoved }: CardProps) {
         </div>
       </dl>
       {p.description && <p>{p.description}</p>}
-      <Section title={`Config schema of ${p.name}`} level={3}>
+      {p.versions && p.versions.length > 0 && (
+        <>
+          <h4 className="plugin-sub">Installed versions</h4>
+          <VersionsTable plugin={p} onRemoved={onRemoved} />
+        </>
+      )}
+      {(p.grants || p.limits) && (
+        <>
+          <h4 className="plugin-sub">Grants and limits</h4>
+          <GrantsSummary plugin={p} />
+        </>
+      )}
+      {operator && p.grants && (
+        <Section title={`Edit grants of ${p.name}`} level={4}>
+          <GrantsForm plugin={p} />
+        </Section>
+      )}
+      {usage !== undefined && (
+        <Section title={`Used by: ${usage}`} level={4}>
+          <UsedByList plugin={p} />
+        </Section>
+      )}
+      <Section title={`Config schema of ${p.name}`} level={4}>
         <pre className="code schema-code">{JSON.stringify(p.config_schema, null, 2)}</pre>
       </Section>
     </li>
@@ -131,7 +157,8 @@ export function PluginsPage() {
           </>
         )}{" "}
         <em>WIT version</em> is the plugin interface a plugin was built against; <em>capabilities</em> are the host
-        services it may use.
+        services it may use. Several versions of a plugin can be installed side by side: channels and rules run the
+        newest unless they are pinned to a version.
       </p>
       {operator && <InstallPluginForm installed={items} />}
       {removed && (
@@ -148,10 +175,11 @@ export function PluginsPage() {
           <ul className="plugin-list">
             {channels.map((p) => (
               <PluginCard
-                key={`${p.id}@${p.version}`}
+                key={p.id}
                 p={p}
                 newestWit={newestWit}
                 onRemoved={operator ? setRemoved : undefined}
+                operator={operator}
               />
             ))}
           </ul>
@@ -163,10 +191,11 @@ export function PluginsPage() {
           <ul className="plugin-list">
             {filters.map((p) => (
               <PluginCard
-                key={`${p.id}@${p.version}`}
+                key={p.id}
                 p={p}
                 newestWit={newestWit}
                 onRemoved={operator ? setRemoved : undefined}
+                operator={operator}
               />
             ))}
           </ul>

@@ -1,5 +1,5 @@
 import { screen } from "@testing-library/react";
-import type { Channel, Endpoint, Plugin, Rule } from "../api/types";
+import type { Channel, Endpoint, Grants, Plugin, Rule } from "../api/types";
 import { json, type Handler } from "./http";
 import realPlugins from "./plugin-schemas.json";
 
@@ -148,4 +148,26 @@ export const RULE: Rule = {
   payload_template: { title: "{{message.title}}", body: "{{message.body}}" },
   created_at: "2025-03-01T10:00:00Z",
   updated_at: "2025-03-01T10:00:00Z",
+};
+
+/** The default grants (every field null). */
+export const DEFAULT_GRANTS: Grants = { allowed_hosts: null, allow_private_networks: null, memory_mib: null, timeout_ms: null, capabilities: null };
+
+/** A third-party channel plugin in two versions, as `GET /api/plugins` lists it on a server with versions and grants. */
+export const HTTP_POST_V2: Plugin = {
+  id: "http-post",
+  name: "HTTP POST",
+  version: "0.2.0",
+  kind: "channel",
+  description: "POSTs the payload to a URL.",
+  builtin: false,
+  wit_version: "0.3.0",
+  capabilities: ["http", "kv", "log"],
+  config_schema: { type: "object", required: ["url"], properties: { url: { type: "string" } } },
+  versions: [
+    { version: "0.2.0", wit_version: "0.3.0", capabilities: ["http", "kv", "log"], sha256: "b".repeat(64), size_bytes: 315231, newest: true, channels: 2, rules: 0 },
+    { version: "0.1.0", wit_version: "0.2.0", capabilities: ["http"], sha256: "a".repeat(64), size_bytes: 314640, newest: false, channels: 1, rules: 0 },
+  ],
+  grants: DEFAULT_GRANTS,
+  limits: { memory_mib: 64, timeout_ms: 10000 },
 };

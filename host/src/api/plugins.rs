@@ -88,7 +88,8 @@ pub struct GrantsView {
     /// Deadline of one call (1-50000 ms).
     #[serde(default)]
     timeout_ms: Option<u32>,
-    /// Capabilities it may use (`http`, `kv`, `log`, `mail`, `mqtt`); a
+    /// Capabilities it may use (`http`, `kv`, `log`, `mqtt-publish`,
+    /// `smtp-send`: the names plugins' `capabilities` list); a
     /// withheld one fails at call time with a policy error. Null: all its
     /// kind may have.
     #[serde(default)]

@@ -355,8 +355,11 @@ impl Channels {
 
     fn view(&self, row: Channel, config: &Value, plugin: Option<&LoadedPlugin>) -> ChannelView {
         let mut shown = config.clone();
-        // Without its plugin we cannot know which fields are secret: show none.
+        // A pinned version that is gone: another version of the plugin
+        // still says which fields are secret. Without any: show none.
+        let newest = self.plugins.get(&row.plugin);
         let secret_paths = plugin
+            .or(newest.as_deref())
             .map(secret_fields)
             .unwrap_or_else(|| secrets::all_top_level(config));
         secrets::mask(&mut shown, &secret_paths);

@@ -16,8 +16,9 @@ pub const MAX_GRANTED_MEMORY_MIB: u32 = 1024;
 /// The longest call a grant may allow: within the default worker lease
 /// (60 s), so a delivery is never claimed twice while its send runs.
 pub const MAX_GRANTED_TIMEOUT_MS: u32 = 50_000;
-/// Capabilities a grant can name; `log` can be withheld too (lines are dropped).
-pub const CAPABILITIES: [&str; 5] = ["http", "kv", "log", "mail", "mqtt"];
+/// Capabilities a grant can name, as `GET /api/plugins` reports a plugin's
+/// imports; `log` can be withheld too (lines are dropped).
+pub const CAPABILITIES: [&str; 5] = ["http", "kv", "log", "mqtt-publish", "smtp-send"];
 
 /// What the operator granted. `None` everywhere means the defaults: the
 /// global outbound policy, the host's limits, every capability the plugin's
@@ -79,6 +80,12 @@ impl Grants {
                 ));
             }
         }
+        if kind == PluginKind::Filter && self.allow_private_networks.is_some() {
+            return Err(invalid(
+                "allow_private_networks",
+                "filters have no network access to grant",
+            ));
+        }
         if let Some(mib) = self.memory_mib {
             if !(1..=MAX_GRANTED_MEMORY_MIB).contains(&mib) {
                 return Err(invalid(
@@ -119,7 +126,7 @@ impl Grants {
         Ok(self)
     }
 
-    /// May the plugin use `capability` (`http`, `kv`, `log`, `mail`, `mqtt`)?
+    /// May the plugin use `capability` (`http`, `kv`, `log`, `mqtt-publish`, `smtp-send`)?
     pub fn allows(&self, capability: &str) -> bool {
         self.capabilities
             .as_ref()

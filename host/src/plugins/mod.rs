@@ -4,6 +4,7 @@
 
 mod bindings;
 pub mod fetch;
+mod footprint;
 pub mod grants;
 pub mod kv;
 pub mod mail;

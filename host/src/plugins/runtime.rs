@@ -24,6 +24,7 @@ use super::bindings::v0_2::channel::{
 use super::bindings::v0_2::filter::{Filter as FilterV02, FilterPre as FilterPreV02};
 use super::fetch::Fetcher;
 use super::fetch::Fetchers;
+use super::footprint::Footprint;
 use super::grants::{Grants, MAX_GRANTED_MEMORY_MIB};
 use super::kv::{KvBackend, KvBucket};
 use super::mail::MailRelay;
@@ -170,6 +171,8 @@ pub struct LoadedPlugin {
     pub sha256: String,
     /// Size of the component file.
     pub size_bytes: usize,
+    /// Instances, memories and tables one instance of it creates.
+    footprint: Footprint,
     pre: Pre,
     id: Arc<str>,
     /// The operator's grants for this plugin id, swapped without reloading.
@@ -379,6 +382,7 @@ impl Runtime {
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let size_bytes = bytes.len();
+        let footprint = Footprint::of(bytes);
         let component = self.compile_cached(bytes, &sha256)?;
         let found = self.check_interface(&component)?;
         let pre = self.pre_instantiate(&component, &found)?;
@@ -395,6 +399,7 @@ impl Runtime {
             },
             sha256,
             size_bytes,
+            footprint,
             pre,
             id: Arc::from("(loading)"),
             granted: RwLock::new(Arc::new(Granted {
@@ -533,6 +538,7 @@ impl Runtime {
             PluginState::new(
                 plugin.id.clone(),
                 self.memory_of(&granted.grants),
+                plugin.footprint,
                 granted.grants.clone(),
                 Lent { fetcher, kv, mail },
             ),

@@ -14,6 +14,7 @@ use super::bindings::http::{self, FetchError, Request, Response};
 use super::bindings::log::{self, Level};
 use super::bindings::{filter, kv, mqtt_publish, smtp_send, types, v0_2};
 use super::fetch::Fetcher;
+use super::footprint::Footprint;
 use super::grants::Grants;
 use super::kv::{check_key, check_value, KvBackend, KvBucket, KvError, KvWriteRequest};
 use super::mail::{self as relay, MailRelay, OutgoingMail, RelayError};
@@ -51,7 +52,13 @@ pub struct PluginState {
 }
 
 impl PluginState {
-    pub fn new(plugin_id: Arc<str>, memory_limit: usize, grants: Arc<Grants>, lent: Lent) -> Self {
+    pub fn new(
+        plugin_id: Arc<str>,
+        memory_limit: usize,
+        footprint: Footprint,
+        grants: Arc<Grants>,
+        lent: Lent,
+    ) -> Self {
         let Lent { fetcher, kv, mail } = lent;
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
@@ -66,9 +73,9 @@ impl PluginState {
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_limit)
-                .instances(8)
-                .tables(8)
-                .memories(4)
+                .instances(footprint.instances)
+                .tables(footprint.tables)
+                .memories(footprint.memories)
                 .trap_on_grow_failure(true)
                 .build(),
             plugin_id,
@@ -409,7 +416,7 @@ fn block<T>(future: impl std::future::Future<Output = Result<T, KvError>>) -> Re
 
 impl smtp_send::Host for PluginState {
     async fn send_mail(&mut self, mail: smtp_send::Mail) -> Result<String, smtp_send::MailError> {
-        self.granted("mail")
+        self.granted("smtp-send")
             .map_err(smtp_send::MailError::Rejected)?;
         let Some((relay, sender)) = self.mail.clone() else {
             return Err(smtp_send::MailError::NotConfigured);
@@ -440,7 +447,7 @@ impl mqtt_publish::Host for PluginState {
         &mut self,
         message: mqtt_publish::MqttMessage,
     ) -> Result<(), mqtt_publish::MqttError> {
-        self.granted("mqtt")
+        self.granted("mqtt-publish")
             .map_err(mqtt_publish::MqttError::PolicyDenied)?;
         let Some(fetcher) = self.fetcher.clone() else {
             return Err(mqtt_publish::MqttError::PolicyDenied(

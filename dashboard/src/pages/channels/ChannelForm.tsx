@@ -13,6 +13,8 @@ import { applyApiError, fieldUnder, normalizeApiField } from "../../lib/forms";
 const channelSchema = z.object({
   name: z.string().trim().min(1, "Give the channel a name.").max(100, "Use at most 100 characters."),
   plugin: z.string().min(1, "Choose a plugin."),
+  /** "" follows the newest version; a version pins it. */
+  plugin_version: z.string(),
   enabled: z.boolean(),
 });
 type ChannelValues = z.infer<typeof channelSchema>;
@@ -26,6 +28,10 @@ export interface ChannelFormProps {
   channel?: Channel;
   /** Create is refused for unverified users. */
   canSubmit?: boolean;
+  /**
+   * `plugin_version` is present only when it changes: on create when pinned,
+   * on edit when it differs from the channel's (null unpins).
+   */
   onSubmit(values: ChannelInput): Promise<unknown>;
 }
 
@@ -46,14 +52,24 @@ export function ChannelForm({ plugins, channel, canSubmit = true, onSubmit }: Ch
     register,
     handleSubmit,
     setError,
+    setValue,
     watch,
     formState: { errors, isSubmitting },
   } = useForm<ChannelValues>({
     resolver: zodResolver(channelSchema),
-    defaultValues: { name: channel?.name ?? "", plugin: defaultPlugin, enabled: channel?.enabled ?? true },
+    defaultValues: {
+      name: channel?.name ?? "",
+      plugin: defaultPlugin,
+      plugin_version: channel?.plugin_version ?? "",
+      enabled: channel?.enabled ?? true,
+    },
   });
   const pluginId = watch("plugin");
+  const pinned = watch("plugin_version");
   const plugin = plugins.find((p) => p.id === pluginId);
+  const installedVersions = plugin?.versions?.map((v) => v.version) ?? [];
+  // Older servers know no versions: no selector unless the channel is pinned already.
+  const showVersions = Boolean(plugin?.versions) || Boolean(channel?.plugin_version);
   const schema = useMemo(() => schemaOf(plugin), [plugin]);
 
   const [config, setConfig] = useState<Record<string, unknown>>(() => channel?.config ?? {});
@@ -76,19 +92,24 @@ export function ChannelForm({ plugins, channel, canSubmit = true, onSubmit }: Ch
     setChecked(true);
     if (Object.keys(validateConfig(schema, config)).length > 0) return;
     try {
-      await onSubmit({ name: values.name.trim(), plugin: values.plugin, enabled: values.enabled, config });
+      const input: ChannelInput = { name: values.name.trim(), plugin: values.plugin, enabled: values.enabled, config };
+      const version = values.plugin_version || null;
+      if (editing ? version !== (channel!.plugin_version ?? null) : version !== null) input.plugin_version = version;
+      await onSubmit(input);
     } catch (err) {
       const field = err instanceof ApiError && err.field ? normalizeApiField(err.field) : undefined;
       const under = field !== undefined ? fieldUnder(field, "config") : undefined;
       if (under !== undefined) {
         setServerConfigErrors({ [under]: err instanceof Error ? err.message : String(err) });
       } else {
-        applyApiError(err, setError, ["name", "plugin", "enabled"]);
+        applyApiError(err, setError, ["name", "plugin", "plugin_version", "enabled"]);
       }
     }
   }, () => setChecked(true));
 
   const pluginError = errors.plugin?.message;
+  const versionError = errors.plugin_version?.message;
+  const newest = plugin?.versions?.find((v) => v.newest)?.version ?? plugin?.version;
   return (
     <form onSubmit={submit} noValidate className="form channel-form" aria-label={editing ? "Edit channel" : "New channel"}>
       <FormError message={errors.root?.server?.message} />
@@ -101,7 +122,7 @@ export function ChannelForm({ plugins, channel, canSubmit = true, onSubmit }: Ch
           disabled={editing}
           aria-invalid={pluginError ? true : undefined}
           aria-describedby={[plugin?.description ? `${id}-plugin-hint` : "", pluginError ? `${id}-plugin-err` : ""].filter(Boolean).join(" ") || undefined}
-          {...register("plugin")}
+          {...register("plugin", { onChange: () => setValue("plugin_version", "") })}
         >
           {plugins.length === 0 && !editing && <option value="">No channel plugins installed</option>}
           {editing && !plugin && <option value={channel!.plugin}>{channel!.plugin} (not installed)</option>}
@@ -123,6 +144,36 @@ export function ChannelForm({ plugins, channel, canSubmit = true, onSubmit }: Ch
           </p>
         )}
       </div>
+
+      {showVersions && (
+        <div className="field">
+          <label htmlFor={`${id}-version`}>Plugin version</label>
+          <select
+            id={`${id}-version`}
+            aria-invalid={versionError ? true : undefined}
+            aria-describedby={[`${id}-version-hint`, versionError ? `${id}-version-err` : ""].filter(Boolean).join(" ")}
+            {...register("plugin_version")}
+          >
+            <option value="">Newest (follows upgrades){newest ? ` — now ${newest}` : ""}</option>
+            {installedVersions.map((v) => (
+              <option key={v} value={v}>
+                {v}
+                {v === newest ? " (newest)" : ""}
+              </option>
+            ))}
+            {pinned && !installedVersions.includes(pinned) && <option value={pinned}>{pinned} (not installed)</option>}
+          </select>
+          <p className="hint" id={`${id}-version-hint`}>
+            Newest: deliveries move to each new version an operator installs. A version: they stay on it until you change
+            it here.
+          </p>
+          {versionError && (
+            <p className="field-error" id={`${id}-version-err`} role="alert">
+              {versionError}
+            </p>
+          )}
+        </div>
+      )}
 
       <label className="checkbox">
         <input type="checkbox" {...register("enabled")} /> Enabled

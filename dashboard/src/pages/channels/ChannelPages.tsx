@@ -8,6 +8,7 @@ import { ErrorState, Loading } from "../../components/bits";
 import { UNVERIFIED_HINT, useCanCreate } from "../../components/VerifyBanner";
 import { formatDateTime } from "../../lib/format";
 import { ChannelForm } from "./ChannelForm";
+import { ChannelVersion, isBroken } from "./ChannelVersion";
 import { TestSendButton } from "./TestSendButton";
 
 function usePlugins() {
@@ -116,6 +117,15 @@ export function ChannelDetailPage() {
           {notice}
         </p>
       )}
+      {isBroken(c) && (
+        <p className="form-error broken-notice" role="alert" data-testid="channel-broken">
+          <strong>Broken: plugin version not installed.</strong>{" "}
+          {c.plugin_version
+            ? `It is pinned to ${c.plugin} ${c.plugin_version}, which is not installed.`
+            : `The plugin ${c.plugin} is not installed.`}{" "}
+          Its deliveries wait with an error until {c.plugin_version ? "that version is installed again or you pin another one below" : "an operator installs it"}.
+        </p>
+      )}
       <div className="card test-card">
         <h2>Test</h2>
         <p className="muted">Sends a sample notification through this channel now, using the saved settings.</p>
@@ -125,12 +135,22 @@ export function ChannelDetailPage() {
       <p className="muted">
         Created {formatDateTime(c.created_at)} · updated {formatDateTime(c.updated_at)}
       </p>
+      {c.running_version !== undefined && (
+        <p data-testid="channel-version">
+          <ChannelVersion channel={c} />
+        </p>
+      )}
       <ChannelForm
         key={c.updated_at}
         plugins={channelPlugins}
         channel={c}
         onSubmit={async (values) => {
-          const updated = await channelsApi.update(c.id, { name: values.name, enabled: values.enabled, config: values.config });
+          const updated = await channelsApi.update(c.id, {
+            name: values.name,
+            enabled: values.enabled,
+            config: values.config,
+            ...(values.plugin_version !== undefined ? { plugin_version: values.plugin_version } : {}),
+          });
           queryClient.setQueryData(qk.channel(c.id), updated);
           void queryClient.invalidateQueries({ queryKey: qk.channels });
           setNotice("Changes saved.");

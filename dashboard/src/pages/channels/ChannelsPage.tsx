@@ -5,6 +5,7 @@ import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState, ErrorState, Loading } from "../../components/bits";
 import { UNVERIFIED_HINT, useCanCreate } from "../../components/VerifyBanner";
 import { formatDateTime } from "../../lib/format";
+import { BrokenBadge, ChannelVersion, isBroken } from "./ChannelVersion";
 import { TestSendButton } from "./TestSendButton";
 
 export function ChannelsPage() {
@@ -58,11 +59,27 @@ export function ChannelsPage() {
                   <td data-label="Name" className="strong break">
                     <Link to={`/channels/${encodeURIComponent(c.id)}`}>{c.name}</Link>
                   </td>
-                  <td data-label="Plugin">{pluginName(c.plugin)}</td>
+                  <td data-label="Plugin">
+                    {pluginName(c.plugin)}
+                    {c.running_version !== undefined && (
+                      <>
+                        {" "}
+                        <span className="muted nowrap">
+                          <ChannelVersion channel={c} short />
+                        </span>
+                      </>
+                    )}
+                  </td>
                   <td data-label="Status">
                     <span className={`status ${c.enabled ? "status-ok" : "status-muted"}`}>
                       {c.enabled ? "enabled" : "disabled"}
                     </span>
+                    {isBroken(c) && (
+                      <>
+                        {" "}
+                        <BrokenBadge />
+                      </>
+                    )}
                   </td>
                   <td data-label="Updated">{formatDateTime(c.updated_at)}</td>
                   <td className="actions">

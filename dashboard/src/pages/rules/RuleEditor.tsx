@@ -68,6 +68,46 @@ function Err({ id, message }: { id: string; message?: string }) {
   );
 }
 
+/** An extra filter's version: the newest (follows upgrades) or a pinned one. */
+function ExtraFilterVersion({
+  id,
+  value,
+  versions,
+  newest,
+  error,
+  onChange,
+}: {
+  id: string;
+  value: string;
+  versions: string[];
+  newest?: string;
+  error?: string;
+  onChange(version: string): void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>Filter plugin version</label>
+      <select
+        id={id}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-err` : undefined}
+      >
+        <option value="">Newest (follows upgrades){newest ? ` — now ${newest}` : ""}</option>
+        {versions.map((v) => (
+          <option key={v} value={v}>
+            {v}
+            {v === newest ? " (newest)" : ""}
+          </option>
+        ))}
+        {value && !versions.includes(value) && <option value={value}>{value} (not installed)</option>}
+      </select>
+      <Err id={`${id}-err`} message={error} />
+    </div>
+  );
+}
+
 export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canSubmit = true, onSubmit }: RuleEditorProps) {
   const id = useId();
   const [draft, setDraft] = useState<RuleDraft>(initial);
@@ -104,7 +144,7 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
     return out;
   });
   const rest = Object.fromEntries(Object.entries(allErrors).filter(([k]) => !/^extra_filters\.\d+\.config(\.|$)/.test(k)));
-  const extraPaths = draft.extraFilters.map((_, i) => `extra_filters.${i}.plugin`);
+  const extraPaths = draft.extraFilters.flatMap((_, i) => [`extra_filters.${i}.plugin`, `extra_filters.${i}.version`]);
   const { byField: errors, other } = foldErrors(rest, [...FIELD_PATHS, ...extraPaths]);
   const dirty = JSON.stringify(draft) !== JSON.stringify(saved);
   // Narrow screens: extra filters fold away unless the rule has some (or one of them needs fixing).
@@ -243,7 +283,7 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
                     <select
                       id={selId}
                       value={x.plugin}
-                      onChange={(e) => setExtra(i, { plugin: e.target.value, config: {} })}
+                      onChange={(e) => setExtra(i, { plugin: e.target.value, version: "", config: {} })}
                       aria-invalid={pluginErr ? true : undefined}
                       aria-describedby={pluginErr ? `${selId}-err` : undefined}
                     >
@@ -258,6 +298,16 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
                     {plugin?.description && <p className="hint">{plugin.description}</p>}
                     <Err id={`${selId}-err`} message={pluginErr} />
                   </div>
+                  {x.plugin && (plugin?.versions || x.version) && (
+                    <ExtraFilterVersion
+                      id={`${selId}-version`}
+                      value={x.version}
+                      versions={plugin?.versions?.map((v) => v.version) ?? []}
+                      newest={plugin?.versions?.find((v) => v.newest)?.version ?? plugin?.version}
+                      error={errors[`extra_filters.${i}.version`]}
+                      onChange={(version) => setExtra(i, { version })}
+                    />
+                  )}
                   {x.plugin && (
                     <SchemaForm
                       key={`${x.key}-${x.plugin}`}
@@ -292,7 +342,7 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
                     update({
                       extraFilters: [
                         ...draft.extraFilters,
-                        { key: newKey(), plugin: filterPlugins.length === 1 ? filterPlugins[0].id : "", config: {} },
+                        { key: newKey(), plugin: filterPlugins.length === 1 ? filterPlugins[0].id : "", version: "", config: {} },
                       ],
                     })
                   }

@@ -89,7 +89,7 @@ export function RulesPage() {
                       {r.extra_filters.length > 0 && (
                         <span className="muted">
                           {" "}
-                          + {r.extra_filters.map((x) => x.plugin).join(", ")}
+                          + {r.extra_filters.map((x) => (x.version ? `${x.plugin} ${x.version} (pinned)` : x.plugin)).join(", ")}
                         </span>
                       )}
                     </td>

@@ -55,8 +55,8 @@ describe("rule drafts", () => {
     d.filter.regex = "a".repeat(1025);
     d.template = '{"title": ';
     d.extraFilters = [
-      { key: "a", plugin: "", config: {} },
-      { key: "b", plugin: "keyword", config: {} },
+      { key: "a", plugin: "", version: "", config: {} },
+      { key: "b", plugin: "keyword", version: "", config: {} },
     ];
     const errors = validateDraft(d, [KEYWORD_FILTER]);
     expect(Object.keys(errors).sort()).toEqual([

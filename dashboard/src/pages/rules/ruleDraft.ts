@@ -26,6 +26,8 @@ export interface ExtraFilterDraft {
   /** Stable React key. */
   key: string;
   plugin: string;
+  /** "" follows the plugin's newest version; a version pins it. */
+  version: string;
   config: Record<string, unknown>;
 }
 
@@ -121,7 +123,12 @@ export function ruleToDraft(rule: Rule): RuleDraft {
     enabled: rule.enabled,
     channelId: rule.channel_id,
     filter: filterToDraft(rule.filter),
-    extraFilters: (rule.extra_filters ?? []).map((x) => ({ key: newKey(), plugin: x.plugin, config: x.config ?? {} })),
+    extraFilters: (rule.extra_filters ?? []).map((x) => ({
+      key: newKey(),
+      plugin: x.plugin,
+      version: x.version ?? "",
+      config: x.config ?? {},
+    })),
     template: JSON.stringify(rule.payload_template ?? {}, null, 2),
   };
 }
@@ -148,7 +155,10 @@ export function draftToInput(d: RuleDraft): RuleInput {
     enabled: d.enabled,
     channel_id: d.channelId,
     filter: draftToFilter(d.filter),
-    extra_filters: d.extraFilters.map<ExtraFilter>((x) => ({ plugin: x.plugin, config: x.config })),
+    // `version` only when pinned: absent follows the newest (and older servers never see the key).
+    extra_filters: d.extraFilters.map<ExtraFilter>((x) =>
+      x.version ? { plugin: x.plugin, version: x.version, config: x.config } : { plugin: x.plugin, config: x.config },
+    ),
     payload_template: tpl.ok ? tpl.value : {},
   };
 }
