@@ -1,6 +1,10 @@
 //! Plugin cost: one message against 10 standard-filter rules (target
-//! ≤ 50 µs), and one send of each built-in channel plugin up to the network.
-//! Run with `cargo bench -p beacon-host --bench plugins`.
+//! ≤ 50 µs), one send of each built-in channel plugin up to the network, and
+//! the same webhook-style channel written in Rust, JavaScript and Python:
+//! component size, compile time, instantiation and one send.
+//! Run with `cargo bench -p beacon-host --bench plugins`; the language
+//! figures need the examples built (`scripts/build-examples.sh`), else they
+//! are skipped with a note.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,18 +35,7 @@ fn rule(i: usize, filter: serde_json::Value) -> Rule {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = PluginConfig {
-        dir: dir.path().join("plugins"),
-        reload_every: None,
-        cache_dir: dir.path().join("cache"),
-        outbound_allowlist: Vec::new(),
-        block_private_networks: true,
-        block_private_overrides: Vec::new(),
-        request_timeout: Duration::from_secs(10),
-        max_body_bytes: 1 << 20,
-        filter_timeout: Duration::from_millis(50),
-        memory_bytes: 64 << 20,
-    };
+    let config = bench_config(dir.path());
     let registry = beacon_host::plugins::start(&config).expect("plugins");
     // Ten realistic rules over every dimension; two of them use a regex.
     let filters = [
@@ -226,5 +219,114 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The same channel (POST the payload with a bearer token) per language.
+const LANGUAGES: [(&str, &str, &str); 3] = [
+    (
+        "rust",
+        "http-post",
+        "target/test-http-post/wasm32-wasip2/release/http_post.wasm",
+    ),
+    (
+        "javascript",
+        "js-webhook",
+        "examples/js-channel/dist/js_webhook.wasm",
+    ),
+    (
+        "python",
+        "py-webhook",
+        "examples/python-channel/dist/py_webhook.wasm",
+    ),
+];
+
+fn languages(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let _entered = runtime.enter();
+    let kv: Arc<dyn KvBackend> = Arc::new(MemoryKv::default());
+    let message = beacon_host::plugins::wit_message(&Message {
+        id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5".into(),
+        endpoint_id: "e".into(),
+        endpoint_name: "bench".into(),
+        received_at: 0,
+        payload: Payload {
+            body: "disk 95% full".into(),
+            title: Some("NAS".into()),
+            group: None,
+            priority: 4,
+            tags: Vec::new(),
+            url: None,
+            extras: BTreeMap::new(),
+        },
+        request: Default::default(),
+        filter_errors: Vec::new(),
+    });
+    let config = json!({"url": "http://127.0.0.1:9/hook", "token": "bench-token"}).to_string();
+    let payload = json!({"text": "disk 95% full"}).to_string();
+    for (language, id, path) in LANGUAGES {
+        let Ok(bytes) = std::fs::read(root.join(path)) else {
+            eprintln!(
+                "{language}: {path} is missing; build it (scripts/build-examples.sh) to measure it"
+            );
+            continue;
+        };
+        // Compile time: a fresh cache directory, so nothing is reused.
+        let plugins = PluginConfig {
+            dir: dir.path().join(format!("{language}-plugins")),
+            cache_dir: dir.path().join(format!("{language}-cache")),
+            ..bench_config(dir.path())
+        };
+        let registry = beacon_host::plugins::start(&plugins).expect("plugins");
+        let started = std::time::Instant::now();
+        let plugin = registry.runtime().load(&bytes).expect("loads");
+        let compiled = started.elapsed();
+        assert_eq!(plugin.info.id, id);
+        eprintln!(
+            "{language}: {id} component {:.1} MiB, compile + check + describe {:.2} s (first load; later loads use the compiled cache)",
+            bytes.len() as f64 / (1024.0 * 1024.0),
+            compiled.as_secs_f64()
+        );
+        c.bench_function(&format!("{language}: instantiate + validate-config"), |b| {
+            b.iter(|| {
+                registry
+                    .runtime()
+                    .validate_config(&plugin, &config)
+                    .expect("call")
+                    .expect("valid")
+            })
+        });
+        let state = || CallState {
+            kv: kv.clone(),
+            bucket: KvBucket::for_channel("bench", id),
+            mail: Arc::new(beacon_host::plugins::mail::NoMail),
+        };
+        c.bench_function(&format!("{language}: one send, network excluded"), |b| {
+            b.iter(|| {
+                registry
+                    .runtime()
+                    .send_blocking(&plugin, &config, &payload, &message, state())
+                    .expect("call")
+            })
+        });
+    }
+}
+
+fn bench_config(dir: &std::path::Path) -> PluginConfig {
+    PluginConfig {
+        dir: dir.join("plugins"),
+        reload_every: None,
+        cache_dir: dir.join("cache"),
+        outbound_allowlist: Vec::new(),
+        block_private_networks: true,
+        block_private_overrides: Vec::new(),
+        request_timeout: Duration::from_secs(10),
+        max_body_bytes: 1 << 20,
+        filter_timeout: Duration::from_millis(50),
+        memory_bytes: 64 << 20,
+    }
+}
+
+criterion_group!(benches, bench, languages);
 criterion_main!(benches);

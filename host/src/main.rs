@@ -50,13 +50,15 @@ enum PluginCommand {
     /// Check a component and install it into the plugins directory.
     Install { file: PathBuf },
     /// Write a new plugin project (`NAME/` in the current directory) that
-    /// builds with `cargo build --release --target wasm32-wasip2` and passes
-    /// its own `cargo test`.
+    /// builds with one command and passes its own test: Rust (`cargo build
+    /// --release --target wasm32-wasip2`, `cargo test`), JavaScript (`npm
+    /// install && npm test && npm run build`) or Python (`python3 -m unittest
+    /// discover -s tests`, `sh build.sh`).
     New {
         name: String,
         #[arg(long, value_enum)]
         kind: ScaffoldKind,
-        /// Only `rust` so far.
+        /// `rust`, `js` or `python`.
         #[arg(long, default_value = "rust")]
         lang: String,
     },
@@ -268,8 +270,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let root =
                 beacon_host::scaffold::create(&std::env::current_dir()?, &name, kind, &lang)?;
             println!(
-                "created {}\n  cd {name} && cargo test && cargo build --release --target wasm32-wasip2",
-                root.display()
+                "created {}\n  cd {name} && {}",
+                root.display(),
+                beacon_host::scaffold::next_steps(&lang)
             );
             Ok(())
         }

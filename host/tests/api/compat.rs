@@ -187,3 +187,113 @@ async fn a_javascript_channel_built_from_source_delivers() {
     );
     assert_eq!(received[0].json(), json!({"text": "from JavaScript"}));
 }
+
+/// The Python channel and the JavaScript and Python filters, built from
+/// source by the test, installed into a real server: a message passes the
+/// JavaScript filter's rule (delivered through the Python channel with its
+/// secret header) and is held by the Python filter's rule, which says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_javascript_plugins_built_from_source_decide_and_deliver() {
+    let built = tokio::task::spawn_blocking(|| {
+        let js = std::thread::spawn(crate::common::fixtures::js_filter);
+        let python = [
+            crate::common::fixtures::python_channel(),
+            crate::common::fixtures::python_filter(),
+        ];
+        let js = js.join().expect("js build");
+        [python[0].clone(), python[1].clone(), js]
+    })
+    .await
+    .expect("build");
+    let plugins_dir = tempfile::tempdir().expect("tempdir");
+    for wasm in &built {
+        let name = wasm.file_name().expect("file name");
+        std::fs::copy(wasm, plugins_dir.path().join(name)).expect("copy");
+    }
+    let receiver = Receiver::start(vec![], Answer::json(200, json!({"ok": true}))).await;
+    let dir = plugins_dir.path().display().to_string();
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        &[
+            ("BEACON_PLUGINS_DIR", dir.as_str()),
+            ("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let user = server.user().await;
+    let plugins = server.get("/api/plugins", Some(&user.token)).await;
+    for id in ["py-webhook", "py-keyword", "js-keyword"] {
+        let plugin = listed(&plugins.json, id);
+        assert_eq!(plugin["wit_version"], "0.3.0", "{plugin}");
+        assert!(
+            !plugin["capabilities"].to_string().contains("wasi"),
+            "only beacon:plugin capabilities: {plugin}"
+        );
+    }
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "py", "plugin": "py-webhook",
+                   "config": {"url": format!("{}/py", receiver.base_url), "token": "py-secret"}}),
+        )
+        .await;
+    channel.assert_status(201);
+    assert_eq!(channel.json["config"]["token"], "********");
+    for (name, plugin, keyword) in [
+        ("js says disk", "js-keyword", "disk"),
+        ("py says cpu", "py-keyword", "cpu"),
+    ] {
+        server
+            .post(
+                "/api/rules",
+                Some(&user.token),
+                json!({"name": name, "channel_id": channel.json["id"],
+                       "extra_filters": [{"plugin": plugin, "config": {"keywords": [keyword]}}],
+                       "payload_template": {"rule": name, "text": "{{message.body}}"}}),
+            )
+            .await
+            .assert_status(201);
+    }
+    let endpoint = server.endpoint(&user, "languages").await;
+    let id = server
+        .ingest_ok(&endpoint, json!({"body": "disk almost full"}))
+        .await;
+    let started = Instant::now();
+    let detail = loop {
+        let detail = server
+            .get(&format!("/api/messages/{id}"), Some(&user.token))
+            .await;
+        if detail.json["deliveries"][0]["status"] == "sent" {
+            break detail;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not delivered: {}",
+            detail.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        detail.json["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "only the JavaScript filter's rule matched: {}",
+        detail.text
+    );
+    let notes = detail.json["filter_errors"].to_string();
+    assert!(
+        notes.contains("py-keyword: no keyword in the title or body"),
+        "the Python filter says why it held the message: {notes}"
+    );
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/py");
+    assert_eq!(
+        received[0].header("authorization"),
+        Some("Bearer py-secret")
+    );
+    assert_eq!(
+        received[0].json(),
+        json!({"rule": "js says disk", "text": "disk almost full"})
+    );
+}

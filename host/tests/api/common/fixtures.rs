@@ -74,31 +74,87 @@ pub fn http_post() -> PathBuf {
         .join("http_post.wasm")
 }
 
-/// The JavaScript example channel (`examples/js-channel`, id `js-webhook`),
-/// built from source with npm once per test process (`npm ci` in the SDK
-/// and the example, then `npm run build`).
+/// Runs `program args` in `dir` (relative to the workspace root); fails
+/// with its output when it fails.
+fn run(program: &str, args: &[&str], dir: &str) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(workspace_root().join(dir))
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("{program} could not run ({err}); scripts/install-test-deps.sh installs it")
+        });
+    assert!(
+        output.status.success(),
+        "{program} {args:?} in {dir} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `npm ci` in the JavaScript SDK, once per test process.
+fn js_sdk() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| run("npm", &["ci", "--no-audit", "--no-fund"], "sdk/js"));
+}
+
+/// A JavaScript example built from source with npm (`npm ci`, `npm run build`).
+fn js_example(dir: &str, file: &str) -> PathBuf {
+    js_sdk();
+    run("npm", &["ci", "--no-audit", "--no-fund"], dir);
+    run("npm", &["run", "build"], dir);
+    workspace_root().join(dir).join("dist").join(file)
+}
+
+/// A Python example built from source with the Python SDK's build command
+/// (its first run installs the pinned componentize-py into sdk/python/.venv).
+fn python_example(dir: &str, file: &str) -> PathBuf {
+    static SETUP: OnceLock<()> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        run(
+            "sh",
+            &["sdk/python/bin/beacon-plugin-build", "--setup"],
+            ".",
+        )
+    });
+    let out = format!("dist/{file}");
+    run(
+        "sh",
+        &[
+            "../../sdk/python/bin/beacon-plugin-build",
+            "src/plugin.py",
+            "-o",
+            &out,
+        ],
+        dir,
+    );
+    workspace_root().join(dir).join(out)
+}
+
+/// The JavaScript example channel (`examples/js-channel`, id `js-webhook`).
 pub fn js_channel() -> PathBuf {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let root = workspace_root();
-        for (dir, args) in [
-            ("sdk/js", &["ci", "--no-audit", "--no-fund"][..]),
-            ("examples/js-channel", &["ci", "--no-audit", "--no-fund"][..]),
-            ("examples/js-channel", &["run", "build"][..]),
-        ] {
-            let output = Command::new("npm")
-                .args(args)
-                .current_dir(root.join(dir))
-                .output()
-                .expect("npm is required to build the JavaScript example (scripts/install-test-deps.sh)");
-            assert!(
-                output.status.success(),
-                "npm {args:?} in {dir} failed:\n{}\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        root.join("examples/js-channel/dist/js_webhook.wasm")
-    })
-    .clone()
+    WASM.get_or_init(|| js_example("examples/js-channel", "js_webhook.wasm"))
+        .clone()
+}
+
+/// The JavaScript example filter (`examples/js-filter`, id `js-keyword`).
+pub fn js_filter() -> PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| js_example("examples/js-filter", "js_keyword.wasm"))
+        .clone()
+}
+
+/// The Python example channel (`examples/python-channel`, id `py-webhook`).
+pub fn python_channel() -> PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| python_example("examples/python-channel", "py_webhook.wasm"))
+        .clone()
+}
+
+/// The Python example filter (`examples/python-filter`, id `py-keyword`).
+pub fn python_filter() -> PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| python_example("examples/python-filter", "py_keyword.wasm"))
+        .clone()
 }

@@ -1,166 +1,86 @@
-//! `beacon plugin new`: writes a plugin project that builds with one command
-//! and passes its own test out of the box. The SDK and the WIT it builds
-//! against are copied into the project (`vendor/`) from this binary, so the
-//! project needs nothing but crates.io and the `wasm32-wasip2` target, and
-//! always matches the host that made it.
+//! The Rust project: a crate with the SDK and WIT vendored, built with
+//! `cargo build --release --target wasm32-wasip2`.
 
-use std::path::{Path, PathBuf};
-
-/// What the project is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Channel,
-    Filter,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ScaffoldError {
-    #[error(
-        "plugin name {0:?} must be 1-64 lowercase letters, digits or '-', starting with a letter"
-    )]
-    BadName(String),
-    #[error("{0} already exists; choose another name or directory")]
-    Exists(PathBuf),
-    #[error("{0} plugins cannot be scaffolded yet (only rust)")]
-    Language(String),
-    #[error("writing {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
+use super::{type_name, Kind};
 
 /// The SDK sources and WIT this binary was built with, by path inside `vendor/`.
-const VENDORED: &[(&str, &str)] = &[
+pub(super) const VENDORED: &[(&str, &str)] = &[
     (
         "beacon-plugin-sdk/Cargo.toml",
-        include_str!("../../sdk/Cargo.toml"),
+        include_str!("../../../sdk/Cargo.toml"),
     ),
     (
         "beacon-plugin-sdk/src/bindings.rs",
-        include_str!("../../sdk/src/bindings.rs"),
+        include_str!("../../../sdk/src/bindings.rs"),
     ),
     (
         "beacon-plugin-sdk/src/config.rs",
-        include_str!("../../sdk/src/config.rs"),
+        include_str!("../../../sdk/src/config.rs"),
     ),
     (
         "beacon-plugin-sdk/src/harness.rs",
-        include_str!("../../sdk/src/harness.rs"),
+        include_str!("../../../sdk/src/harness.rs"),
     ),
     (
         "beacon-plugin-sdk/src/host.rs",
-        include_str!("../../sdk/src/host.rs"),
+        include_str!("../../../sdk/src/host.rs"),
     ),
     (
         "beacon-plugin-sdk/src/http.rs",
-        include_str!("../../sdk/src/http.rs"),
+        include_str!("../../../sdk/src/http.rs"),
     ),
     (
         "beacon-plugin-sdk/src/kv.rs",
-        include_str!("../../sdk/src/kv.rs"),
+        include_str!("../../../sdk/src/kv.rs"),
     ),
     (
         "beacon-plugin-sdk/src/lib.rs",
-        include_str!("../../sdk/src/lib.rs"),
+        include_str!("../../../sdk/src/lib.rs"),
     ),
     (
         "beacon-plugin-sdk/src/log.rs",
-        include_str!("../../sdk/src/log.rs"),
+        include_str!("../../../sdk/src/log.rs"),
     ),
     (
         "beacon-plugin-sdk/src/mail.rs",
-        include_str!("../../sdk/src/mail.rs"),
+        include_str!("../../../sdk/src/mail.rs"),
     ),
     (
         "beacon-plugin-sdk/src/mqtt.rs",
-        include_str!("../../sdk/src/mqtt.rs"),
+        include_str!("../../../sdk/src/mqtt.rs"),
     ),
     (
         "beacon-plugin-sdk/src/plugin.rs",
-        include_str!("../../sdk/src/plugin.rs"),
+        include_str!("../../../sdk/src/plugin.rs"),
     ),
     (
         "beacon-plugin-sdk/src/template.rs",
-        include_str!("../../sdk/src/template.rs"),
+        include_str!("../../../sdk/src/template.rs"),
     ),
     (
         "beacon-plugin-sdk/src/testing.rs",
-        include_str!("../../sdk/src/testing.rs"),
+        include_str!("../../../sdk/src/testing.rs"),
     ),
     (
         "beacon-plugin-sdk/src/types.rs",
-        include_str!("../../sdk/src/types.rs"),
+        include_str!("../../../sdk/src/types.rs"),
     ),
     (
         "beacon-plugin-sdk/src/values.rs",
-        include_str!("../../sdk/src/values.rs"),
+        include_str!("../../../sdk/src/values.rs"),
     ),
     (
         "beacon-plugin-sdk/README.md",
-        include_str!("../../sdk/README.md"),
+        include_str!("../../../sdk/README.md"),
     ),
     // The SDK generates its bindings from `../wit`, relative to its own folder.
-    ("wit/plugin.wit", include_str!("../../wit/plugin.wit")),
+    ("wit/plugin.wit", include_str!("../../../wit/plugin.wit")),
 ];
 
-/// Writes a new project `dir/name` and returns its path.
-pub fn create(dir: &Path, name: &str, kind: Kind, lang: &str) -> Result<PathBuf, ScaffoldError> {
-    if lang != "rust" {
-        return Err(ScaffoldError::Language(lang.to_string()));
-    }
-    check_name(name)?;
-    let root = dir.join(name);
-    if root.exists() {
-        return Err(ScaffoldError::Exists(root));
-    }
-    for (path, text) in files(name, kind) {
-        write(&root.join(path), &text)?;
-    }
-    for (path, text) in VENDORED {
-        write(&root.join("vendor").join(path), text)?;
-    }
-    Ok(root)
-}
-
-fn check_name(name: &str) -> Result<(), ScaffoldError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ScaffoldError::BadName(name.to_string()))
-    }
-}
-
-fn write(path: &Path, text: &str) -> Result<(), ScaffoldError> {
-    let io = |source| ScaffoldError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    std::fs::write(path, text).map_err(io)
-}
-
 /// The project's own files (everything but `vendor/`).
-fn files(name: &str, kind: Kind) -> Vec<(&'static str, String)> {
+pub(super) fn files(name: &str, kind: Kind) -> Vec<(&'static str, String)> {
     let artifact = name.replace('-', "_");
-    let type_name: String = name
-        .split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
+    let type_name = type_name(name);
     let (source, kind_text) = match kind {
         Kind::Channel => (CHANNEL_LIB, "channel"),
         Kind::Filter => (FILTER_LIB, "filter"),
@@ -359,23 +279,6 @@ against) sits in `vendor/`; its README explains the traits, the HTTP helper,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_and_languages_are_checked() {
-        let dir = std::env::temp_dir();
-        assert!(matches!(
-            create(&dir, "Bad_Name", Kind::Channel, "rust"),
-            Err(ScaffoldError::BadName(_))
-        ));
-        assert!(matches!(
-            create(&dir, "1st", Kind::Channel, "rust"),
-            Err(ScaffoldError::BadName(_))
-        ));
-        assert!(matches!(
-            create(&dir, "ok", Kind::Channel, "cobol"),
-            Err(ScaffoldError::Language(_))
-        ));
-    }
 
     #[test]
     fn templates_are_filled() {
