@@ -263,7 +263,6 @@ fn languages(c: &mut Criterion) {
         request: Default::default(),
         filter_errors: Vec::new(),
     });
-    let config = json!({"url": "http://127.0.0.1:9/hook", "token": "bench-token"}).to_string();
     let payload = json!({"text": "disk 95% full"}).to_string();
     for (language, id, path) in LANGUAGES {
         let Ok(bytes) = std::fs::read(root.join(path)) else {
@@ -283,6 +282,13 @@ fn languages(c: &mut Criterion) {
         let plugin = registry.runtime().load(&bytes).expect("loads");
         let compiled = started.elapsed();
         assert_eq!(plugin.info.id, id);
+        // The same request in each: a URL and a bearer token.
+        let config = if language == "rust" {
+            json!({"url": "http://127.0.0.1:9/hook", "headers": {"Authorization": "Bearer bench-token"}})
+        } else {
+            json!({"url": "http://127.0.0.1:9/hook", "token": "bench-token"})
+        }
+        .to_string();
         eprintln!(
             "{language}: {id} component {:.1} MiB, compile + check + describe {:.2} s (first load; later loads use the compiled cache)",
             bytes.len() as f64 / (1024.0 * 1024.0),

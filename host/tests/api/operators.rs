@@ -150,6 +150,26 @@ async fn every_refusal_has_its_own_answer() {
         assert_eq!(reply.status, status, "{what}: {}", reply.text);
         reply.assert_error(status, code, Some("file"));
     }
+    // The same id and version with other contents: http-post 0.1.0 built
+    // for WIT 0.3, then the 0.1.0 built for WIT 0.2.
+    upload(&server, token, read(http_post()))
+        .await
+        .assert_status(201);
+    let compat = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compat/http-post-wit-0.2.0.wasm");
+    upload(&server, token, read(compat)).await.assert_error(
+        409,
+        "plugin_version_exists",
+        Some("file"),
+    );
+    let kept = server.get("/api/plugins/http-post", token).await;
+    assert_eq!(
+        kept.json["versions"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        kept.text
+    );
+    assert_eq!(kept.json["versions"][0]["wit_version"], "0.3.0");
     let too_large = upload(&server, token, vec![0u8; 33 * 1024 * 1024]).await;
     too_large.assert_error(413, "payload_too_large", None);
     let no_file = server
