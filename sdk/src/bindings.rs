@@ -3,9 +3,9 @@
 #![allow(missing_docs)]
 
 use crate::harness;
-use crate::kv::KvError;
 use crate::plugin::{Channel, Filter};
 use crate::types::{SendError, SendFailure};
+use crate::values::KvError;
 use crate::values::{FetchError, Level, Request, Response};
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -166,8 +166,8 @@ pub(crate) fn kv_delete(key: &str) -> Result<bool, KvError> {
     )?
 }
 
-pub(crate) fn send_mail(mail: &crate::mail::Mail) -> Result<String, crate::mail::MailError> {
-    use crate::mail::MailError;
+pub(crate) fn send_mail(mail: &crate::values::Mail) -> Result<String, crate::values::MailError> {
+    use crate::values::MailError;
     use channel::beacon::plugin::smtp_send as wit;
     let request = wit::Mail {
         to: mail.to.clone(),
@@ -185,8 +185,8 @@ pub(crate) fn send_mail(mail: &crate::mail::Mail) -> Result<String, crate::mail:
     })
 }
 
-pub(crate) fn publish(message: &crate::mqtt::Publish) -> Result<(), crate::mqtt::MqttError> {
-    use crate::mqtt::MqttError;
+pub(crate) fn publish(message: &crate::values::Publish) -> Result<(), crate::values::MqttError> {
+    use crate::values::MqttError;
     use channel::beacon::plugin::mqtt_publish as wit;
     let request = wit::MqttMessage {
         broker_url: message.broker_url.clone(),

@@ -32,37 +32,10 @@
 //! switches buckets and [`testing::reset`](crate::testing::reset) empties
 //! them.
 
-use std::fmt;
 use std::time::Duration;
 
-/// Why a key-value call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KvError {
-    /// Key empty or too long, or value too large; the text says which.
-    Invalid(String),
-    /// The bucket holds as many keys as it may.
-    QuotaExceeded(String),
-    /// The state store did not answer (or this call has no bucket); worth
-    /// retrying later. A filter usually answers `Err` (rule not matched,
-    /// error shown) or fails open, and says which in its docs.
-    Unavailable(String),
-}
-
-impl fmt::Display for KvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KvError::Invalid(why) => write!(f, "invalid key-value call: {why}"),
-            KvError::QuotaExceeded(why) => write!(f, "key-value quota exceeded: {why}"),
-            KvError::Unavailable(why) => write!(f, "key-value state unavailable: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for KvError {}
-
-pub(crate) fn ttl_seconds(ttl: Option<Duration>) -> Option<u32> {
-    ttl.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-}
+pub(crate) use crate::values::ttl_seconds;
+pub use crate::values::KvError;
 
 /// The value of a live key (a counter reads as its decimal text).
 pub fn get(key: &str) -> Result<Option<Vec<u8>>, KvError> {
@@ -95,4 +68,49 @@ pub fn increment(key: &str, delta: i64, ttl: Option<Duration>) -> Result<i64, Kv
 /// Removes a key; `true` when it was there.
 pub fn delete(key: &str) -> Result<bool, KvError> {
     crate::host::kv_delete(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kv;
+    use crate::testing::{advance_kv_clock, reset, set_kv_scope};
+    use std::time::Duration;
+
+    #[test]
+    fn kv_buckets_expire_and_stay_apart() {
+        reset();
+        assert!(kv::add("k", b"a", Some(Duration::from_secs(60))).unwrap());
+        assert!(!kv::add("k", b"b", Some(Duration::from_secs(60))).unwrap());
+        set_kv_scope("other rule");
+        assert_eq!(kv::get("k").unwrap(), None, "another bucket");
+        assert!(kv::add("k", b"c", None).unwrap());
+        set_kv_scope("default");
+        assert_eq!(kv::get_string("k").unwrap().as_deref(), Some("a"));
+        advance_kv_clock(Duration::from_secs(61));
+        assert_eq!(kv::get("k").unwrap(), None, "expired");
+        assert_eq!(
+            kv::increment("n", 5, Some(Duration::from_secs(10))).unwrap(),
+            5
+        );
+        assert_eq!(
+            kv::increment("n", 1, Some(Duration::from_secs(10))).unwrap(),
+            6
+        );
+        advance_kv_clock(Duration::from_secs(10));
+        assert_eq!(
+            kv::increment("n", 1, Some(Duration::from_secs(10))).unwrap(),
+            1,
+            "a new window"
+        );
+        assert!(matches!(
+            kv::set("", b"x", None),
+            Err(kv::KvError::Invalid(_))
+        ));
+        assert!(matches!(
+            kv::set("big", vec![0u8; 16 * 1024 + 1], None),
+            Err(kv::KvError::Invalid(_))
+        ));
+        assert!(kv::delete("n").unwrap());
+        reset();
+    }
 }

@@ -17,10 +17,9 @@
 //! testing::reset();
 //! ```
 
-use crate::kv::KvError;
-use crate::mail::{Mail, MailError};
-use crate::mqtt::{MqttError, Publish};
-use crate::values::{FetchError, Level, Request, Response};
+use crate::values::{
+    FetchError, KvError, Level, Mail, MailError, MqttError, Publish, Request, Response,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -260,48 +259,4 @@ pub(crate) fn mocked_fetch(request: &Request) -> Result<Response, FetchError> {
         )),
     }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kv;
-
-    #[test]
-    fn kv_buckets_expire_and_stay_apart() {
-        reset();
-        assert!(kv::add("k", b"a", Some(Duration::from_secs(60))).unwrap());
-        assert!(!kv::add("k", b"b", Some(Duration::from_secs(60))).unwrap());
-        set_kv_scope("other rule");
-        assert_eq!(kv::get("k").unwrap(), None, "another bucket");
-        assert!(kv::add("k", b"c", None).unwrap());
-        set_kv_scope("default");
-        assert_eq!(kv::get_string("k").unwrap().as_deref(), Some("a"));
-        advance_kv_clock(Duration::from_secs(61));
-        assert_eq!(kv::get("k").unwrap(), None, "expired");
-        assert_eq!(
-            kv::increment("n", 5, Some(Duration::from_secs(10))).unwrap(),
-            5
-        );
-        assert_eq!(
-            kv::increment("n", 1, Some(Duration::from_secs(10))).unwrap(),
-            6
-        );
-        advance_kv_clock(Duration::from_secs(10));
-        assert_eq!(
-            kv::increment("n", 1, Some(Duration::from_secs(10))).unwrap(),
-            1,
-            "a new window"
-        );
-        assert!(matches!(
-            kv::set("", b"x", None),
-            Err(kv::KvError::Invalid(_))
-        ));
-        assert!(matches!(
-            kv::set("big", vec![0u8; 16 * 1024 + 1], None),
-            Err(kv::KvError::Invalid(_))
-        ));
-        assert!(kv::delete("n").unwrap());
-        reset();
-    }
 }

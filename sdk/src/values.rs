@@ -1,15 +1,18 @@
-//! Plain value types mirroring the WIT `http` and `log` interfaces.
+//! Plain value types mirroring the WIT `http`, `log`, `kv`, `smtp-send` and
+//! `mqtt-publish` interfaces.
 //!
-//! A leaf: it imports nothing from this crate. `http` and `log` (the public
-//! API) and `host`, `bindings` and `testing` (the plumbing behind it) all
-//! need these types; defining them here instead of in `http`/`log` keeps
+//! A leaf: it imports nothing from this crate. The public modules (`http`,
+//! `log`, `kv`, `mail`, `mqtt`) and `host`, `bindings` and `testing` (the
+//! plumbing behind them) all need these types; defining them here keeps
 //! those modules from looping back through `host`. The public paths are the
-//! re-exports `http::{Request, Response, FetchError}` and `log::Level`.
+//! re-exports `http::{Request, Response, FetchError}`, `log::Level`,
+//! `kv::KvError`, `mail::{Mail, MailError}` and `mqtt::{Publish, MqttError}`.
 //! Methods that need the host or the crate's `types` (`Request::send`,
 //! `Response::outcome`, …) are in `http`.
 
 use serde::Serialize;
 use std::fmt;
+use std::time::Duration;
 
 /// Severity of a log line (`level` in WIT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -216,3 +219,160 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
+
+/// Why a key-value call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvError {
+    /// Key empty or too long, or value too large; the text says which.
+    Invalid(String),
+    /// The bucket holds as many keys as it may.
+    QuotaExceeded(String),
+    /// The state store did not answer (or this call has no bucket); worth
+    /// retrying later. A filter usually answers `Err` (rule not matched,
+    /// error shown) or fails open, and says which in its docs.
+    Unavailable(String),
+}
+
+impl fmt::Display for KvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvError::Invalid(why) => write!(f, "invalid key-value call: {why}"),
+            KvError::QuotaExceeded(why) => write!(f, "key-value quota exceeded: {why}"),
+            KvError::Unavailable(why) => write!(f, "key-value state unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for KvError {}
+
+pub(crate) fn ttl_seconds(ttl: Option<Duration>) -> Option<u32> {
+    ttl.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// One mail.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mail {
+    /// Recipient addresses (`user@example.com`); at most 10.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body, always sent.
+    pub text: String,
+    /// Optional HTML alternative (sent as `multipart/alternative`).
+    pub html: Option<String>,
+    /// Optional Reply-To address.
+    pub reply_to: Option<String>,
+}
+
+impl Mail {
+    /// A plain-text mail.
+    pub fn new(
+        to: impl IntoIterator<Item = impl Into<String>>,
+        subject: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Mail {
+            to: to.into_iter().map(Into::into).collect(),
+            subject: subject.into(),
+            text: text.into(),
+            html: None,
+            reply_to: None,
+        }
+    }
+}
+
+/// Why a mail was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailError {
+    /// The host has no SMTP server configured.
+    NotConfigured,
+    /// The mail is unusable (bad address, too many recipients, too large).
+    Invalid(String),
+    /// The SMTP server refused it permanently (5xx).
+    Rejected(String),
+    /// Timeout, connection error or a transient (4xx) answer.
+    Unavailable(String),
+    /// Over the channel's mail rate; retry after this many milliseconds.
+    RateLimited(u64),
+}
+
+impl fmt::Display for MailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailError::NotConfigured => f.write_str("this server has no SMTP server configured"),
+            MailError::Invalid(why) => write!(f, "mail refused: {why}"),
+            MailError::Rejected(why) => write!(f, "the SMTP server rejected the mail: {why}"),
+            MailError::Unavailable(why) => write!(f, "SMTP unavailable: {why}"),
+            MailError::RateLimited(ms) => write!(f, "mail rate exceeded; retry in {ms} ms"),
+        }
+    }
+}
+
+impl std::error::Error for MailError {}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Publish {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS); the port defaults to
+    /// 1883 / 8883.
+    pub broker_url: String,
+    /// Topic to publish to (no wildcards).
+    pub topic: String,
+    /// Message bytes.
+    pub payload: Vec<u8>,
+    /// 0 (at most once) or 1 (at least once: `publish` returns after the
+    /// broker's PUBACK).
+    pub qos: u8,
+    /// Ask the broker to keep it as the topic's last message.
+    pub retain: bool,
+    /// Credentials, when the broker wants them.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<String>,
+    /// Requested timeout; the host caps it.
+    pub timeout_ms: Option<u32>,
+}
+
+impl Publish {
+    /// A QoS 1, non-retained publish without credentials.
+    pub fn new(broker_url: impl Into<String>, topic: impl Into<String>, payload: Vec<u8>) -> Self {
+        Publish {
+            broker_url: broker_url.into(),
+            topic: topic.into(),
+            payload,
+            qos: 1,
+            ..Publish::default()
+        }
+    }
+}
+
+/// Why a publish failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttError {
+    /// The outbound policy refused the broker address.
+    PolicyDenied(String),
+    /// No answer in time.
+    Timeout,
+    /// DNS, TCP, TLS or protocol failure; worth retrying.
+    Connection(String),
+    /// The broker refused the connection (credentials, not authorised).
+    Refused(String),
+    /// Malformed URL, topic or QoS.
+    InvalidRequest(String),
+}
+
+impl fmt::Display for MqttError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MqttError::PolicyDenied(why) => {
+                write!(f, "broker refused by the outbound policy: {why}")
+            }
+            MqttError::Timeout => f.write_str("the broker did not answer in time"),
+            MqttError::Connection(why) => write!(f, "MQTT connection failed: {why}"),
+            MqttError::Refused(why) => write!(f, "the broker refused the connection: {why}"),
+            MqttError::InvalidRequest(why) => write!(f, "invalid MQTT publish: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for MqttError {}

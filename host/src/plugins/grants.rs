@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runtime::PluginKind;
+use super::kind::PluginKind;
 
 /// The most memory a grant may give one instance.
 pub const MAX_GRANTED_MEMORY_MIB: u32 = 1024;

@@ -6,6 +6,7 @@ mod bindings;
 pub mod fetch;
 mod footprint;
 pub mod grants;
+mod kind;
 pub mod kv;
 pub mod mail;
 pub mod mqtt;

@@ -43,21 +43,7 @@ const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 /// Deadline for `describe` and `validate-config`.
 const CONTROL_DEADLINE: Duration = Duration::from_millis(500);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PluginKind {
-    Channel,
-    Filter,
-}
-
-impl PluginKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PluginKind::Channel => "channel",
-            PluginKind::Filter => "filter",
-        }
-    }
-}
+pub use super::kind::PluginKind;
 
 /// What a plugin says about itself, checked at load, and what the host
 /// found in the component: the WIT version it was built for and the
