@@ -32,7 +32,7 @@ from .errors import (
     wit_case,
     wit_payload,
 )
-from .types import SendOutcome
+from .types import SendOutcome, header_value
 
 if IN_COMPONENT:  # pragma: no cover - only inside a component
     from wit_world.imports import http as _wit_http
@@ -89,6 +89,7 @@ def _header_pairs(headers: Headers) -> List[Tuple[str, str]]:
     return [(str(n), str(v)) for n, v in items]
 
 
+
 class Response:
     """A response from the host: status, lower-case header pairs, body bytes."""
 
@@ -102,11 +103,7 @@ class Response:
 
     def header(self, name: str) -> Optional[str]:
         """The first value of header ``name`` (case-insensitive), or ``None``."""
-        lower = name.lower()
-        for n, v in self.headers:
-            if n.lower() == lower:
-                return v
-        return None
+        return header_value(self.headers, name)
 
     def text(self) -> str:
         """The body as text (lossy UTF-8)."""

@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List, Optional
 from . import _wit_native as wit
 from ._host import IN_COMPONENT
 from ._native_host import state
+from .types import header_value
 from .errors import dumps_compact, loads_strict
 
 if IN_COMPONENT:  # pragma: no cover
@@ -58,11 +59,7 @@ class RequestView:
 
     def header(self, name: str) -> Optional[str]:
         """The first value of header ``name`` (case-insensitive), or ``None``."""
-        lower = name.lower()
-        for n, v in self.headers:
-            if n.lower() == lower:
-                return v
-        return None
+        return header_value(self.headers, name)
 
     @property
     def text(self) -> Optional[str]:

@@ -69,3 +69,13 @@ class Verdict:
     def block(cls, note: Optional[str] = None) -> "Verdict":
         """The message does not pass; say why in ``note``."""
         return cls(False, note)
+
+
+def header_value(headers, name: str) -> Optional[str]:
+    """The first value of header ``name`` (case-insensitive) among
+    ``(name, value)`` pairs, or ``None``."""
+    lower = name.lower()
+    for n, v in headers:
+        if n.lower() == lower:
+            return v
+    return None
