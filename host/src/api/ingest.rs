@@ -3,10 +3,12 @@
 //! streaming, request metadata — before handing over to [`crate::app::ingest`].
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -52,7 +54,7 @@ pub struct Ingested {
 /// Send a message to an ingest endpoint.
 #[utoipa::path(post, path = "/api/ingest/{endpoint_id}", tag = "ingest",
     params(("endpoint_id" = String, Path, description = "32 hex digits (dashed UUID form accepted)"),
-           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key")),
+           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key (or send it as `Authorization: Bearer <key>`)")),
     request_body(content((IngestBody = "application/json"), (String = "text/plain"))),
     responses((status = 201, body = Ingested), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -65,9 +67,39 @@ async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<(StatusCode, Json<Ingested>)> {
-    let key = headers.get(INGEST_KEY_HEADER).and_then(|v| v.to_str().ok());
-    let endpoint = state.ingest.authorize(&endpoint_id, key).await?;
+    let endpoint = state
+        .ingest
+        .authorize(&endpoint_id, ingest_key(&headers))
+        .await?;
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let kind = BodyKind::from_content_type(content_type)?;
+    let bytes = read_body(&state, &headers, body).await?;
+    let request = request_facts(&headers, &uri, ip, bytes.len());
+    let message_id = state
+        .ingest
+        .accept(&endpoint, kind, &bytes, request)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Ingested { message_id })))
+}
 
+/// The ingest key: `X-Beacon-Ingest-Key`, or `Authorization: Bearer <key>`
+/// (what Alertmanager's `http_config` and most webhook senders send).
+pub(super) fn ingest_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(INGEST_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| bearer(headers))
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The body, refused with 413 over the ingest limit (declared or streamed).
+pub(super) async fn read_body(state: &App, headers: &HeaderMap, body: Body) -> AppResult<Bytes> {
     let limit = state.ingest.max_bytes;
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -76,45 +108,59 @@ async fn ingest(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(AppError::PayloadTooLarge { limit });
     }
-    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let kind = BodyKind::from_content_type(content_type)?;
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(AppError::PayloadTooLarge { limit })
+            Err(AppError::PayloadTooLarge { limit })
         }
-        Err(_) => {
-            return Err(AppError::bad_request(
-                "unreadable_body",
-                "the request body could not be read",
-            ))
-        }
-    };
+        Err(_) => Err(AppError::bad_request(
+            "unreadable_body",
+            "the request body could not be read",
+        )),
+    }
+}
 
-    let request = RequestFacts {
-        content_type: content_type.unwrap_or_default().to_string(),
+/// What is kept of the request beside the message.
+pub(super) fn request_facts(
+    headers: &HeaderMap,
+    uri: &Uri,
+    ip: IpAddr,
+    size: usize,
+) -> RequestFacts {
+    RequestFacts {
+        content_type: headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
         remote_ip: Some(ip.to_string()),
         user_agent: headers
             .get(USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        headers: stored_headers(&headers),
+        headers: stored_headers(headers),
         // U+0000 (from `%00`) cannot be stored in PostgreSQL text; these are
         // metadata, so it is replaced rather than refused.
-        query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        // Credentials in the query (Gotify's `?token=`) are redacted like headers.
+        query: query_pairs(uri)
+            .into_iter()
             .map(|(name, value)| {
-                (
-                    name.replace('\0', "\u{fffd}"),
-                    value.replace('\0', "\u{fffd}"),
-                )
+                let value = if is_sensitive(&name) {
+                    REDACTED.to_string()
+                } else {
+                    value.replace('\0', "\u{fffd}")
+                };
+                (name.replace('\0', "\u{fffd}"), value)
             })
             .collect(),
-        size_bytes: bytes.len() as i64,
-    };
-    let message_id = state
-        .ingest
-        .accept(&endpoint, kind, &bytes, request)
-        .await?;
-    Ok((StatusCode::CREATED, Json(Ingested { message_id })))
+        size_bytes: size as i64,
+    }
+}
+
+/// The query parameters, decoded, in order.
+pub(super) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect()
 }
 
 /// All request headers, repeated ones joined with ", ", secrets redacted.

@@ -4,6 +4,7 @@
 
 mod auth;
 mod channels;
+mod compat;
 pub mod dashboard;
 mod deliveries;
 mod endpoints;
@@ -78,6 +79,7 @@ fn routes() -> (Router<App>, OpenApiDoc) {
         .merge(endpoints::router())
         .merge(channels::router())
         .merge(ingest::router())
+        .merge(compat::router())
         .merge(messages::router())
         .merge(plugins::router())
         .merge(rules::router())

@@ -3,6 +3,7 @@
 //! edge; `app` and the worker decide with them.
 
 pub mod channel;
+pub mod compat;
 pub mod config_cipher;
 pub mod delivery;
 pub mod ids;

@@ -139,7 +139,9 @@ pub fn nul_error(field: &str) -> Invalid {
     Invalid::field(field, "must not contain the NUL character (U+0000)")
 }
 
-fn from_object(mut object: Map<String, Value>) -> Checked<Payload> {
+/// Validates an ingest object (the JSON form, or what a compatible protocol
+/// was translated into); errors name the field.
+pub fn from_object(mut object: Map<String, Value>) -> Checked<Payload> {
     const KNOWN: [&str; 7] = [
         "body", "title", "group", "priority", "tags", "url", "extras",
     ];

@@ -116,13 +116,28 @@ impl Store {
     }
 
     pub async fn endpoint_auth(&self, id: &str) -> StoreResult<Option<EndpointAuth>> {
-        Ok(sqlx::query_as(
-            "SELECT e.id AS endpoint_id, e.name AS endpoint_name, e.user_id, e.key_hash, e.revoked_at,
-                    u.email_verified_at AS user_verified_at, u.disabled_at AS user_disabled_at
-             FROM ingest_endpoints e JOIN users u ON u.id = e.user_id WHERE e.id = $1",
+        Ok(sqlx::query_as(&format!("{ENDPOINT_AUTH} WHERE e.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The endpoint whose key hashes to `key_hash` (protocols that send only
+    /// the key); keys are random, so at most one matches.
+    pub async fn endpoint_auth_by_key_hash(
+        &self,
+        key_hash: &str,
+    ) -> StoreResult<Option<EndpointAuth>> {
+        Ok(
+            sqlx::query_as(&format!("{ENDPOINT_AUTH} WHERE e.key_hash = $1"))
+                .bind(key_hash)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 }
+
+const ENDPOINT_AUTH: &str =
+    "SELECT e.id AS endpoint_id, e.name AS endpoint_name, e.user_id, e.key_hash, e.revoked_at,
+        u.email_verified_at AS user_verified_at, u.disabled_at AS user_disabled_at
+ FROM ingest_endpoints e JOIN users u ON u.id = e.user_id";

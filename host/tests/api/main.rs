@@ -8,6 +8,7 @@ mod channel_plugins;
 mod channels;
 mod cli;
 mod compat;
+mod compat_ingest;
 mod dashboard;
 mod delivery;
 mod endpoints;

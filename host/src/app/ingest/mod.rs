@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::app::accounts::secrets::{constant_time_eq, sha256_hex};
 use crate::app::rules::Rules;
 use crate::config::Config;
-use crate::domain::payload::{self, BodyKind};
+use crate::domain::payload::{self, BodyKind, Payload};
 use crate::domain::{canonical_id, new_id, new_id_with_time, rfc3339, Message, RequestFacts};
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::events::{EventKind, Events};
@@ -81,6 +81,35 @@ impl Ingest {
         if !key_matches || endpoint.revoked_at.is_some() {
             return Err(unauthorized());
         }
+        self.admit(endpoint)
+    }
+
+    /// [`Ingest::authorize`] for protocols that send only the key (Bark's
+    /// device key, Gotify's app token): the endpoint is found by the key's
+    /// hash. Keys are random 32-byte secrets, so looking one up by its
+    /// SHA-256 reveals nothing a constant-time compare would protect.
+    pub async fn authorize_key(&self, key: Option<&str>) -> AppResult<EndpointAuth> {
+        let unauthorized = || AppError::Unauthorized {
+            code: "invalid_ingest_credentials",
+            message: "unknown or revoked ingest key".into(),
+        };
+        let key = key
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(unauthorized)?;
+        let endpoint = self
+            .store
+            .endpoint_auth_by_key_hash(&sha256_hex(key))
+            .await?
+            .ok_or_else(unauthorized)?;
+        if endpoint.revoked_at.is_some() {
+            return Err(unauthorized());
+        }
+        self.admit(endpoint)
+    }
+
+    /// The owner checks (403) and the rate limit (429) of an endpoint whose key matched.
+    fn admit(&self, endpoint: EndpointAuth) -> AppResult<EndpointAuth> {
         if endpoint.user_disabled_at.is_some() {
             return Err(AppError::Forbidden {
                 code: "account_disabled",
@@ -108,6 +137,17 @@ impl Ingest {
         request: RequestFacts,
     ) -> AppResult<String> {
         let payload = payload::parse(kind, body)?;
+        self.accept_payload(endpoint, payload, request).await
+    }
+
+    /// Stores a message already validated (a compatible protocol's request
+    /// translated by [`crate::domain::compat`]); returns its id once committed.
+    pub async fn accept_payload(
+        &self,
+        endpoint: &EndpointAuth,
+        payload: Payload,
+        request: RequestFacts,
+    ) -> AppResult<String> {
         let (id, received_at) = new_id_with_time();
         let mut message = Message {
             id,
