@@ -8,6 +8,10 @@
 --   BENCH_INGEST_PATH  /api/ingest/<endpoint id>          (required)
 --   BENCH_INGEST_KEY   the endpoint's ingest key          (required)
 --   BENCH_RESULT_FILE  where done() writes key=value lines (optional)
+--   BENCH_PROTOCOL     native (default), ntfy, gotify or bark: the same
+--                      message through a compatible route, as that
+--                      protocol's clients send it (their success is 200)
+--   BENCH_ENDPOINT_ID  the endpoint id (ntfy's topic; needed for ntfy)
 
 local path = os.getenv("BENCH_INGEST_PATH")
 local key = os.getenv("BENCH_INGEST_KEY")
@@ -23,6 +27,13 @@ local body = '{"title":"disk usage above 90% on db-primary-03",' ..
   '"group":"infra-alerts","priority":4,"tags":["disk","db","eu-west"],' ..
   '"extras":{"host":"db-primary-03","mount":"/var/lib/postgresql","check":"disk_usage","runbook":"RB-117"}}'
 
+local protocol = os.getenv("BENCH_PROTOCOL") or "native"
+local success = 201
+local title = "disk usage above 90% on db-primary-03"
+local text = "Filesystem /var/lib/postgresql on db-primary-03.eu-west.example.net is at 91.4% " ..
+  "(182.8 GiB of 200 GiB used). Growth over the last hour: 2.1 GiB. " ..
+  "At this rate the volume is full in about 8 hours."
+
 wrk.method = "POST"
 wrk.path = path
 wrk.body = body
@@ -30,13 +41,40 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Beacon-Ingest-Key"] = key
 wrk.headers["User-Agent"] = "beacon-bench/1 (wrk)"
 
+if protocol == "ntfy" then
+  local topic = os.getenv("BENCH_ENDPOINT_ID") or error("BENCH_ENDPOINT_ID must be set for ntfy")
+  success = 200
+  wrk.path = "/compat/ntfy/" .. topic
+  wrk.body = text
+  wrk.headers["X-Beacon-Ingest-Key"] = nil
+  wrk.headers["Content-Type"] = "text/plain"
+  wrk.headers["Authorization"] = "Bearer " .. key
+  wrk.headers["X-Title"] = title
+  wrk.headers["X-Priority"] = "high"
+  wrk.headers["X-Tags"] = "disk,db,eu-west"
+elseif protocol == "gotify" then
+  success = 200
+  wrk.path = "/compat/gotify/message"
+  wrk.body = '{"title":"' .. title .. '","message":"' .. text .. '","priority":8}'
+  wrk.headers["X-Beacon-Ingest-Key"] = nil
+  wrk.headers["X-Gotify-Key"] = key
+elseif protocol == "bark" then
+  success = 200
+  wrk.path = "/compat/bark/push"
+  wrk.body = '{"device_key":"' .. key .. '","title":"' .. title .. '","body":"' .. text ..
+    '","group":"infra-alerts","level":"timeSensitive"}'
+  wrk.headers["X-Beacon-Ingest-Key"] = nil
+elseif protocol ~= "native" then
+  error("BENCH_PROTOCOL must be native, ntfy, gotify or bark")
+end
+
 -- Per-thread counters (each wrk thread has its own Lua state).
 created = 0
 other = 0
 statuses = {}
 
 function response(status, headers, resp_body)
-  if status == 201 then
+  if status == success then
     created = created + 1
   else
     other = other + 1

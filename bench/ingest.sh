@@ -5,6 +5,7 @@
 #   bench/ingest.sh                  # both databases
 #   bench/ingest.sh sqlite           # one of them
 #   BENCH_RUNS=3 BENCH_DURATION=20s bench/ingest.sh sqlite postgres
+#   BENCH_PROTOCOL=ntfy bench/ingest.sh sqlite   # ntfy, gotify or bark: a compatible route
 #
 # See bench/README.md for every knob. Everything this script starts (server,
 # PostgreSQL cluster, temp dirs) is removed on exit, including on Ctrl-C.
@@ -269,7 +270,7 @@ run_once() {
   local probe_rows=1
   if [ "$DB" = postgres ] && [ "$PG_WARMUP_S" -gt 0 ]; then
     log "[$DB run $run] warm-up: wrk for ${PG_WARMUP_S}s, then CHECKPOINT"
-    BENCH_INGEST_PATH="/api/ingest/$endpoint_id" BENCH_INGEST_KEY="$ingest_key" BENCH_RESULT_FILE="$WORK_DIR/warmup.result" \
+    BENCH_INGEST_PATH="/api/ingest/$endpoint_id" BENCH_ENDPOINT_ID="$endpoint_id" BENCH_INGEST_KEY="$ingest_key" BENCH_RESULT_FILE="$WORK_DIR/warmup.result" \
       timeout --kill-after=10 $(( PG_WARMUP_S + 60 )) \
       "${NICE_CMD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${PG_WARMUP_S}s" --timeout 10s \
         -s "$BENCH_DIR/ingest.lua" "http://127.0.0.1:$PORT" >"$WORK_DIR/warmup.out" 2>&1 ||
@@ -296,7 +297,7 @@ run_once() {
   local before_children after_children t0 t1 wrk_rc=0
   before_children="$(proc_ticks $$ children)"
   t0="$(date +%s.%N)"
-  BENCH_INGEST_PATH="/api/ingest/$endpoint_id" BENCH_INGEST_KEY="$ingest_key" BENCH_RESULT_FILE="$WORK_DIR/wrk.result" \
+  BENCH_INGEST_PATH="/api/ingest/$endpoint_id" BENCH_ENDPOINT_ID="$endpoint_id" BENCH_INGEST_KEY="$ingest_key" BENCH_RESULT_FILE="$WORK_DIR/wrk.result" \
     timeout --kill-after=10 $(( DURATION_S + 60 )) \
     "${NICE_CMD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency \
       -s "$BENCH_DIR/ingest.lua" "http://127.0.0.1:$PORT" >"$WORK_DIR/wrk.out" 2>&1 &
@@ -373,7 +374,7 @@ done
 
 # --- report ------------------------------------------------------------------------
 echo
-echo "Beacon Spear ingest benchmark — wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores shared by wrk and server"
+echo "Beacon Spear ingest benchmark (${BENCH_PROTOCOL:-native} route; non-201 means not the route's success status) — wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores shared by wrk and server"
 printf '%-9s %3s %10s %8s %8s %8s %8s %10s %10s  %-6s %s\n' db run 'acked/s' 'p50 ms' 'p99 ms' 'non-201' 'sockerr' acked stored check 'CPU during the run (cores; other = processes not started here)'
 for line in "${RESULTS[@]}"; do
   IFS='|' read -r db run rate p50 p99 non201 bystatus sockerr acked stored check cpu <<<"$line"
