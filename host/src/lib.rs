@@ -130,7 +130,7 @@ impl AppState {
     }
 }
 
-/// Deletes expired tokens and expired plugin state now and then, for as
+/// Deletes expired tokens, idempotency keys and plugin state now and then, for as
 /// long as the process runs (expired rows already read as absent; this
 /// only reclaims their space).
 async fn purge_expired_tokens(store: Store, every: std::time::Duration) {
@@ -143,6 +143,14 @@ async fn purge_expired_tokens(store: Store, every: std::time::Duration) {
             Ok(deleted) => tracing::info!(deleted, "expired tokens deleted"),
             Err(err) => {
                 tracing::warn!(error = %err, "deleting expired tokens failed; trying again later")
+            }
+        }
+        let keys_live_since = domain::now_ms() - app::ingest::IDEMPOTENCY_WINDOW.as_millis() as i64;
+        match store.purge_idempotency_keys(keys_live_since).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "expired idempotency keys deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "deleting expired idempotency keys failed; trying again later")
             }
         }
         match store.kv_purge_expired(domain::now_ms()).await {

@@ -21,7 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ClientIp;
-use super::ingest::{bearer, ingest_key, query_pairs, read_body, request_facts};
+use super::ingest::{
+    bearer, idempotency_key, ingest_key, query_pairs, read_body, replay_headers, request_facts,
+};
 use crate::app::App;
 use crate::domain::compat::{self, Params};
 use crate::domain::payload::Payload;
@@ -114,18 +116,20 @@ impl Incoming {
         }
     }
 
+    /// Stores the message (or finds the one its idempotency key stands for).
     async fn store(
         &self,
         state: &App,
         endpoint: &EndpointAuth,
         payload: Payload,
         size: usize,
-    ) -> AppResult<String> {
+    ) -> AppResult<(String, HeaderMap)> {
         let request = request_facts(&self.headers, &self.uri, self.ip, size);
-        state
+        let accepted = state
             .ingest
-            .accept_payload(endpoint, payload, request)
-            .await
+            .accept_payload(endpoint, payload, request, idempotency_key(&self.headers))
+            .await?;
+        Ok((accepted.message_id().to_string(), replay_headers(&accepted)))
     }
 }
 
@@ -167,15 +171,15 @@ async fn ntfy_topic(
     topic: String,
     incoming: Incoming,
     body: Body,
-) -> AppResult<Json<NtfyMessage>> {
+) -> AppResult<(HeaderMap, Json<NtfyMessage>)> {
     let key = ntfy_key(&incoming.headers);
     let endpoint = state.ingest.authorize(&topic, key.as_deref()).await?;
     let bytes = read_body(&state, &incoming.headers, body).await?;
     let payload = compat::ntfy_publish(&incoming.params(), &bytes)?;
-    let id = incoming
+    let (id, replayed) = incoming
         .store(&state, &endpoint, payload.clone(), bytes.len())
         .await?;
-    Ok(ntfy_answer(id, endpoint.endpoint_id, &payload))
+    Ok((replayed, ntfy_answer(id, endpoint.endpoint_id, &payload)))
 }
 
 /// ntfy publish (`curl -d`, `ntfy publish`): the body is the message;
@@ -196,7 +200,7 @@ async fn ntfy_publish_put(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<NtfyMessage>> {
+) -> AppResult<(HeaderMap, Json<NtfyMessage>)> {
     ntfy_topic(state, topic, Incoming { headers, uri, ip }, body).await
 }
 
@@ -214,7 +218,7 @@ async fn ntfy_publish_post(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<NtfyMessage>> {
+) -> AppResult<(HeaderMap, Json<NtfyMessage>)> {
     ntfy_topic(state, topic, Incoming { headers, uri, ip }, body).await
 }
 
@@ -231,7 +235,7 @@ async fn ntfy_json(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<NtfyMessage>> {
+) -> AppResult<(HeaderMap, Json<NtfyMessage>)> {
     let bytes = read_body(&state, &headers, body).await?;
     let key = ntfy_key(&headers);
     // The topic names the endpoint, so it is read before the key is checked;
@@ -251,10 +255,10 @@ async fn ntfy_json(
     };
     let endpoint = state.ingest.authorize(&topic, key.as_deref()).await?;
     let incoming = Incoming { headers, uri, ip };
-    let id = incoming
+    let (id, replayed) = incoming
         .store(&state, &endpoint, payload.clone(), bytes.len())
         .await?;
-    Ok(ntfy_answer(id, endpoint.endpoint_id, &payload))
+    Ok((replayed, ntfy_answer(id, endpoint.endpoint_id, &payload)))
 }
 
 /// A message id as the number Gotify clients expect (its first 52 bits, so
@@ -279,7 +283,7 @@ async fn gotify_message(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<GotifyMessage>> {
+) -> AppResult<(HeaderMap, Json<GotifyMessage>)> {
     let query = query_pairs(&uri);
     let key = headers
         .get("x-gotify-key")
@@ -297,18 +301,21 @@ async fn gotify_message(
     let fields = body_fields(&headers, &bytes).await?;
     let payload = compat::gotify_message(fields)?;
     let incoming = Incoming { headers, uri, ip };
-    let id = incoming
+    let (id, replayed) = incoming
         .store(&state, &endpoint, payload.clone(), bytes.len())
         .await?;
-    Ok(Json(GotifyMessage {
-        id: gotify_id(&id),
-        message_id: id,
-        appid: 1,
-        message: payload.body,
-        title: payload.title.unwrap_or_default(),
-        priority: payload.priority,
-        date: rfc3339(now_ms()),
-    }))
+    Ok((
+        replayed,
+        Json(GotifyMessage {
+            id: gotify_id(&id),
+            message_id: id,
+            appid: 1,
+            message: payload.body,
+            title: payload.title.unwrap_or_default(),
+            priority: payload.priority,
+            date: rfc3339(now_ms()),
+        }),
+    ))
 }
 
 /// A JSON, URL-encoded or multipart form body as fields (Gotify's docs
@@ -389,7 +396,7 @@ async fn bark_push(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<BarkAnswer>> {
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     bark(state, None, Vec::new(), Incoming { headers, uri, ip }, body).await
 }
 
@@ -402,7 +409,7 @@ async fn bark(
     texts: Vec<String>,
     incoming: Incoming,
     body: Body,
-) -> AppResult<Json<BarkAnswer>> {
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     let bytes = read_body(&state, &incoming.headers, body).await?;
     let mut params: BTreeMap<String, String> = query_pairs(&incoming.uri).into_iter().collect();
     params.extend(compat::flat_params(
@@ -413,22 +420,29 @@ async fn bark(
         .or_else(|| bearer(&incoming.headers).map(str::to_string));
     let endpoint = state.ingest.authorize_key(key.as_deref()).await?;
     let payload = compat::bark_push(&texts, &params)?;
-    let id = incoming
+    let (id, replayed) = incoming
         .store(&state, &endpoint, payload, bytes.len())
         .await?;
-    Ok(Json(BarkAnswer {
-        code: 200,
-        message: "success".into(),
-        timestamp: now_ms() / 1000,
-        message_id: id,
-    }))
+    Ok((
+        replayed,
+        Json(BarkAnswer {
+            code: 200,
+            message: "success".into(),
+            timestamp: now_ms() / 1000,
+            message_id: id,
+        }),
+    ))
 }
 
 /// Bark's path forms: the key, then up to three texts (each segment
 /// percent-decoded, as Bark's own server reads them). Read from the URI
 /// rather than a `Path` extractor so one handler serves each form for GET
 /// and POST.
-async fn bark_path(state: App, incoming: Incoming, body: Body) -> AppResult<Json<BarkAnswer>> {
+async fn bark_path(
+    state: App,
+    incoming: Incoming,
+    body: Body,
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     let mut parts = incoming
         .uri
         .path()
@@ -452,7 +466,7 @@ async fn bark_key(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<BarkAnswer>> {
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     bark_path(state, Incoming { headers, uri, ip }, body).await
 }
 
@@ -466,7 +480,7 @@ async fn bark_body(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<BarkAnswer>> {
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     bark_path(state, Incoming { headers, uri, ip }, body).await
 }
 
@@ -480,7 +494,7 @@ async fn bark_title(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<BarkAnswer>> {
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     bark_path(state, Incoming { headers, uri, ip }, body).await
 }
 
@@ -494,7 +508,7 @@ async fn bark_subtitle(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<BarkAnswer>> {
+) -> AppResult<(HeaderMap, Json<BarkAnswer>)> {
     bark_path(state, Incoming { headers, uri, ip }, body).await
 }
 

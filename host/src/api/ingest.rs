@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::Json;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ClientIp;
+use crate::app::ingest::Accepted;
 use crate::app::App;
 use crate::domain::redact::{is_sensitive, REDACTED};
 use crate::domain::{BodyKind, RequestFacts};
@@ -54,7 +55,8 @@ pub struct Ingested {
 /// Send a message to an ingest endpoint.
 #[utoipa::path(post, path = "/api/ingest/{endpoint_id}", tag = "ingest",
     params(("endpoint_id" = String, Path, description = "32 hex digits (dashed UUID form accepted)"),
-           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key (or send it as `Authorization: Bearer <key>`)")),
+           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key (or send it as `Authorization: Bearer <key>`)"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Within 24 h the same key on this endpoint answers the first message's id again (with `Idempotent-Replayed: true`) and stores nothing; another message under the same key answers 422 `idempotency_key_reused`")),
     request_body(content((IngestBody = "application/json"), (String = "text/plain"))),
     responses((status = 201, body = Ingested), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -66,7 +68,7 @@ async fn ingest(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<(StatusCode, Json<Ingested>)> {
+) -> AppResult<(StatusCode, HeaderMap, Json<Ingested>)> {
     let endpoint = state
         .ingest
         .authorize(&endpoint_id, ingest_key(&headers))
@@ -75,11 +77,31 @@ async fn ingest(
     let kind = BodyKind::from_content_type(content_type)?;
     let bytes = read_body(&state, &headers, body).await?;
     let request = request_facts(&headers, &uri, ip, bytes.len());
-    let message_id = state
+    let accepted = state
         .ingest
-        .accept(&endpoint, kind, &bytes, request)
+        .accept(&endpoint, kind, &bytes, request, idempotency_key(&headers))
         .await?;
-    Ok((StatusCode::CREATED, Json(Ingested { message_id })))
+    Ok((
+        StatusCode::CREATED,
+        replay_headers(&accepted),
+        Json(Ingested {
+            message_id: accepted.message_id().to_string(),
+        }),
+    ))
+}
+
+/// The `Idempotency-Key` header, when sent.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get("idempotency-key").and_then(|v| v.to_str().ok())
+}
+
+/// `Idempotent-Replayed: true` on an answer that repeats an earlier one.
+pub(super) fn replay_headers(accepted: &Accepted) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if accepted.replayed() {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    headers
 }
 
 /// The ingest key: `X-Beacon-Ingest-Key`, or `Authorization: Bearer <key>`

@@ -28,6 +28,24 @@ pub struct Payload {
     pub extras: BTreeMap<String, String>,
 }
 
+impl Payload {
+    /// A canonical text of every field: two requests carry the same message
+    /// exactly when their fingerprints are equal, whatever protocol or
+    /// formatting they used (what an idempotency key is checked against).
+    pub fn fingerprint(&self) -> String {
+        serde_json::json!([
+            self.body,
+            self.title,
+            self.group,
+            self.priority,
+            self.tags,
+            self.url,
+            self.extras,
+        ])
+        .to_string()
+    }
+}
+
 /// Which body format the request declared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyKind {

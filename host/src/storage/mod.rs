@@ -10,6 +10,7 @@ mod batch;
 mod channels;
 mod deliveries;
 mod endpoints;
+mod idempotency;
 mod kv;
 mod messages;
 mod tokens;
@@ -22,6 +23,7 @@ pub use deliveries::{
     DeliveryRow, DeliveryWork, FinishedAttempt,
 };
 pub use endpoints::{EndpointAuth, EndpointRow};
+pub use idempotency::KeyClaim;
 pub use kv::KvWrite;
 pub use messages::{DeliverySummary, MessageFilter, NewDelivery, NewMessage};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};

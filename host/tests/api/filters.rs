@@ -155,9 +155,9 @@ on_both_databases! {
 }
 
 /// A `beacon web` process on the server's database, killed when dropped.
-struct WebProcess {
+pub(crate) struct WebProcess {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for WebProcess {
@@ -172,7 +172,7 @@ impl Drop for WebProcess {
 /// deadline does not match, which is not what these tests are about.
 const SLOW_MACHINE_FILTER_TIMEOUT_MS: &str = "2000";
 
-async fn second_web_process(server: &TestServer) -> WebProcess {
+pub(crate) async fn second_web_process(server: &TestServer) -> WebProcess {
     let port = services::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_beacon"))
         .env_clear()

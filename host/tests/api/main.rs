@@ -13,6 +13,7 @@ mod dashboard;
 mod delivery;
 mod endpoints;
 mod filters;
+mod idempotency;
 mod ingest;
 mod live;
 mod messages;

@@ -17,9 +17,48 @@ use crate::domain::{canonical_id, new_id, new_id_with_time, rfc3339, Message, Re
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::events::{EventKind, Events};
 use crate::ratelimit::KeyedLimiter;
-use crate::storage::{EndpointAuth, NewDelivery, NewMessage, Store};
+use crate::storage::{EndpointAuth, KeyClaim, NewDelivery, NewMessage, Store};
 
 use writer::Writer;
+
+/// How long an idempotency key stands for its first message.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest idempotency key accepted.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// What an ingest request did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// A new message, stored under this id.
+    New(String),
+    /// The idempotency key's first message, stored earlier under this id.
+    Replayed(String),
+}
+
+impl Accepted {
+    pub fn message_id(&self) -> &str {
+        match self {
+            Accepted::New(id) | Accepted::Replayed(id) => id,
+        }
+    }
+
+    pub fn replayed(&self) -> bool {
+        matches!(self, Accepted::Replayed(_))
+    }
+}
+
+/// 1-255 visible ASCII characters (what senders put there: UUIDs, hashes).
+fn valid_idempotency_key(key: &str) -> AppResult<&str> {
+    let key = key.trim();
+    let visible = key.bytes().all(|b| b.is_ascii_graphic());
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_CHARS || !visible {
+        return Err(AppError::validation(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"),
+        ));
+    }
+    Ok(key)
+}
 
 /// How long an endpoint's credentials are served from memory. Revocation in
 /// this process takes effect at once; other processes see it within this time.
@@ -135,20 +174,85 @@ impl Ingest {
         kind: BodyKind,
         body: &[u8],
         request: RequestFacts,
-    ) -> AppResult<String> {
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Accepted> {
         let payload = payload::parse(kind, body)?;
-        self.accept_payload(endpoint, payload, request).await
+        self.accept_payload(endpoint, payload, request, idempotency_key)
+            .await
     }
 
     /// Stores a message already validated (a compatible protocol's request
-    /// translated by [`crate::domain::compat`]); returns its id once committed.
+    /// translated by [`crate::domain::compat`]); returns its id once
+    /// committed. With an idempotency key already used on this endpoint
+    /// within [`IDEMPOTENCY_WINDOW`], nothing is stored: the same message
+    /// answers the first id, another message is refused (422).
     pub async fn accept_payload(
         &self,
         endpoint: &EndpointAuth,
         payload: Payload,
         request: RequestFacts,
-    ) -> AppResult<String> {
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Accepted> {
         let (id, received_at) = new_id_with_time();
+        let Some(key) = idempotency_key else {
+            return self
+                .store_message(endpoint, payload, request, id, received_at)
+                .await
+                .map(Accepted::New);
+        };
+        let key = valid_idempotency_key(key)?;
+        let fingerprint = sha256_hex(&payload.fingerprint());
+        let claim = self
+            .store
+            .claim_idempotency_key(
+                &endpoint.endpoint_id,
+                key,
+                &fingerprint,
+                &id,
+                received_at,
+                received_at - IDEMPOTENCY_WINDOW.as_millis() as i64,
+            )
+            .await?;
+        match claim {
+            KeyClaim::Claimed => {}
+            KeyClaim::Taken {
+                body_sha256,
+                message_id,
+            } if constant_time_eq(&body_sha256, &fingerprint) => {
+                return Ok(Accepted::Replayed(message_id))
+            }
+            KeyClaim::Taken { .. } => return Err(AppError::Unprocessable {
+                code: "idempotency_key_reused",
+                message:
+                    "this Idempotency-Key was used for another message on this endpoint within 24 h"
+                        .into(),
+                field: Some("Idempotency-Key".into()),
+            }),
+        }
+        let stored = self
+            .store_message(endpoint, payload, request, id.clone(), received_at)
+            .await;
+        if stored.is_err() {
+            // A retry with the key must not be answered with an id that was never stored.
+            if let Err(err) = self
+                .store
+                .release_idempotency_key(&endpoint.endpoint_id, key, &id)
+                .await
+            {
+                tracing::warn!(error = %err, "releasing an idempotency key failed");
+            }
+        }
+        stored.map(Accepted::New)
+    }
+
+    async fn store_message(
+        &self,
+        endpoint: &EndpointAuth,
+        payload: Payload,
+        request: RequestFacts,
+        id: String,
+        received_at: i64,
+    ) -> AppResult<String> {
         let mut message = Message {
             id,
             endpoint_id: endpoint.endpoint_id.clone(),
