@@ -72,6 +72,7 @@ fn bench(c: &mut Criterion) {
         payload,
         request: Default::default(),
         filter_errors: Vec::new(),
+        deliver_at: None,
     });
     // Filters here are stateless; the benches keep any state in memory.
     let kv: Arc<dyn KvBackend> = Arc::new(MemoryKv::default());
@@ -262,6 +263,7 @@ fn languages(c: &mut Criterion) {
         },
         request: Default::default(),
         filter_errors: Vec::new(),
+        deliver_at: None,
     });
     let payload = json!({"text": "disk 95% full"}).to_string();
     for (language, id, path) in LANGUAGES {

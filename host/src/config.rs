@@ -45,6 +45,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "DEFAULT_FROM_EMAIL", default: "Beacon Spear <noreply@localhost>", description: "Sender of account e-mails." },
     Variable { name: "REQUIRE_VERIFIED_EMAIL_FOR_INGEST", default: "true", description: "Refuse ingest (403) for users whose e-mail is not verified." },
     Variable { name: "MAX_INGEST_BYTES", default: "1048576", description: "Largest accepted ingest body in bytes (413 above)." },
+    Variable { name: "MAX_DELIVERY_DELAY_SECONDS", default: "604800", description: "How far ahead a message may be scheduled (`deliver_at`, `delay`, ntfy's `Delay`/`At`); 7 days by default." },
     Variable { name: "INGEST_RATE_LIMIT_PER_MINUTE", default: "600", description: "Ingest requests allowed per endpoint per minute (bursts up to the same number); 0 disables the limit." },
     Variable { name: "INGEST_WRITERS", default: "", description: "Concurrent group-commit writers for ingest. Unset: 1 on SQLite, 2 on PostgreSQL." },
     Variable { name: "AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", default: "30", description: "Sign-up, log-in, forgot-password and resend-verification calls allowed per client IP per minute, per action." },
@@ -168,6 +169,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub require_verified_email_for_ingest: bool,
     pub max_ingest_bytes: usize,
+    pub max_delivery_delay: Duration,
     /// `None`: choose by database.
     pub ingest_writers: Option<usize>,
     /// How often expired tokens are deleted.
@@ -282,6 +284,11 @@ impl Config {
             email: email_config(&env)?,
             require_verified_email_for_ingest: env.bool("REQUIRE_VERIFIED_EMAIL_FOR_INGEST")?,
             max_ingest_bytes: env.parse_in_range("MAX_INGEST_BYTES", 1, 64 * 1024 * 1024)?,
+            max_delivery_delay: Duration::from_secs(env.parse_in_range(
+                "MAX_DELIVERY_DELAY_SECONDS",
+                1,
+                366 * 86_400,
+            )?),
             ingest_writers,
             token_purge_interval: Duration::from_secs(env.parse_in_range(
                 "TOKEN_PURGE_INTERVAL_SECONDS",

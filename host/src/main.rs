@@ -399,6 +399,7 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 payload: sample,
                 request: Default::default(),
                 filter_errors: Vec::new(),
+                deliver_at: None,
             });
             println!(
                 "plugin {} {} ({})",

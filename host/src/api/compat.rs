@@ -24,9 +24,10 @@ use super::extract::ClientIp;
 use super::ingest::{
     bearer, idempotency_key, ingest_key, query_pairs, read_body, replay_headers, request_facts,
 };
+use crate::app::ingest::Submission;
 use crate::app::App;
 use crate::domain::compat::{self, Params};
-use crate::domain::payload::Payload;
+use crate::domain::payload::{Payload, Schedule};
 use crate::domain::{now_ms, rfc3339, Invalid};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::storage::EndpointAuth;
@@ -121,14 +122,16 @@ impl Incoming {
         &self,
         state: &App,
         endpoint: &EndpointAuth,
-        payload: Payload,
+        (payload, schedule): (Payload, Option<Schedule>),
         size: usize,
     ) -> AppResult<(String, HeaderMap)> {
-        let request = request_facts(&self.headers, &self.uri, self.ip, size);
-        let accepted = state
-            .ingest
-            .accept_payload(endpoint, payload, request, idempotency_key(&self.headers))
-            .await?;
+        let submission = Submission {
+            payload,
+            schedule,
+            request: request_facts(&self.headers, &self.uri, self.ip, size),
+            idempotency_key: idempotency_key(&self.headers),
+        };
+        let accepted = state.ingest.accept_payload(endpoint, submission).await?;
         Ok((accepted.message_id().to_string(), replay_headers(&accepted)))
     }
 }
@@ -175,9 +178,9 @@ async fn ntfy_topic(
     let key = ntfy_key(&incoming.headers);
     let endpoint = state.ingest.authorize(&topic, key.as_deref()).await?;
     let bytes = read_body(&state, &incoming.headers, body).await?;
-    let payload = compat::ntfy_publish(&incoming.params(), &bytes)?;
+    let (payload, schedule) = compat::ntfy_publish(&incoming.params(), &bytes)?;
     let (id, replayed) = incoming
-        .store(&state, &endpoint, payload.clone(), bytes.len())
+        .store(&state, &endpoint, (payload.clone(), schedule), bytes.len())
         .await?;
     Ok((replayed, ntfy_answer(id, endpoint.endpoint_id, &payload)))
 }
@@ -240,7 +243,7 @@ async fn ntfy_json(
     let key = ntfy_key(&headers);
     // The topic names the endpoint, so it is read before the key is checked;
     // a body that cannot name one answers 401 like a wrong key would.
-    let (topic, payload) = match compat::ntfy_json(&bytes) {
+    let (topic, payload, schedule) = match compat::ntfy_json(&bytes) {
         Ok(parsed) => parsed,
         Err(invalid) => {
             let topic = compat::json_object(&bytes)
@@ -256,7 +259,7 @@ async fn ntfy_json(
     let endpoint = state.ingest.authorize(&topic, key.as_deref()).await?;
     let incoming = Incoming { headers, uri, ip };
     let (id, replayed) = incoming
-        .store(&state, &endpoint, payload.clone(), bytes.len())
+        .store(&state, &endpoint, (payload.clone(), schedule), bytes.len())
         .await?;
     Ok((replayed, ntfy_answer(id, endpoint.endpoint_id, &payload)))
 }
@@ -302,7 +305,7 @@ async fn gotify_message(
     let payload = compat::gotify_message(fields)?;
     let incoming = Incoming { headers, uri, ip };
     let (id, replayed) = incoming
-        .store(&state, &endpoint, payload.clone(), bytes.len())
+        .store(&state, &endpoint, (payload.clone(), None), bytes.len())
         .await?;
     Ok((
         replayed,
@@ -421,7 +424,7 @@ async fn bark(
     let endpoint = state.ingest.authorize_key(key.as_deref()).await?;
     let payload = compat::bark_push(&texts, &params)?;
     let (id, replayed) = incoming
-        .store(&state, &endpoint, payload, bytes.len())
+        .store(&state, &endpoint, (payload, None), bytes.len())
         .await?;
     Ok((
         replayed,

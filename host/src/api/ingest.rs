@@ -45,6 +45,12 @@ pub struct IngestBody {
     /// Absolute http(s) URL.
     url: Option<String>,
     extras: Option<BTreeMap<String, String>>,
+    /// Scheduled delivery: RFC 3339 time (or Unix seconds) when the
+    /// deliveries leave, at most `MAX_DELIVERY_DELAY_SECONDS` ahead (7 days).
+    deliver_at: Option<String>,
+    /// Scheduled delivery relative to arrival: `30s`, `15m`, `2h`, `1d`
+    /// (not together with `deliver_at`).
+    delay: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::app::App;
 use crate::domain::canonical_id;
 use crate::domain::time::parse_rfc3339;
-use crate::domain::{rfc3339, Message, Verdict};
+use crate::domain::{now_ms, rfc3339, Message, Verdict};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::storage::{DeliverySummary, MessageFilter};
 
@@ -46,6 +46,8 @@ pub struct ListParams {
     since: Option<String>,
     /// RFC 3339; received before.
     until: Option<String>,
+    /// `true`: only messages whose scheduled delivery time is still ahead.
+    scheduled: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema, Default)]
@@ -61,6 +63,8 @@ pub struct DeliveryCounts {
 pub struct MessageSummary {
     id: String,
     received_at: String,
+    /// RFC 3339: when its deliveries leave, for a scheduled message (null otherwise).
+    deliver_at: Option<String>,
     endpoint_id: String,
     endpoint_name: String,
     title: Option<String>,
@@ -101,6 +105,9 @@ pub struct RequestMetadata {
 pub struct MessageDetail {
     id: String,
     received_at: String,
+    /// RFC 3339: when its deliveries leave, for a scheduled message (null
+    /// otherwise); deleting the message before then cancels them.
+    deliver_at: Option<String>,
     endpoint: EndpointRef,
     title: Option<String>,
     body: String,
@@ -161,6 +168,7 @@ fn summary(message: Message, counts: DeliverySummary) -> MessageSummary {
     let payload = message.payload;
     MessageSummary {
         received_at: rfc3339(message.received_at),
+        deliver_at: message.deliver_at.map(rfc3339),
         id: message.id,
         endpoint_id: message.endpoint_id,
         endpoint_name: message.endpoint_name,
@@ -233,6 +241,7 @@ fn filter_from(params: ListParams) -> AppResult<MessageFilter> {
             .map(|v| parse_rfc3339(&v, "until"))
             .transpose()?,
         before_id: cursor,
+        scheduled_after_ms: params.scheduled.unwrap_or(false).then(now_ms),
         limit,
     })
 }
@@ -254,6 +263,7 @@ fn detail(message: Message, deliveries: Vec<super::deliveries::DeliveryView>) ->
     let (payload, request) = (message.payload, message.request);
     MessageDetail {
         received_at: rfc3339(message.received_at),
+        deliver_at: message.deliver_at.map(rfc3339),
         endpoint: EndpointRef {
             id: message.endpoint_id,
             name: message.endpoint_name,

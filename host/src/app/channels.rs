@@ -235,6 +235,7 @@ impl Channels {
             },
             request: RequestFacts::default(),
             filter_errors: Vec::new(),
+            deliver_at: None,
         });
         let outcome = self
             .plugins

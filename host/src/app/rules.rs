@@ -295,6 +295,7 @@ impl Rules {
                 size_bytes: 0,
             },
             filter_errors: Vec::new(),
+            deliver_at: None,
         };
         let active = Arc::new(rules.into_iter().map(ActiveRule::new).collect::<Vec<_>>());
         // A test must not change what real messages meet: stateful filters

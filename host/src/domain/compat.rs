@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::payload::{self, Payload};
+use super::payload::{self, Payload, Schedule};
 use super::Invalid;
 
 type Checked<T> = Result<T, Invalid>;
@@ -93,9 +93,9 @@ const NTFY_EXTRAS: [(&str, &[&str], &[&str]); 5] = [
 
 /// `PUT|POST /compat/ntfy/{topic}`: the body is the message, options come
 /// as headers (`Title`/`X-Title`/`t`, `Priority`/`X-Priority`/`p`,
-/// `Tags`/`X-Tags`/`ta`, `Click`, `Markdown`, ...) or query parameters.
-/// `Delay`/`At`/`In` are refused until scheduled delivery exists.
-pub fn ntfy_publish(params: &Params, body: &[u8]) -> Checked<Payload> {
+/// `Tags`/`X-Tags`/`ta`, `Click`, `Markdown`, `Delay`/`At`/`In`, ...) or
+/// query parameters.
+pub fn ntfy_publish(params: &Params, body: &[u8]) -> Checked<(Payload, Option<Schedule>)> {
     let text = std::str::from_utf8(body)
         .map_err(|_| Invalid::malformed("invalid_utf8", "the request body is not valid UTF-8"))?;
     let message = match params.first(&["x-message", "message", "m"], &["message", "m"]) {
@@ -120,10 +120,13 @@ pub fn ntfy_publish(params: &Params, body: &[u8]) -> Checked<Payload> {
     if let Some(click) = params.first(&["x-click", "click"], &["click"]) {
         object.insert("url".into(), json!(click));
     }
-    refuse_delay(params.first(
-        &["x-delay", "delay", "x-at", "at", "x-in", "in"],
-        &["delay", "at", "in"],
-    ))?;
+    let schedule = params
+        .first(
+            &["x-delay", "delay", "x-at", "at", "x-in", "in"],
+            &["delay", "at", "in"],
+        )
+        .map(ntfy_time)
+        .transpose()?;
     let mut extras = Map::new();
     if params
         .first(&["x-markdown", "markdown", "md"], &["markdown", "md"])
@@ -142,12 +145,29 @@ pub fn ntfy_publish(params: &Params, body: &[u8]) -> Checked<Payload> {
     if !extras.is_empty() {
         object.insert("extras".into(), Value::Object(extras));
     }
-    from_object(object)
+    Ok((from_object(object)?, schedule))
+}
+
+/// ntfy's `Delay`/`At`/`In`: a duration (`30m`, `2h`, `1d`), Unix seconds,
+/// or an RFC 3339 time. (ntfy's natural-language times are not read.)
+fn ntfy_time(text: &str) -> Checked<Schedule> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Schedule::parse_time(text, "delay");
+    }
+    Schedule::parse_delay(text, "delay")
+        .or_else(|_| Schedule::parse_time(text, "delay"))
+        .map_err(|_| {
+            Invalid::field(
+                "delay",
+                "must be a duration (30m, 2h, 1d), Unix seconds or an RFC 3339 time",
+            )
+        })
 }
 
 /// `POST /compat/ntfy` with ntfy's JSON publish body: the topic (the
 /// endpoint id) and the message. Returns the topic and the payload.
-pub fn ntfy_json(body: &[u8]) -> Checked<(String, Payload)> {
+pub fn ntfy_json(body: &[u8]) -> Checked<(String, Payload, Option<Schedule>)> {
     let mut object = json_object(body)?;
     let topic = match object.remove("topic") {
         Some(Value::String(topic)) if !topic.is_empty() => topic,
@@ -171,9 +191,12 @@ pub fn ntfy_json(body: &[u8]) -> Checked<(String, Payload)> {
     }
     move_field(&mut object, "tags", &mut native, "tags");
     move_field(&mut object, "click", &mut native, "url");
-    if let Some(delay) = object.remove("delay") {
-        refuse_delay(Some(delay.as_str().unwrap_or("set")))?;
-    }
+    let schedule = match object.remove("delay") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(delay)) => Some(ntfy_time(&delay)?),
+        Some(Value::Number(n)) => Some(ntfy_time(&n.to_string())?),
+        Some(_) => return Err(Invalid::field("delay", "must be a string")),
+    };
     let mut extras = Map::new();
     if object.remove("markdown") == Some(Value::Bool(true)) {
         extras.insert("markdown".into(), json!("true"));
@@ -186,7 +209,7 @@ pub fn ntfy_json(body: &[u8]) -> Checked<(String, Payload)> {
     if !extras.is_empty() {
         native.insert("extras".into(), Value::Object(extras));
     }
-    Ok((topic, from_object(native)?))
+    Ok((topic, from_object(native)?, schedule))
 }
 
 /// Gotify priorities (0-10) on Beacon's 1-5 scale, as Gotify's own clients
@@ -348,16 +371,6 @@ pub fn form_object(body: &[u8]) -> Map<String, Value> {
         .collect()
 }
 
-fn refuse_delay(delay: Option<&str>) -> Checked<()> {
-    match delay {
-        Some(_) => Err(Invalid::field(
-            "delay",
-            "scheduled delivery (Delay/At/In) is not supported by this server yet; send without it",
-        )),
-        None => Ok(()),
-    }
-}
-
 fn split_list(list: &str) -> Vec<String> {
     list.split(',')
         .map(str::trim)
@@ -414,7 +427,7 @@ mod tests {
 
     #[test]
     fn ntfy_headers_and_their_aliases() {
-        let p = ntfy_publish(
+        let (p, _) = ntfy_publish(
             &params(
                 &[
                     ("X-Title", "Backup"),
@@ -436,9 +449,10 @@ mod tests {
         assert_eq!(p.url.as_deref(), Some("https://nas.example.com/"));
         assert_eq!(p.extras["markdown"], "true");
         assert_eq!(p.extras["icon"], "https://x.example/i.png");
-        let short = ntfy_publish(&params(&[("t", "T"), ("p", "2")], &[]), b"x").expect("valid");
+        let (short, _) =
+            ntfy_publish(&params(&[("t", "T"), ("p", "2")], &[]), b"x").expect("valid");
         assert_eq!((short.title.as_deref(), short.priority), (Some("T"), 2));
-        let query = ntfy_publish(&params(&[], &[("title", "Q"), ("priority", "high")]), b"")
+        let (query, _) = ntfy_publish(&params(&[], &[("title", "Q"), ("priority", "high")]), b"")
             .expect("valid");
         assert_eq!(
             (query.title.as_deref(), query.priority, query.body.as_str()),
@@ -453,9 +467,16 @@ mod tests {
             "priority"
         );
         assert_eq!(
-            field_of(ntfy_publish(&params(&[("Delay", "30m")], &[]), b"x")),
+            field_of(ntfy_publish(&params(&[("Delay", "soon-ish")], &[]), b"x")),
             "delay"
         );
+        let (_, delayed) = ntfy_publish(&params(&[("Delay", "30m")], &[]), b"x").expect("valid");
+        assert_eq!(
+            delayed,
+            Some(Schedule::After(std::time::Duration::from_secs(1800)))
+        );
+        let (_, at) = ntfy_publish(&params(&[("At", "1767225600")], &[]), b"x").expect("valid");
+        assert_eq!(at, Some(Schedule::At(1_767_225_600_000)));
         assert_eq!(
             field_of(ntfy_publish(&params(&[("Click", "ftp://x")], &[]), b"x")),
             "url"
@@ -464,7 +485,7 @@ mod tests {
 
     #[test]
     fn ntfy_json_publish() {
-        let (topic, p) = ntfy_json(
+        let (topic, p, _) = ntfy_json(
             br#"{"topic":"0192f0c1a2b37c4d8e9fa0b1c2d3e4f5","message":"Disk full","title":"NAS",
                  "priority":4,"tags":["disk"],"click":"https://nas.example.com/","markdown":true,
                  "actions":[{"action":"view","label":"Open","url":"https://x.example/"}]}"#,

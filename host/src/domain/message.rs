@@ -20,6 +20,8 @@ pub struct Message {
     pub request: RequestFacts,
     /// Filters that failed while the message was matched (the rules did not match).
     pub filter_errors: Vec<Verdict>,
+    /// Unix ms before which its deliveries do not leave (scheduled delivery).
+    pub deliver_at: Option<i64>,
 }
 
 /// The request a message arrived with.
@@ -66,6 +68,7 @@ pub(crate) mod sample {
                 size_bytes: 42,
             },
             filter_errors: Vec::new(),
+            deliver_at: None,
         }
     }
 }

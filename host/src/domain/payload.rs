@@ -46,6 +46,93 @@ impl Payload {
     }
 }
 
+/// When a message's deliveries may leave, as the sender said it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// At this Unix time (ms).
+    At(i64),
+    /// This long after the message arrives.
+    After(std::time::Duration),
+}
+
+impl Schedule {
+    /// The Unix ms the deliveries leave, for a message received at
+    /// `received_at`; refused past `max_ahead` or more than a minute in the
+    /// past (errors name `deliver_at` or `delay`, whichever was sent).
+    pub fn resolve(self, received_at: i64, max_ahead: std::time::Duration) -> Checked<i64> {
+        let field = match self {
+            Schedule::At(_) => "deliver_at",
+            Schedule::After(_) => "delay",
+        };
+        let at = match self {
+            Schedule::At(at) => at,
+            Schedule::After(delay) => received_at.saturating_add(delay.as_millis() as i64),
+        };
+        if at < received_at - 60_000 {
+            return Err(Invalid::field(field, "is in the past"));
+        }
+        if at > received_at.saturating_add(max_ahead.as_millis() as i64) {
+            return Err(Invalid::field(
+                field,
+                format!(
+                    "is more than {} ahead (the server's MAX_DELIVERY_DELAY_SECONDS)",
+                    human_duration(max_ahead)
+                ),
+            ));
+        }
+        Ok(at.max(received_at))
+    }
+
+    /// `30s`, `15m`, `2h`, `1d` (or a bare number of seconds) after arrival.
+    pub fn parse_delay(text: &str, field: &str) -> Checked<Schedule> {
+        let text = text.trim();
+        let invalid = || Invalid::field(field, "must be a duration like 30s, 15m, 2h or 1d");
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: u64 = number.parse().map_err(|_| invalid())?;
+        let seconds = match unit.trim() {
+            "" | "s" | "sec" | "second" | "seconds" => 1,
+            "m" | "min" | "minute" | "minutes" => 60,
+            "h" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            _ => return Err(invalid()),
+        };
+        number
+            .checked_mul(seconds)
+            .map(|s| Schedule::After(std::time::Duration::from_secs(s)))
+            .ok_or_else(invalid)
+    }
+
+    /// An RFC 3339 time, or Unix seconds.
+    pub fn parse_time(text: &str, field: &str) -> Checked<Schedule> {
+        let text = text.trim();
+        if let Ok(seconds) = text.parse::<i64>() {
+            return Ok(Schedule::At(seconds.saturating_mul(1000)));
+        }
+        super::time::parse_rfc3339(text, field)
+            .map(Schedule::At)
+            .map_err(|_| {
+                Invalid::field(
+                    field,
+                    "must be an RFC 3339 time (2026-12-07T18:00:00Z) or Unix seconds",
+                )
+            })
+    }
+}
+
+fn human_duration(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds % 86_400 == 0 {
+        format!("{} days", seconds / 86_400)
+    } else if seconds % 3_600 == 0 {
+        format!("{} hours", seconds / 3_600)
+    } else {
+        format!("{seconds} seconds")
+    }
+}
+
 /// Which body format the request declared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyKind {
@@ -75,6 +162,66 @@ impl BodyKind {
                 ),
             }),
         }
+    }
+}
+
+/// An ingest body with its optional schedule (`deliver_at`, RFC 3339 or
+/// Unix seconds, or `delay`, e.g. `15m`; not both).
+pub fn parse_submission(kind: BodyKind, bytes: &[u8]) -> Checked<(Payload, Option<Schedule>)> {
+    if kind == BodyKind::Text {
+        return parse(kind, bytes).map(|payload| (payload, None));
+    }
+    let mut object = json_body(bytes)?;
+    let schedule = take_schedule(&mut object)?;
+    if let Some(field) = nul_path(&object) {
+        return Err(nul_error(&field));
+    }
+    Ok((from_object(object)?, schedule))
+}
+
+/// Removes `deliver_at` / `delay` from an ingest object and reads them.
+pub fn take_schedule(object: &mut Map<String, Value>) -> Checked<Option<Schedule>> {
+    let deliver_at = object.remove("deliver_at");
+    let delay = object.remove("delay");
+    match (deliver_at, delay) {
+        (Some(_), Some(_)) => Err(Invalid::field(
+            "delay",
+            "send deliver_at or delay, not both",
+        )),
+        (Some(Value::String(at)), None) => Schedule::parse_time(&at, "deliver_at").map(Some),
+        (Some(Value::Number(n)), None) => {
+            Schedule::parse_time(&n.to_string(), "deliver_at").map(Some)
+        }
+        (Some(Value::Null), None) | (None, Some(Value::Null)) | (None, None) => Ok(None),
+        (Some(_), None) => Err(Invalid::field(
+            "deliver_at",
+            "must be an RFC 3339 time or Unix seconds",
+        )),
+        (None, Some(Value::String(delay))) => Schedule::parse_delay(&delay, "delay").map(Some),
+        (None, Some(Value::Number(n))) => Schedule::parse_delay(&n.to_string(), "delay").map(Some),
+        (None, Some(_)) => Err(Invalid::field(
+            "delay",
+            "must be a duration like 30s, 15m, 2h or 1d",
+        )),
+    }
+}
+
+/// A JSON body that must be one object.
+fn json_body(bytes: &[u8]) -> Checked<Map<String, Value>> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Invalid::malformed("invalid_utf8", "the request body is not valid UTF-8"))?;
+    let value: Value = serde_json::from_str(text).map_err(|err| {
+        Invalid::malformed(
+            "malformed_json",
+            format!("the request body is not valid JSON: {err}"),
+        )
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(Invalid::field(
+            "$",
+            "the request body must be a JSON object",
+        )),
     }
 }
 
@@ -353,5 +500,51 @@ mod tests {
         );
         assert!(BodyKind::from_content_type(Some("application/x-www-form-urlencoded")).is_err());
         assert!(BodyKind::from_content_type(None).is_err());
+    }
+
+    #[test]
+    fn schedules_parse_and_stay_within_bounds() {
+        use std::time::Duration;
+        let after = |text| Schedule::parse_delay(text, "delay");
+        assert_eq!(after("30s"), Ok(Schedule::After(Duration::from_secs(30))));
+        assert_eq!(after("15m"), Ok(Schedule::After(Duration::from_secs(900))));
+        assert_eq!(after("2h"), Ok(Schedule::After(Duration::from_secs(7200))));
+        assert_eq!(
+            after("1d"),
+            Ok(Schedule::After(Duration::from_secs(86_400)))
+        );
+        assert_eq!(after("45"), Ok(Schedule::After(Duration::from_secs(45))));
+        assert!(after("soon").is_err() && after("1w").is_err() && after("").is_err());
+        let week = Duration::from_secs(7 * 86_400);
+        let now = 1_767_225_600_000;
+        assert_eq!(
+            Schedule::After(Duration::from_secs(60)).resolve(now, week),
+            Ok(now + 60_000)
+        );
+        assert_eq!(
+            Schedule::At(now - 30_000).resolve(now, week),
+            Ok(now),
+            "a moment ago: at once"
+        );
+        let refused = |schedule: Schedule| match schedule.resolve(now, week) {
+            Err(Invalid::Field { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused(Schedule::At(now - 120_000)), "deliver_at");
+        assert_eq!(
+            refused(Schedule::After(Duration::from_secs(8 * 86_400))),
+            "delay"
+        );
+        let (_, schedule) = parse_submission(
+            BodyKind::Json,
+            br#"{"body":"x","deliver_at":"2026-01-01T00:00:00Z"}"#,
+        )
+        .expect("valid");
+        assert_eq!(schedule, Some(Schedule::At(1_767_225_600_000)));
+        assert!(parse_submission(
+            BodyKind::Json,
+            br#"{"body":"x","delay":"1m","deliver_at":1}"#
+        )
+        .is_err());
     }
 }

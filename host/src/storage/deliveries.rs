@@ -520,7 +520,7 @@ async fn load_work(
         tx,
         "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
                 m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
-                m.filter_errors, m.deleted_at
+                m.filter_errors, m.deliver_at, m.deleted_at
          FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id WHERE m.id IN",
         &message_ids,
     )

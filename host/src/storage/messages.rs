@@ -50,6 +50,7 @@ pub(super) struct MessageRow {
     pub query: String,
     pub size_bytes: i64,
     pub filter_errors: Option<String>,
+    pub deliver_at: Option<i64>,
 }
 
 impl MessageRow {
@@ -86,6 +87,7 @@ impl MessageRow {
             endpoint_id: self.endpoint_id,
             endpoint_name: self.endpoint_name,
             received_at: self.received_at,
+            deliver_at: self.deliver_at,
         })
     }
 }
@@ -107,6 +109,8 @@ pub struct MessageFilter {
     pub since_ms: Option<i64>,
     /// Received before (Unix ms).
     pub until_ms: Option<i64>,
+    /// Only messages scheduled after this Unix ms (`scheduled=true`: now).
+    pub scheduled_after_ms: Option<i64>,
     /// Keyset cursor: only messages older than this id.
     pub before_id: Option<String>,
     pub limit: i64,
@@ -124,8 +128,8 @@ pub struct DeliverySummary {
 const PREVIEW_CHARS: i64 = 280;
 const MESSAGE_INSERT_COLUMNS: &str =
     "id, user_id, endpoint_id, received_at, title, body, group_name, priority, tags, url, \
-     extras, content_type, remote_ip, user_agent, headers, query, size_bytes, filter_errors";
-const MESSAGE_INSERT_ARITY: usize = 18;
+     extras, content_type, remote_ip, user_agent, headers, query, size_bytes, filter_errors, deliver_at";
+const MESSAGE_INSERT_ARITY: usize = 19;
 const DELIVERY_INSERT_COLUMNS: &str =
     "id, user_id, message_id, rule_id, channel_id, status, attempt_count, next_attempt_at, created_at, updated_at";
 static MESSAGE_INSERTS: LazyLock<Statements> =
@@ -192,7 +196,8 @@ impl Store {
                     .bind(json_text(&request.headers))
                     .bind(json_text(&request.query))
                     .bind(request.size_bytes)
-                    .bind(filter_errors);
+                    .bind(filter_errors)
+                    .bind(m.deliver_at);
             }
             query.execute(&mut *tx).await?;
         }
@@ -213,7 +218,8 @@ impl Store {
                     .bind(&d.channel_id)
                     .bind(DeliveryStatus::Queued.as_str())
                     .bind(0_i64)
-                    .bind(m.received_at)
+                    // A scheduled message's deliveries are due at its time.
+                    .bind(m.deliver_at.unwrap_or(m.received_at))
                     .bind(m.received_at)
                     .bind(m.received_at);
             }
@@ -331,11 +337,15 @@ impl Store {
         if let Some(before) = &filter.before_id {
             push("m.id < $?", Param::Text(before.clone()), &mut params);
         }
+        if let Some(now) = filter.scheduled_after_ms {
+            push("m.deliver_at > $?", Param::Int(now), &mut params);
+        }
         params.push(Param::Int(filter.limit));
         let sql = format!(
             "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title,
                     SUBSTR(m.body, 1, {PREVIEW_CHARS}) AS body, m.group_name, m.priority, m.tags, m.url, m.extras,
-                    m.content_type, m.remote_ip, m.user_agent, '{{}}' AS headers, '{{}}' AS query, m.size_bytes, m.filter_errors
+                    m.content_type, m.remote_ip, m.user_agent, '{{}}' AS headers, '{{}}' AS query, m.size_bytes, m.filter_errors,
+                    m.deliver_at
              FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id
              WHERE {} ORDER BY m.id DESC LIMIT ${}",
             conditions.join(" AND "),
@@ -354,7 +364,7 @@ impl Store {
         let row: Option<MessageRow> = sqlx::query_as(
             "SELECT m.id, m.endpoint_id, e.name AS endpoint_name, m.received_at, m.title, m.body, m.group_name, m.priority,
                     m.tags, m.url, m.extras, m.content_type, m.remote_ip, m.user_agent, m.headers, m.query, m.size_bytes,
-                    m.filter_errors
+                    m.filter_errors, m.deliver_at
              FROM messages m JOIN ingest_endpoints e ON e.id = m.endpoint_id
              WHERE m.id = $1 AND m.user_id = $2 AND m.deleted_at IS NULL",
         )
@@ -388,14 +398,34 @@ impl Store {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    /// Soft-deletes one of the user's messages; false if there was none.
+    /// Soft-deletes one of the user's messages and cancels its deliveries
+    /// that have not left (a scheduled message's, or ones waiting for a
+    /// retry); false if there was none.
     pub async fn soft_delete_message(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query("UPDATE messages SET deleted_at = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL")
-            .bind(now_ms())
+            .bind(now)
             .bind(id)
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        if result.rows_affected() > 0 {
+            sqlx::query(
+                "UPDATE deliveries SET status = $1, last_error = $2, updated_at = $3
+                 WHERE message_id = $4 AND user_id = $5 AND status IN ($6, $7)",
+            )
+            .bind(DeliveryStatus::Failed.as_str())
+            .bind("cancelled: the message was deleted")
+            .bind(now)
+            .bind(id)
+            .bind(user_id)
+            .bind(DeliveryStatus::Queued.as_str())
+            .bind(DeliveryStatus::Retry.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(result.rows_affected() > 0)
     }
 

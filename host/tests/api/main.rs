@@ -22,5 +22,6 @@ mod operators;
 mod plugin_versions;
 mod plugins;
 mod rules;
+mod scheduled;
 mod storage;
 mod workers;

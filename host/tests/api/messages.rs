@@ -237,6 +237,7 @@ fn aged_message(
                 ..Default::default()
             },
             filter_errors: Vec::new(),
+            deliver_at: None,
         },
         deliveries: Vec::new(),
     }

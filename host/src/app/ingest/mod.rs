@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::app::accounts::secrets::{constant_time_eq, sha256_hex};
 use crate::app::rules::Rules;
 use crate::config::Config;
-use crate::domain::payload::{self, BodyKind, Payload};
+use crate::domain::payload::{self, BodyKind, Payload, Schedule};
 use crate::domain::{canonical_id, new_id, new_id_with_time, rfc3339, Message, RequestFacts};
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::events::{EventKind, Events};
@@ -25,6 +25,15 @@ use writer::Writer;
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest idempotency key accepted.
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// One message as a request submitted it.
+pub struct Submission<'a> {
+    pub payload: Payload,
+    /// When its deliveries may leave (`None`: at once).
+    pub schedule: Option<Schedule>,
+    pub request: RequestFacts,
+    pub idempotency_key: Option<&'a str>,
+}
 
 /// What an ingest request did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +81,7 @@ pub struct Ingest {
     cache: Arc<RwLock<HashMap<String, (EndpointAuth, Instant)>>>,
     require_verified: bool,
     pub max_bytes: usize,
+    max_delivery_delay: Duration,
     rules: Rules,
     /// Wakes the in-process delivery worker when deliveries were queued.
     work_queued: Arc<tokio::sync::Notify>,
@@ -98,6 +108,7 @@ impl Ingest {
             cache: Arc::default(),
             require_verified: config.require_verified_email_for_ingest,
             max_bytes: config.max_ingest_bytes,
+            max_delivery_delay: config.max_delivery_delay,
             rules,
             work_queued,
             events,
@@ -176,9 +187,17 @@ impl Ingest {
         request: RequestFacts,
         idempotency_key: Option<&str>,
     ) -> AppResult<Accepted> {
-        let payload = payload::parse(kind, body)?;
-        self.accept_payload(endpoint, payload, request, idempotency_key)
-            .await
+        let (payload, schedule) = payload::parse_submission(kind, body)?;
+        self.accept_payload(
+            endpoint,
+            Submission {
+                payload,
+                schedule,
+                request,
+                idempotency_key,
+            },
+        )
+        .await
     }
 
     /// Stores a message already validated (a compatible protocol's request
@@ -189,19 +208,37 @@ impl Ingest {
     pub async fn accept_payload(
         &self,
         endpoint: &EndpointAuth,
-        payload: Payload,
-        request: RequestFacts,
-        idempotency_key: Option<&str>,
+        submission: Submission<'_>,
     ) -> AppResult<Accepted> {
+        let Submission {
+            payload,
+            schedule,
+            request,
+            idempotency_key,
+        } = submission;
         let (id, received_at) = new_id_with_time();
+        let deliver_at = schedule
+            .map(|schedule| schedule.resolve(received_at, self.max_delivery_delay))
+            .transpose()?;
+        let message = Message {
+            id,
+            endpoint_id: endpoint.endpoint_id.clone(),
+            endpoint_name: endpoint.endpoint_name.clone(),
+            received_at,
+            payload,
+            request,
+            filter_errors: Vec::new(),
+            deliver_at,
+        };
         let Some(key) = idempotency_key else {
             return self
-                .store_message(endpoint, payload, request, id, received_at)
+                .store_message(endpoint, message)
                 .await
                 .map(Accepted::New);
         };
+        let id = message.id.clone();
         let key = valid_idempotency_key(key)?;
-        let fingerprint = sha256_hex(&payload.fingerprint());
+        let fingerprint = sha256_hex(&message.payload.fingerprint());
         let claim = self
             .store
             .claim_idempotency_key(
@@ -229,9 +266,7 @@ impl Ingest {
                 field: Some("Idempotency-Key".into()),
             }),
         }
-        let stored = self
-            .store_message(endpoint, payload, request, id.clone(), received_at)
-            .await;
+        let stored = self.store_message(endpoint, message).await;
         if stored.is_err() {
             // A retry with the key must not be answered with an id that was never stored.
             if let Err(err) = self
@@ -248,20 +283,9 @@ impl Ingest {
     async fn store_message(
         &self,
         endpoint: &EndpointAuth,
-        payload: Payload,
-        request: RequestFacts,
-        id: String,
-        received_at: i64,
+        mut message: Message,
     ) -> AppResult<String> {
-        let mut message = Message {
-            id,
-            endpoint_id: endpoint.endpoint_id.clone(),
-            endpoint_name: endpoint.endpoint_name.clone(),
-            received_at,
-            payload,
-            request,
-            filter_errors: Vec::new(),
-        };
+        let received_at = message.received_at;
         let deliveries = self.match_rules(&endpoint.user_id, &mut message).await?;
         let id = message.id.clone();
         let size = message.request.size_bytes;

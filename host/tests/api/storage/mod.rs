@@ -168,6 +168,7 @@ impl Fixture {
                 ..RequestFacts::default()
             },
             filter_errors: Vec::new(),
+            deliver_at: None,
         };
         let deliveries: Vec<NewDelivery> = routes
             .iter()
