@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { apiError, json, mockFetch } from "../test/http";
 import { ApiError, resetClientState, setAccessToken } from "./client";
-import { channelsApi, pluginsApi, qk } from "./endpoints";
+import { channelsApi, messagesApi, pluginsApi, qk } from "./endpoints";
 
 beforeEach(() => {
   resetClientState();
@@ -64,5 +64,27 @@ describe("channels API client: plugin versions", () => {
       ["/api/channels", "POST", { name: "Hook", plugin: "http-post", enabled: true, config: {}, plugin_version: "0.1.0" }],
       ["/api/channels/c1", "PATCH", { plugin_version: null }],
     ]);
+  });
+});
+
+describe("messages API client: scheduled delivery", () => {
+  it("list: scheduled=true only when asked, combined with the other filters and the cursor", async () => {
+    const spy = mockFetch(() => json(200, { items: [], next_cursor: null }));
+    await messagesApi.list({ scheduled: true, q: "disk" }, "c1", 50);
+    await messagesApi.list({ q: "disk" });
+    expect(spy.mock.calls.map((c) => c[0])).toEqual([
+      "/api/messages?scheduled=true&q=disk&cursor=c1&limit=50",
+      "/api/messages?q=disk&limit=50",
+    ]);
+  });
+
+  it("scheduled and unscheduled lists are cached apart", () => {
+    expect(qk.messages({ scheduled: true })).not.toEqual(qk.messages({}));
+  });
+
+  it("remove (cancelling a scheduled delivery): DELETE /api/messages/{id}", async () => {
+    const spy = mockFetch(() => new Response(null, { status: 204 }));
+    await expect(messagesApi.remove("m 1")).resolves.toBeUndefined();
+    expect(only(spy)).toEqual({ url: "/api/messages/m%201", method: "DELETE", body: undefined });
   });
 });

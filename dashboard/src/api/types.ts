@@ -41,6 +41,11 @@ export interface MessageSummary {
   group: string | null;
   url: string | null;
   deliveries: DeliveryCounts;
+  /**
+   * RFC 3339: when its deliveries leave, for a scheduled message (`deliver_at`
+   * or `delay` at ingest); null when it was not scheduled (absent on older servers).
+   */
+  deliver_at?: string | null;
 }
 
 export interface MessagePage {
@@ -81,6 +86,8 @@ export interface MessageDetail {
   priority: number;
   tags: string[];
   url: string | null;
+  /** RFC 3339: when its deliveries leave, for a scheduled message; null when not scheduled (absent on older servers). */
+  deliver_at?: string | null;
   extras: Record<string, string>;
   request: RequestMetadata;
   /**
@@ -116,6 +123,8 @@ export interface MessageFilters {
   since?: string;
   /** RFC 3339 */
   until?: string;
+  /** `true`: only messages whose scheduled delivery time is still ahead (`?scheduled=true`). */
+  scheduled?: true;
 }
 
 // ---------- channels, plugins, rules, deliveries ----------

@@ -7,13 +7,23 @@ interface ConfirmDialogProps {
   title: ReactNode;
   description: ReactNode;
   confirmLabel: string;
+  /** The safe button's label (default *Cancel*; say what keeping means when the action itself is a cancellation). */
+  cancelLabel?: string;
   /** Resolves to close the dialog; a rejection is shown inside it. */
   onConfirm(): Promise<unknown>;
   destructive?: boolean;
 }
 
 /** Radix AlertDialog: focus trapped, Escape cancels, the safe button gets focus first. */
-export function ConfirmDialog({ trigger, title, description, confirmLabel, onConfirm, destructive }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  trigger,
+  title,
+  description,
+  confirmLabel,
+  cancelLabel = "Cancel",
+  onConfirm,
+  destructive,
+}: ConfirmDialogProps) {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -54,7 +64,7 @@ export function ConfirmDialog({ trigger, title, description, confirmLabel, onCon
           <div className="dialog-actions">
             <AlertDialog.Cancel asChild>
               <button type="button" className="btn">
-                Cancel
+                {cancelLabel}
               </button>
             </AlertDialog.Cancel>
             <AlertDialog.Action asChild>

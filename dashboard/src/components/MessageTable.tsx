@@ -1,10 +1,13 @@
 import { Link } from "react-router";
 import type { MessageSummary } from "../api/types";
 import { formatDateTime, formatShort } from "../lib/format";
-import { DeliverySummary, PriorityBadge, Tags } from "./bits";
+import { isScheduledAhead, useNow } from "../lib/schedule";
+import { DeliverySummary, PriorityBadge, ScheduledBadge, Tags } from "./bits";
 
 /** Messages as a table on wide screens and stacked cards on narrow ones (pure CSS). */
 export function MessageTable({ items, compact }: { items: MessageSummary[]; compact?: boolean }) {
+  // Re-rendered now and then so a badge goes once its time has come.
+  const now = useNow(30_000);
   return (
     <div className="table-wrap">
       <table className="table responsive messages-table">
@@ -44,7 +47,14 @@ export function MessageTable({ items, compact }: { items: MessageSummary[]; comp
               )}
               {!compact && <td data-label="Group">{m.group ?? <span className="muted">—</span>}</td>}
               <td data-label="Deliveries">
-                <DeliverySummary d={m.deliveries} />
+                {m.deliver_at && isScheduledAhead(m.deliver_at, now) ? (
+                  <span className="delivery-cell">
+                    <ScheduledBadge deliverAt={m.deliver_at} />
+                    <DeliverySummary d={m.deliveries} />
+                  </span>
+                ) : (
+                  <DeliverySummary d={m.deliveries} />
+                )}
               </td>
             </tr>
           ))}

@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { errorMessage } from "../api/client";
 import type { DeliveryCounts } from "../api/types";
-import { PRIORITY_LABELS } from "../lib/format";
+import { formatDateTime, formatShort, PRIORITY_LABELS } from "../lib/format";
 
 export function PriorityBadge({ priority }: { priority: number }) {
   const label = PRIORITY_LABELS[priority] ?? String(priority);
@@ -47,6 +47,19 @@ export function DeliverySummary({ d }: { d: DeliveryCounts }) {
       {d.sent > 0 && <span className="ok">{d.sent} sent</span>}
       {d.failed > 0 && <span className="bad">{d.failed} failed</span>}
       {d.pending > 0 && <span className="pending">{d.pending} pending</span>}
+    </span>
+  );
+}
+
+/** A message whose deliveries wait for their scheduled time: `Scheduled · Mar 3, 14:05` (local time). */
+export function ScheduledBadge({ deliverAt }: { deliverAt: string }) {
+  return (
+    <span
+      className="status status-info scheduled-badge"
+      data-testid="scheduled-badge"
+      title={`Scheduled: its deliveries leave at ${formatDateTime(deliverAt)}`}
+    >
+      Scheduled · <time dateTime={deliverAt}>{formatShort(deliverAt)}</time>
     </span>
   );
 }

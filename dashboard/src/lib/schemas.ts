@@ -77,6 +77,8 @@ export const messageFilterSchema = z
     priority_max: optionalPriority,
     since: z.string(),
     until: z.string(),
+    /** Only messages whose deliveries still wait for their scheduled time. */
+    scheduled: z.boolean(),
   })
   .refine((v) => v.priority_min === "" || v.priority_max === "" || Number(v.priority_min) <= Number(v.priority_max), {
     path: ["priority_max"],

@@ -42,6 +42,7 @@ export function FilterBar({ values, endpoints, activeCount, onApply }: Props) {
     priority_max: "",
     since: "",
     until: "",
+    scheduled: false,
   };
 
   const apply = (v: MessageFilterValues) => {
@@ -116,6 +117,10 @@ export function FilterBar({ values, endpoints, activeCount, onApply }: Props) {
         </div>
         <Field label="Since" type="datetime-local" {...register("since")} />
         <Field label="Until" type="datetime-local" error={errors.until} {...register("until")} />
+        <label className="checkbox filter-check" title="Messages whose deliveries wait for a time given at ingest (deliver_at or delay)">
+          <input type="checkbox" {...register("scheduled")} />
+          Scheduled only
+        </label>
         <div className="filter-actions">
           <button type="submit" className="btn btn-primary">
             Apply

@@ -5,7 +5,9 @@ import { messagesApi, qk } from "../../api/endpoints";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorState, Loading, PriorityBadge, Tags } from "../../components/bits";
 import { Section } from "../../components/Section";
+import type { MessageDetail } from "../../api/types";
 import { formatBytes, formatDateTime, PRIORITY_LABELS, safeHttpUrl } from "../../lib/format";
+import { formatTimeUntil, pendingRefetchInterval, scheduleOf, useNow } from "../../lib/schedule";
 import { DeliveryList, PENDING_STATUSES } from "./Deliveries";
 import { FilterReports, sortFilterReports } from "./FilterReports";
 
@@ -24,16 +26,62 @@ function KeyValues({ data, empty }: { data: Record<string, string>; empty: strin
   );
 }
 
+/**
+ * When a scheduled message's deliveries leave: ahead, with a way to cancel
+ * them (deleting the message cancels every delivery that has not left), or
+ * past. Nothing for a message that was not scheduled.
+ */
+function Schedule({ message, now, onCancel }: { message: MessageDetail; now: number; onCancel(): Promise<void> }) {
+  const s = scheduleOf(message.deliver_at, now);
+  if (s.kind === "none") return null;
+  const when = <time dateTime={s.iso}>{formatDateTime(s.iso)}</time>;
+  if (s.kind === "past") {
+    return (
+      <p className="muted schedule-note" data-testid="message-schedule">
+        Was scheduled for {when}.
+      </p>
+    );
+  }
+  return (
+    <div className="schedule-panel" role="region" aria-label="Scheduled delivery" data-testid="message-schedule">
+      <p>
+        <span className="strong">
+          Scheduled for {when} ({formatTimeUntil(s.inMs)})
+        </span>
+        . Its deliveries wait until then.
+      </p>
+      <ConfirmDialog
+        trigger={
+          <button type="button" className="btn btn-danger-outline">
+            Cancel scheduled delivery
+          </button>
+        }
+        title="Cancel the scheduled delivery?"
+        description={`The message is deleted, so its deliveries due ${formatDateTime(s.iso)} do not leave. This cannot be undone.`}
+        confirmLabel="Cancel delivery"
+        cancelLabel="Keep it scheduled"
+        destructive
+        onConfirm={onCancel}
+      />
+    </div>
+  );
+}
+
 export function MessageDetailPage() {
   const { id = "" } = useParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  // For "in 14 min", and to notice when the scheduled time has come.
+  const now = useNow(15_000);
   const q = useQuery({
     queryKey: qk.message(id),
     queryFn: ({ signal }) => messagesApi.get(id, signal),
-    // Live updates (SSE) refresh this page; polling is the fallback while work is pending.
+    // Live updates (SSE) refresh this page; polling is the fallback while work is pending
+    // (seldom while a scheduled message's deliveries wait for their time).
     refetchInterval: (query) =>
-      query.state.data?.deliveries?.some((d) => PENDING_STATUSES.has(d.status)) ? 5_000 : false,
+      query.state.data?.deliveries?.some((d) => PENDING_STATUSES.has(d.status))
+        ? pendingRefetchInterval(query.state.data.deliver_at)
+        : false,
   });
 
   if (q.isPending) return <Loading />;
@@ -52,6 +100,19 @@ export function MessageDetailPage() {
   }
   const m = q.data;
   const link = safeHttpUrl(m.url);
+
+  /** Delete the message and go back to the list, which says what happened. A message already gone counts as deleted. */
+  const deleteAndLeave = async (notice: string) => {
+    try {
+      await messagesApi.remove(m.id);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
+    queryClient.removeQueries({ queryKey: qk.message(m.id) });
+    await Promise.all([qk.messagesAll, qk.deliveriesAll, qk.statsAll].map((queryKey) => queryClient.invalidateQueries({ queryKey })));
+    navigate("/messages", { replace: true, state: { notice } });
+  };
+  const name = m.title ? `“${m.title}”` : "the message";
 
   return (
     <article aria-labelledby="msg-h" className="message-detail">
@@ -72,14 +133,15 @@ export function MessageDetailPage() {
           description="The message and its delivery history are removed. This cannot be undone."
           confirmLabel="Delete"
           destructive
-          onConfirm={async () => {
-            await messagesApi.remove(m.id);
-            queryClient.removeQueries({ queryKey: qk.message(m.id) });
-            await queryClient.invalidateQueries({ queryKey: qk.messagesAll });
-            navigate("/messages", { replace: true });
-          }}
+          onConfirm={() => deleteAndLeave(`Deleted ${name}.`)}
         />
       </div>
+
+      <Schedule
+        message={m}
+        now={now}
+        onCancel={() => deleteAndLeave(`Cancelled the scheduled delivery of ${name}: the message was deleted.`)}
+      />
 
       <dl className="fields">
         <div>

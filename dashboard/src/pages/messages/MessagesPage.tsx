@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useMemo } from "react";
-import { useSearchParams } from "react-router";
+import { useLocation, useSearchParams } from "react-router";
 import { endpointsApi, messagesApi, qk } from "../../api/endpoints";
 import { EmptyState, ErrorState, Loading } from "../../components/bits";
 import { MessageTable } from "../../components/MessageTable";
@@ -10,6 +10,7 @@ import {
   apiFiltersFromParams,
   formValuesFromParams,
   hasActiveFilters,
+  onlyScheduled,
   paramsFromFormValues,
 } from "./filters";
 import { BatchDeleteDialog } from "./BatchDeleteDialog";
@@ -19,6 +20,8 @@ const PAGE_SIZE = 50;
 
 export function MessagesPage() {
   const [params, setParams] = useSearchParams();
+  // Set by the page that sent us here (a message deleted or its scheduled delivery cancelled); gone on the next navigation.
+  const notice = (useLocation().state as { notice?: string } | null)?.notice;
   const key = params.toString();
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const formValues = useMemo(() => formValuesFromParams(params), [key]);
@@ -41,6 +44,11 @@ export function MessagesPage() {
         <h1 id="messages-h">Messages</h1>
         <BatchDeleteDialog endpoints={endpoints.data?.items ?? []} defaultEndpointId={filters.endpoint_id} />
       </div>
+      {notice && (
+        <p className="notice" role="status" data-testid="messages-notice">
+          {notice}
+        </p>
+      )}
       <FilterBar
         values={formValues}
         endpoints={endpoints.data?.items ?? []}
@@ -50,7 +58,14 @@ export function MessagesPage() {
       {messages.isPending && <Loading />}
       {messages.isError && <ErrorState error={messages.error} onRetry={() => messages.refetch()} />}
       {messages.isSuccess && items.length === 0 &&
-        (filtered ? (
+        (onlyScheduled(filters) ? (
+          <EmptyState title="No scheduled messages">
+            <p>
+              Nothing is waiting to be delivered. A message sent with <code>deliver_at</code> or <code>delay</code> (e.g.{" "}
+              <code>{'"delay": "15m"'}</code>) shows here until its time comes.
+            </p>
+          </EmptyState>
+        ) : filtered ? (
           <EmptyState title="No messages match these filters">
             <p>Try a wider time range or clear the filters.</p>
           </EmptyState>

@@ -5,12 +5,17 @@ import type { MessageFilterValues } from "../../lib/schemas";
 /** URL search params ⇄ filter form values ⇄ API query. The URL is the source of truth. */
 export const FILTER_KEYS = ["endpoint_id", "q", "group", "tag", "priority_min", "priority_max", "since", "until"] as const;
 
+/** The *Scheduled* switch: `scheduled=true` in the URL and in the API query; absent when off. */
+export const SCHEDULED_KEY = "scheduled";
+
+const scheduledIn = (params: URLSearchParams) => params.get(SCHEDULED_KEY) === "true";
+
 export function formValuesFromParams(params: URLSearchParams): MessageFilterValues {
   const v = Object.fromEntries(FILTER_KEYS.map((k) => [k, params.get(k) ?? ""])) as Record<
     (typeof FILTER_KEYS)[number],
     string
   >;
-  return v;
+  return { ...v, scheduled: scheduledIn(params) };
 }
 
 export function paramsFromFormValues(values: MessageFilterValues): URLSearchParams {
@@ -20,6 +25,7 @@ export function paramsFromFormValues(values: MessageFilterValues): URLSearchPara
     const v = raw === undefined || raw === null ? "" : String(raw).trim();
     if (v !== "") params.set(k, v);
   }
+  if (values.scheduled) params.set(SCHEDULED_KEY, "true");
   return params;
 }
 
@@ -41,7 +47,13 @@ export function apiFiltersFromParams(params: URLSearchParams): MessageFilters {
     priority_max: num("priority_max"),
     since: localInputToRfc3339(params.get("since")),
     until: localInputToRfc3339(params.get("until")),
+    scheduled: scheduledIn(params) || undefined,
   };
+}
+
+/** Only the *Scheduled* switch is on (the list's empty state says so). */
+export function onlyScheduled(f: MessageFilters): boolean {
+  return f.scheduled === true && activeFilterCount(f) === 1;
 }
 
 export function hasActiveFilters(f: MessageFilters): boolean {
