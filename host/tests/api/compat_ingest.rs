@@ -100,7 +100,7 @@ on_both_databases! {
             .await.assert_error(401, "invalid_ingest_credentials", None);
         send(&server, raw(&server, Method::POST, &path).header("Authorization", &bearer).header("Priority", "loud").body("x"))
             .await.assert_error(422, "validation_failed", Some("priority"));
-        send(&server, raw(&server, Method::POST, &path).header("Authorization", &bearer).header("Delay", "30m").body("x"))
+        send(&server, raw(&server, Method::POST, &path).header("Authorization", &bearer).header("Delay", "whenever").body("x"))
             .await.assert_error(422, "validation_failed", Some("delay"));
         send(&server, raw(&server, Method::POST, &path).header("Authorization", &bearer).body(vec![0xff, 0xfe]))
             .await.assert_error(400, "invalid_utf8", None);
