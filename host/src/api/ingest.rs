@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::Json;
+use futures_util::StreamExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -126,6 +127,15 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// How many times the ingest limit an oversized body is read before its 413.
+const DRAIN_FACTOR: usize = 4;
+
+/// Reads a refused body to its end without keeping it.
+async fn discard(body: Body) {
+    let mut stream = body.into_data_stream();
+    while let Some(Ok(_)) = stream.next().await {}
+}
+
 /// The body, refused with 413 over the ingest limit (declared or streamed).
 pub(super) async fn read_body(state: &App, headers: &HeaderMap, body: Body) -> AppResult<Bytes> {
     let limit = state.ingest.max_bytes;
@@ -133,7 +143,13 @@ pub(super) async fn read_body(state: &App, headers: &HeaderMap, body: Body) -> A
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
+    if let Some(len) = declared.filter(|len| *len > limit as u64) {
+        // Answering before the client has sent its body makes most clients
+        // report a broken pipe instead of the 413; read (and drop) a body up
+        // to a few times the limit first, cut anything bigger.
+        if len <= (DRAIN_FACTOR * limit) as u64 {
+            discard(body).await;
+        }
         return Err(AppError::PayloadTooLarge { limit });
     }
     match Limited::new(body, limit).collect().await {
