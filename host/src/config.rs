@@ -497,8 +497,7 @@ fn channel_config_key(env: &Env<'_>, data_dir: &Path) -> Result<String, ConfigEr
             Ok(existing) => existing.trim().to_string(),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let key = crate::domain::config_cipher::ConfigCipher::generate_key_text();
-                write_private_file(&path, &key).map_err(fail)?;
-                key
+                create_once(&path, &key).map_err(fail)?.trim().to_string()
             }
             Err(err) => return Err(fail(err)),
         }
@@ -539,10 +538,36 @@ fn signing_key(env: &Env<'_>, data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
             let mut bytes = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
             let key = hex::encode(bytes);
-            write_private_file(&path, &key).map_err(fail)?;
-            Ok(key.into_bytes())
+            Ok(create_once(&path, &key)
+                .map_err(fail)?
+                .trim()
+                .as_bytes()
+                .to_vec())
         }
         Err(err) => Err(fail(err)),
+    }
+}
+
+/// Writes `contents` to `path` unless it exists, and returns what `path`
+/// holds then. Processes starting together on a fresh data directory race
+/// here: each writes a private temporary file in full and hard-links it
+/// into place (atomic, fails if the name exists), so every one of them
+/// reads the winner's complete key.
+fn create_once(path: &Path, contents: &str) -> std::io::Result<String> {
+    let temporary = path.with_extension(format!(
+        "tmp-{}-{:016x}",
+        std::process::id(),
+        rand::rngs::OsRng.next_u64()
+    ));
+    write_private_file(&temporary, contents)?;
+    let linked = std::fs::hard_link(&temporary, path);
+    let _ = std::fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => Ok(contents.to_string()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read_to_string(path)
+        }
+        Err(err) => Err(err),
     }
 }
 
@@ -735,5 +760,24 @@ mod docs_tests {
             documented, in_code,
             "docs/configuration.md and config::VARIABLES disagree"
         );
+    }
+
+    #[test]
+    fn processes_starting_together_share_one_generated_key() {
+        use super::create_once;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("key");
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || create_once(&path, &format!("key-{i}")).expect("key"))
+            })
+            .collect();
+        let keys: std::collections::BTreeSet<String> = handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(std::fs::read_to_string(&path).ok(), keys.into_iter().next());
     }
 }

@@ -476,8 +476,10 @@ fn javascript_and_python_projects_build_pass_their_tests_and_run() {
     let languages: Vec<std::thread::JoinHandle<()>> = ["js", "python"]
         .into_iter()
         .map(|lang| {
-            let dir = dir.path().to_path_buf();
+            // One data directory per language: the threads run side by side.
+            let dir = dir.path().join(lang);
             std::thread::spawn(move || {
+                std::fs::create_dir_all(&dir).expect("data dir");
                 for (kind, world) in [("channel", "channel-sender"), ("filter", "filter")] {
                     let name = format!("{lang}-{kind}-new");
                     let created = beacon(&dir)
