@@ -24,13 +24,12 @@ use super::extract::ClientIp;
 use super::ingest::{
     bearer, idempotency_key, ingest_key, query_pairs, read_body, replay_headers, request_facts,
 };
-use crate::app::ingest::Submission;
+use crate::app::ingest::{EndpointAuth, Submission};
 use crate::app::App;
 use crate::domain::compat::{self, Params};
 use crate::domain::payload::{Payload, Schedule};
 use crate::domain::{now_ms, rfc3339, Invalid};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::storage::EndpointAuth;
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()

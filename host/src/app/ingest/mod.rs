@@ -17,7 +17,8 @@ use crate::domain::{canonical_id, new_id, new_id_with_time, rfc3339, Message, Re
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::events::{EventKind, Events};
 use crate::ratelimit::KeyedLimiter;
-use crate::storage::{EndpointAuth, KeyClaim, NewDelivery, NewMessage, Store};
+pub use crate::storage::EndpointAuth;
+use crate::storage::{KeyClaim, NewDelivery, NewMessage, Store};
 
 use writer::Writer;
 
