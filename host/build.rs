@@ -6,7 +6,7 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
-const PLUGINS: [(&str, &str); 13] = [
+const PLUGINS: [(&str, &str); 16] = [
     ("BARK", "bark.wasm"),
     ("STANDARD_FILTER", "standard_filter.wasm"),
     ("NTFY", "ntfy.wasm"),
@@ -20,6 +20,9 @@ const PLUGINS: [(&str, &str); 13] = [
     ("RATE_LIMIT", "rate_limit.wasm"),
     ("EMAIL", "email.wasm"),
     ("MQTT", "mqtt.wasm"),
+    ("ALERTMANAGER", "alertmanager.wasm"),
+    ("GITHUB", "github.wasm"),
+    ("JSON_MAP", "json_map.wasm"),
 ];
 
 fn main() {
@@ -45,6 +48,9 @@ fn main() {
         "plugins/rate-limit",
         "plugins/email",
         "plugins/mqtt",
+        "plugins/alertmanager",
+        "plugins/github",
+        "plugins/json-map",
         "sdk/src",
         "sdk/Cargo.toml",
         "wit",

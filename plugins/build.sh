@@ -8,6 +8,7 @@
 # Outputs:
 #   plugins/target/wasm32-wasip2/release/{bark,ntfy,gotify,webhook,slack,discord,telegram,email,mqtt}.wasm
 #   plugins/target/wasm32-wasip2/release/{standard_filter,quiet_hours,dedupe,rate_limit}.wasm
+#   plugins/target/wasm32-wasip2/release/{alertmanager,github,json_map}.wasm
 #   examples/http-post/target/wasm32-wasip2/release/http_post.wasm
 #
 # When `wasm-tools` (1.254.x, matching wasmtime 48) is on PATH or named by
@@ -65,5 +66,8 @@ for channel in bark ntfy gotify webhook slack discord telegram email mqtt; do
 done
 for filter in standard_filter quiet_hours dedupe rate_limit; do
     check_component "$out/$filter.wasm" filter-api http
+done
+for adapter in alertmanager github json_map; do
+    check_component "$out/$adapter.wasm" adapter-api http
 done
 check_component "$root/examples/http-post/target/$target/release/http_post.wasm" channel-api

@@ -516,6 +516,7 @@ async fn bark_sends(bark: &str, count: usize, concurrency: usize) -> (f64, f64) 
         request_timeout: Duration::from_secs(10),
         max_body_bytes: 1 << 20,
         filter_timeout: Duration::from_millis(50),
+        adapter_timeout: Duration::from_millis(1000),
         memory_bytes: 64 << 20,
     };
     let registry = Arc::new(beacon_host::plugins::start(&config).expect("plugins"));

@@ -332,6 +332,7 @@ fn bench_config(dir: &std::path::Path) -> PluginConfig {
         request_timeout: Duration::from_secs(10),
         max_body_bytes: 1 << 20,
         filter_timeout: Duration::from_millis(50),
+        adapter_timeout: Duration::from_millis(1000),
         memory_bytes: 64 << 20,
     }
 }

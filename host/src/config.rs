@@ -59,6 +59,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "BARK_REQUEST_TIMEOUT_SECONDS", default: "10", description: "Longest outbound request a plugin may make; the host caps whatever a plugin asks for." },
     Variable { name: "PLUGIN_FETCH_MAX_BODY_BYTES", default: "1048576", description: "Largest request body a plugin may send and response body it may receive." },
     Variable { name: "PLUGIN_FILTER_TIMEOUT_MS", default: "50", description: "Deadline of one filter evaluation; a filter over it counts as not matched." },
+    Variable { name: "PLUGIN_ADAPTER_TIMEOUT_MS", default: "1000", description: "Deadline of one ingest adapter call (webhook JSON to messages); a request whose adapter runs over it answers 422 and stores nothing." },
     Variable { name: "PLUGIN_MEMORY_LIMIT_MB", default: "64", description: "Linear memory one plugin instance may grow to." },
     Variable { name: "CHANNEL_CONFIG_ENCRYPTION_KEY", default: "", description: "32-byte key (64 hex digits or base64) that encrypts channel configs at rest. Unset: generated once into `<BEACON_DATA_DIR>/channel_config_key` (set it in production and back it up)." },
     Variable { name: "DELIVERY_BACKOFF_BASE_SECONDS", default: "5", description: "First retry delay; it doubles per attempt (plus up to 20 % jitter)." },
@@ -144,6 +145,7 @@ pub struct PluginConfig {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub filter_timeout: Duration,
+    pub adapter_timeout: Duration,
     pub memory_bytes: usize,
 }
 
@@ -445,6 +447,11 @@ fn plugin_config(env: &Env<'_>, data_dir: &Path) -> Result<PluginConfig, ConfigE
             1,
             10_000,
         )?),
+        adapter_timeout: Duration::from_millis(env.parse_in_range(
+            "PLUGIN_ADAPTER_TIMEOUT_MS",
+            1,
+            30_000,
+        )?),
         memory_bytes: env.parse_in_range::<usize>("PLUGIN_MEMORY_LIMIT_MB", 1, 4096)? * 1024 * 1024,
     })
 }
@@ -719,6 +726,7 @@ mod tests {
             ("BEACON_OUTBOUND_ALLOWLIST", "10.0.0.0/40"),
             ("PLUGIN_BLOCK_PRIVATE_NETWORKS_OVERRIDES", "webhook"),
             ("PLUGIN_FILTER_TIMEOUT_MS", "0"),
+            ("PLUGIN_ADAPTER_TIMEOUT_MS", "60000"),
         ] {
             let err = load(&[(name, value)]).expect_err(name);
             assert_eq!(err.name, name, "{err}");

@@ -93,6 +93,11 @@ impl AppError {
         }
     }
 
+    /// The status and body a client gets for this error (an internal one stays opaque).
+    pub fn describe(&self) -> (StatusCode, ErrorBody) {
+        (self.status(), ErrorBody { error: self.body() })
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,

@@ -87,6 +87,12 @@ enum PluginCommand {
         /// Rendered payload for a channel sender: JSON text or @path (default: {}).
         #[arg(long)]
         payload: Option<String>,
+        /// Request body for an adapter: text or @path (e.g. a webhook JSON).
+        #[arg(long)]
+        request: Option<String>,
+        /// Request header for an adapter, `Name: value` (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
     },
 }
 
@@ -323,6 +329,7 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
             let world = match info.kind {
                 beacon_host::plugins::runtime::PluginKind::Channel => "channel-sender",
                 beacon_host::plugins::runtime::PluginKind::Filter => "filter",
+                beacon_host::plugins::runtime::PluginKind::Adapter => "adapter",
             };
             println!("{}: accepted", file.display());
             println!(
@@ -372,6 +379,8 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
             config: plugin_config,
             message,
             payload,
+            request,
+            headers,
         } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -426,6 +435,48 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
                 );
             }
             match plugin.info.kind {
+                beacon_host::plugins::runtime::PluginKind::Adapter => {
+                    let body = match request.as_deref() {
+                        Some(value) => text_argument(value, "--request")?,
+                        None => bail!("an adapter needs --request (the webhook body)"),
+                    };
+                    let mut pairs = Vec::new();
+                    for header in &headers {
+                        let Some((name, value)) = header.split_once(':') else {
+                            bail!("--header {header:?}: expected `Name: value`");
+                        };
+                        pairs.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+                    }
+                    let inbound = beacon_host::plugins::runtime::InboundRequest {
+                        method: "POST".into(),
+                        query: Vec::new(),
+                        headers: pairs,
+                        body: body.into_bytes(),
+                        endpoint_id: "local".into(),
+                        endpoint_name: "local harness".into(),
+                    };
+                    match runtime
+                        .adapt(&plugin, &plugin_config, &inbound)
+                        .map_err(|err| anyhow::anyhow!("{err}"))?
+                    {
+                        Ok(messages) => {
+                            let mut shown = Vec::new();
+                            for (index, message) in messages.into_iter().enumerate() {
+                                let payload =
+                                    beacon_host::app::adapters::payload_of(message, index)
+                                        .map_err(|err| anyhow::anyhow!("{err}"))?;
+                                shown.push(beacon_host::app::adapters::payload_json(&payload));
+                            }
+                            println!("{}", serde_json::to_string_pretty(&shown)?);
+                        }
+                        Err(beacon_host::plugins::runtime::AdaptError::Invalid(why)) => {
+                            bail!("the adapter refused the request (422): {why}")
+                        }
+                        Err(beacon_host::plugins::runtime::AdaptError::Unauthorized(why)) => {
+                            bail!("the adapter refused the request (401): {why}")
+                        }
+                    }
+                }
                 beacon_host::plugins::runtime::PluginKind::Filter => {
                     let mut session = runtime
                         .filter_session(&plugin, kv)
@@ -490,6 +541,16 @@ fn plugin_command(config: Config, command: PluginCommand) -> anyhow::Result<()> 
         }
     }
     Ok(())
+}
+
+/// A text command-line argument: inline text or `@path`.
+fn text_argument(value: &str, flag: &str) -> anyhow::Result<String> {
+    match value.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("{flag}: reading {path}"))
+        }
+        None => Ok(value.to_string()),
+    }
 }
 
 /// A JSON command-line argument: inline text or `@path`.

@@ -3,7 +3,7 @@
 #![allow(missing_docs)]
 
 use crate::harness;
-use crate::plugin::{Channel, Filter};
+use crate::plugin::{Adapter, Channel, Filter};
 use crate::types::{SendError, SendFailure};
 use crate::values::KvError;
 use crate::values::{FetchError, Level, Request, Response};
@@ -27,6 +27,16 @@ pub mod filter {
         pub_export_macro: true,
         export_macro_name: "export_filter_world",
         default_bindings_module: "beacon_plugin_sdk::__bindings::filter",
+    });
+}
+
+pub mod adapter {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "adapter",
+        pub_export_macro: true,
+        export_macro_name: "export_adapter_world",
+        default_bindings_module: "beacon_plugin_sdk::__bindings::adapter",
     });
 }
 
@@ -221,7 +231,9 @@ macro_rules! conversions {
                 version: info.version,
                 kind: match info.kind {
                     PluginKind::Channel => wt::PluginKind::Channel,
-                    PluginKind::Filter => wt::PluginKind::Filter,
+                    // Adapters describe themselves with `adapter-info`
+                    // (see `AdapterExport`), never through here.
+                    PluginKind::Filter | PluginKind::Adapter => wt::PluginKind::Filter,
                 },
                 description: info.description,
                 config_schema: info.config_schema,
@@ -348,5 +360,67 @@ impl<T: Filter> filter::exports::beacon::plugin::filter_api::Guest for FilterAda
                 })
             })
             .collect()
+    }
+}
+
+/// Implements the generated `adapter` exports for any [`Adapter`].
+pub struct AdapterExport<T>(PhantomData<T>);
+
+impl<T: Adapter> adapter::exports::beacon::plugin::adapter_api::Guest for AdapterExport<T> {
+    fn describe() -> adapter::exports::beacon::plugin::adapter_api::AdapterInfo {
+        let info = harness::adapter_describe::<T>();
+        adapter::exports::beacon::plugin::adapter_api::AdapterInfo {
+            id: info.id,
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            config_schema: info.config_schema,
+        }
+    }
+
+    fn validate_config(
+        config_json: String,
+    ) -> Result<(), adapter::beacon::plugin::types::ConfigError> {
+        harness::adapter_validate_config::<T>(&config_json).map_err(|err| {
+            adapter::beacon::plugin::types::ConfigError {
+                field: err.field,
+                message: err.message,
+            }
+        })
+    }
+
+    fn adapt(
+        config_json: String,
+        request: adapter::exports::beacon::plugin::adapter_api::InboundRequest,
+    ) -> Result<
+        Vec<adapter::exports::beacon::plugin::adapter_api::AdaptedMessage>,
+        adapter::exports::beacon::plugin::adapter_api::AdaptError,
+    > {
+        use crate::adapter::{AdaptError, InboundRequest};
+        use adapter::exports::beacon::plugin::adapter_api as wa;
+        let request = InboundRequest {
+            method: request.method,
+            query: request.query,
+            headers: request.headers,
+            body: request.body,
+            endpoint_id: request.endpoint_id,
+            endpoint_name: request.endpoint_name,
+        };
+        match harness::adapter_adapt::<T>(&config_json, &request) {
+            Ok(messages) => Ok(messages
+                .into_iter()
+                .map(|m| wa::AdaptedMessage {
+                    title: m.title,
+                    body: m.body,
+                    group: m.group,
+                    priority: m.priority,
+                    tags: m.tags,
+                    url: m.url,
+                    extras: m.extras,
+                })
+                .collect()),
+            Err(AdaptError::Invalid(why)) => Err(wa::AdaptError::Invalid(why)),
+            Err(AdaptError::Unauthorized(why)) => Err(wa::AdaptError::Unauthorized(why)),
+        }
     }
 }

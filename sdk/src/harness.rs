@@ -18,8 +18,9 @@
 //! assert_eq!(err.field, "min");
 //! ```
 
+use crate::adapter::{AdaptError, AdaptedMessage, InboundRequest};
 use crate::config;
-use crate::plugin::{Channel, Filter};
+use crate::plugin::{Adapter, Channel, Filter};
 use crate::types::{ConfigError, Message, PluginInfo, PluginKind, SendError, SendOutcome, Verdict};
 
 /// `describe` for a channel: constants plus the derived config schema.
@@ -81,6 +82,34 @@ pub fn filter_decide<T: Filter>(config_json: &str, message: &Message) -> Result<
     let config = config::parse::<T::Config>(config_json)
         .map_err(|e| format!("invalid filter config: {e}"))?;
     T::decide(&config, message)
+}
+
+/// `describe` for an adapter.
+pub fn adapter_describe<T: Adapter>() -> PluginInfo {
+    PluginInfo {
+        id: T::ID.to_owned(),
+        name: T::NAME.to_owned(),
+        version: T::VERSION.to_owned(),
+        kind: PluginKind::Adapter,
+        description: T::DESCRIPTION.to_owned(),
+        config_schema: config::schema_json::<T::Config>(),
+    }
+}
+
+/// `validate-config` for an adapter.
+pub fn adapter_validate_config<T: Adapter>(config_json: &str) -> Result<(), ConfigError> {
+    config::parse_and_validate::<T::Config>(config_json, T::validate).map(|_| ())
+}
+
+/// `adapt`: a config that does not parse is [`AdaptError::Invalid`]
+/// (the host validated it when it was saved), otherwise [`Adapter::adapt`].
+pub fn adapter_adapt<T: Adapter>(
+    config_json: &str,
+    request: &InboundRequest,
+) -> Result<Vec<AdaptedMessage>, AdaptError> {
+    let config = config::parse::<T::Config>(config_json)
+        .map_err(|e| AdaptError::Invalid(format!("invalid adapter config: {e}")))?;
+    T::adapt(&config, request)
 }
 
 #[cfg(test)]

@@ -106,7 +106,9 @@
 
 #![warn(missing_docs)]
 
+pub mod adapter;
 pub mod config;
+pub mod fit;
 pub mod harness;
 mod host;
 pub mod http;
@@ -128,7 +130,8 @@ pub mod bindings;
 #[doc(hidden)]
 pub use bindings as __bindings;
 
-pub use crate::plugin::{Channel, Filter};
+pub use crate::adapter::{AdaptError, AdaptedMessage, InboundRequest};
+pub use crate::plugin::{Adapter, Channel, Filter};
 pub use crate::template::Template;
 pub use crate::types::{
     ConfigError, Message, PluginInfo, PluginKind, SendError, SendFailure, SendOutcome, Verdict,
@@ -166,6 +169,21 @@ macro_rules! export_filter {
             type __BeaconFilterExport = $crate::__bindings::FilterAdapter<$ty>;
             $crate::__bindings::filter::export_filter_world!(
                 __BeaconFilterExport with_types_in $crate::__bindings::filter
+            );
+        };
+    };
+}
+
+/// Export an [`Adapter`] implementation as the component's `adapter` world.
+/// Use exactly once per plugin crate, at module level.
+#[macro_export]
+macro_rules! export_adapter {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __BeaconAdapterExport = $crate::__bindings::AdapterExport<$ty>;
+            $crate::__bindings::adapter::export_adapter_world!(
+                __BeaconAdapterExport with_types_in $crate::__bindings::adapter
             );
         };
     };

@@ -1,9 +1,10 @@
-//! The two traits a plugin implements, re-exported at the crate root.
+//! The three traits a plugin implements, re-exported at the crate root.
 //!
 //! Defined here rather than in `lib.rs` so `harness` and `bindings` can name
 //! them without importing from the root, which re-exports `bindings` (as
 //! `__bindings`) for the export macros.
 
+use crate::adapter::{AdaptError, AdaptedMessage, InboundRequest};
 use crate::types::{ConfigError, Message, SendError, SendOutcome, Verdict};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -81,4 +82,34 @@ pub trait Filter {
     fn decide(config: &Self::Config, message: &Message) -> Result<Verdict, String> {
         Self::evaluate(config, message).map(Verdict::from)
     }
+}
+
+/// An ingest adapter plugin (WIT world `adapter`): turns one inbound webhook
+/// request into zero or more messages. It runs before anything is stored,
+/// with no network and no state; the host answers the sender 422 for
+/// [`AdaptError::Invalid`] and 401 for [`AdaptError::Unauthorized`].
+pub trait Adapter {
+    /// The endpoint's adapter config. Mark secrets (a webhook signing
+    /// secret) with [`config::secret`](crate::config::secret).
+    type Config: DeserializeOwned + JsonSchema;
+    /// Stable plugin id (`[a-z0-9-]+`).
+    const ID: &'static str;
+    /// Display name.
+    const NAME: &'static str;
+    /// Semver version of the plugin.
+    const VERSION: &'static str;
+    /// One or two sentences for the dashboard.
+    const DESCRIPTION: &'static str;
+
+    /// Checks beyond deserialization; runs when an endpoint's config is saved.
+    fn validate(config: &Self::Config) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// The messages this request becomes (empty: store nothing, answer success).
+    fn adapt(
+        config: &Self::Config,
+        request: &InboundRequest,
+    ) -> Result<Vec<AdaptedMessage>, AdaptError>;
 }

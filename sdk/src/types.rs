@@ -13,6 +13,10 @@ pub enum PluginKind {
     Channel,
     /// Decides whether a rule matches (world `filter`).
     Filter,
+    /// Turns inbound webhook requests into messages (world `adapter`; WIT's
+    /// `plugin-kind` has no such case: adapters describe themselves with
+    /// `adapter-info`).
+    Adapter,
 }
 
 /// The self-description returned by `describe` (`plugin-info` in WIT).

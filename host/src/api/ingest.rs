@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::Json;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -19,13 +19,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ClientIp;
-use crate::app::ingest::Accepted;
+use crate::app::ingest::{Accepted, EndpointAuth};
 use crate::app::App;
 use crate::domain::redact::{is_sensitive, REDACTED};
 use crate::domain::{BodyKind, RequestFacts};
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::plugins::runtime::InboundRequest;
 
 pub const INGEST_KEY_HEADER: &str = "x-beacon-ingest-key";
+/// The query parameter that may carry the ingest key, for senders that can
+/// set no header (GitHub webhooks); stored redacted like the headers.
+pub const INGEST_KEY_PARAM: &str = "key";
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(ingest))
@@ -56,30 +60,45 @@ pub struct IngestBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct Ingested {
-    message_id: String,
+    /// The new message's id; through an adapter, the first message's
+    /// (`null` when the adapter made none).
+    message_id: Option<String>,
+    /// Through an adapter: every message the request became, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_ids: Option<Vec<String>>,
 }
 
 /// Send a message to an ingest endpoint.
 #[utoipa::path(post, path = "/api/ingest/{endpoint_id}", tag = "ingest",
     params(("endpoint_id" = String, Path, description = "32 hex digits (dashed UUID form accepted)"),
-           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key (or send it as `Authorization: Bearer <key>`)"),
+           ("X-Beacon-Ingest-Key" = String, Header, description = "The endpoint's key (or send it as `Authorization: Bearer <key>`, or as `?key=` when the sender can set no header)"),
            ("Idempotency-Key" = Option<String>, Header, description = "Within 24 h the same key on this endpoint answers the first message's id again (with `Idempotent-Replayed: true`) and stores nothing; another message under the same key answers 422 `idempotency_key_reused`")),
-    request_body(content((IngestBody = "application/json"), (String = "text/plain"))),
-    responses((status = 201, body = Ingested), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body(description = "A native ingest body; on an endpoint with an adapter, whatever that adapter reads (e.g. an Alertmanager or GitHub webhook JSON)",
+        content((IngestBody = "application/json"), (String = "text/plain"))),
+    responses((status = 201, body = Ingested), (status = 200, description = "An adapter made no message of this request", body = Ingested),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn ingest(
     State(state): State<App>,
     Path(endpoint_id): Path<String>,
     ClientIp(ip): ClientIp,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<(StatusCode, HeaderMap, Json<Ingested>)> {
-    let endpoint = state
-        .ingest
-        .authorize(&endpoint_id, ingest_key(&headers))
-        .await?;
+    let query = query_pairs(&uri);
+    let key = ingest_key(&headers).or_else(|| {
+        query
+            .iter()
+            .find(|(name, _)| name == INGEST_KEY_PARAM)
+            .map(|(_, value)| value.as_str())
+    });
+    let endpoint = state.ingest.authorize(&endpoint_id, key).await?;
+    if endpoint.adapter_plugin.is_some() {
+        return ingest_adapted(&state, &endpoint, method, &uri, headers, query, ip, body).await;
+    }
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let kind = BodyKind::from_content_type(content_type)?;
     let bytes = read_body(&state, &headers, body).await?;
@@ -92,7 +111,69 @@ async fn ingest(
         StatusCode::CREATED,
         replay_headers(&accepted),
         Json(Ingested {
-            message_id: accepted.message_id().to_string(),
+            message_id: Some(accepted.message_id().to_string()),
+            message_ids: None,
+        }),
+    ))
+}
+
+/// A request to an endpoint with an adapter: the adapter reads it whatever
+/// its content type; the credentials never reach the plugin.
+#[allow(clippy::too_many_arguments)]
+async fn ingest_adapted(
+    state: &App,
+    endpoint: &EndpointAuth,
+    method: Method,
+    uri: &Uri,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    ip: IpAddr,
+    body: Body,
+) -> AppResult<(StatusCode, HeaderMap, Json<Ingested>)> {
+    let bytes = read_body(state, &headers, body).await?;
+    let facts = request_facts(&headers, uri, ip, bytes.len());
+    let request = InboundRequest {
+        method: method.as_str().to_string(),
+        query: query
+            .into_iter()
+            .filter(|(name, _)| name != INGEST_KEY_PARAM)
+            .collect(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| *name != AUTHORIZATION && name.as_str() != INGEST_KEY_HEADER)
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), value)
+            })
+            .collect(),
+        body: bytes.to_vec(),
+        endpoint_id: String::new(),
+        endpoint_name: String::new(),
+    };
+    let accepted = state
+        .ingest
+        .accept_adapted(endpoint, request, facts, idempotency_key(&headers))
+        .await?;
+    let replayed = !accepted.is_empty() && accepted.iter().all(Accepted::replayed);
+    let mut answer_headers = HeaderMap::new();
+    if replayed {
+        answer_headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    let ids: Vec<String> = accepted
+        .iter()
+        .map(|accepted| accepted.message_id().to_string())
+        .collect();
+    let status = if ids.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        answer_headers,
+        Json(Ingested {
+            message_id: ids.first().cloned(),
+            message_ids: Some(ids),
         }),
     ))
 }

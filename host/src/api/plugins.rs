@@ -35,7 +35,7 @@ pub struct PluginView {
     /// The newest installed version (what channels and rules that pin no
     /// version run).
     version: String,
-    /// `channel` or `filter`.
+    /// `channel`, `filter` or `adapter`.
     kind: String,
     description: String,
     /// JSON Schema of the config; secret fields carry `"x-secret": true`.
@@ -136,7 +136,7 @@ pub struct PluginDetail {
 
 #[derive(Serialize, ToSchema)]
 pub struct PluginUseView {
-    /// `channel` or `rule`.
+    /// `channel`, `rule` or `endpoint` (an ingest endpoint whose adapter it is).
     kind: String,
     id: String,
     name: String,

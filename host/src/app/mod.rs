@@ -4,6 +4,7 @@
 //! and map its answer; they never see the store.
 
 pub mod accounts;
+pub mod adapters;
 pub mod channels;
 pub mod deliveries;
 pub mod endpoints;
@@ -84,16 +85,18 @@ impl App {
         let mail_relay: Arc<dyn crate::plugins::mail::MailRelay> =
             plugin_state::SmtpRelay::new(mailer.clone());
         let rules = rules::Rules::new(store.clone(), registry.clone(), kv.clone());
+        let adapters = adapters::Adapters::new(registry.clone(), cipher.clone());
         let ingest = ingest::Ingest::new(
             &config,
             store.clone(),
             rules.clone(),
             work_queued.clone(),
             events.clone(),
+            adapters.clone(),
         );
         App(Arc::new(UseCases {
             accounts: accounts::Accounts::new(&config, store.clone(), mailer, ingest.clone()),
-            endpoints: endpoints::Endpoints::new(store.clone(), ingest.clone()),
+            endpoints: endpoints::Endpoints::new(store.clone(), ingest.clone(), adapters),
             messages: messages::Messages::new(store.clone()),
             channels: channels::Channels::new(
                 store.clone(),

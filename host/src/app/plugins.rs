@@ -25,9 +25,9 @@ pub struct VersionUse {
     pub rules: i64,
 }
 
-/// A channel or rule using a plugin.
+/// A channel, rule or ingest endpoint using a plugin.
 pub struct PluginUse {
-    /// `channel` or `rule`.
+    /// `channel`, `rule` or `endpoint`.
     pub kind: &'static str,
     pub id: String,
     pub name: String,
@@ -37,18 +37,21 @@ pub struct PluginUse {
     pub running_version: Option<String>,
 }
 
-fn count_kinds(used_by: &[PluginUse]) -> (usize, usize) {
-    let channels = used_by.iter().filter(|u| u.kind == "channel").count();
-    (channels, used_by.len() - channels)
+fn count_kinds(used_by: &[PluginUse]) -> (usize, usize, usize) {
+    let count = |kind: &str| used_by.iter().filter(|u| u.kind == kind).count();
+    (count("channel"), count("rule"), count("endpoint"))
 }
 
 fn in_use(what: &str, used_by: &[PluginUse]) -> AppError {
-    let (channels, rules) = count_kinds(used_by);
+    let (channels, rules, endpoints) = count_kinds(used_by);
+    let message = if endpoints > 0 {
+        format!("{what} reads the requests of {endpoints} ingest endpoint(s); remove with force=true to break them (their senders then get 422 adapter_unavailable)")
+    } else {
+        format!("{what} is used by {channels} channel(s) and {rules} rule(s); remove with force=true to break them")
+    };
     AppError::Conflict {
         code: "plugin_in_use",
-        message: format!(
-            "{what} is used by {channels} channel(s) and {rules} rule(s); remove with force=true to break them"
-        ),
+        message,
         field: None,
     }
 }
@@ -73,7 +76,7 @@ impl Plugins {
         if !used_by.is_empty() && !force {
             return Err(in_use(id, &used_by));
         }
-        let (channels, rules) = count_kinds(&used_by);
+        let (channels, rules, endpoints) = count_kinds(&used_by);
         let registry = self.registry.clone();
         let id_owned = id.to_string();
         let removed = tokio::task::spawn_blocking(move || registry.remove(&id_owned))
@@ -83,7 +86,7 @@ impl Plugins {
         if !removed {
             return Err(AppError::NotFound);
         }
-        tracing::info!(plugin = %id, forced = force, channels, rules, "plugin removed through the API");
+        tracing::info!(plugin = %id, forced = force, channels, rules, endpoints, "plugin removed through the API");
         Ok(())
     }
 
@@ -211,10 +214,11 @@ impl Plugins {
         PluginListing { plugin, versions }
     }
 
-    /// The channels and rules using plugin `id`, with the version each pins
-    /// and the one it runs now.
+    /// The channels, rules and ingest endpoints using plugin `id`, with the
+    /// version each pins and the one it runs now.
     async fn used_by(&self, id: &str, owner: Option<&str>) -> AppResult<Vec<PluginUse>> {
         let (channels, rules) = self.store.plugin_usage(id, owner).await?;
+        let endpoints = self.store.endpoints_with_adapter(id, owner).await?;
         let running = |pinned: &Option<String>| {
             self.registry
                 .resolve(id, pinned.as_deref())
@@ -247,6 +251,15 @@ impl Plugins {
                     name: rule.name.clone(),
                 });
             }
+        }
+        for endpoint in endpoints {
+            used_by.push(PluginUse {
+                kind: "endpoint",
+                running_version: running(&endpoint.adapter_version),
+                pinned_version: endpoint.adapter_version,
+                id: endpoint.id,
+                name: endpoint.name,
+            });
         }
         Ok(used_by)
     }

@@ -47,6 +47,17 @@ pub mod filter {
     });
 }
 
+pub mod adapter {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "adapter",
+        with: {
+            "beacon:plugin/types": super::channel::beacon::plugin::types,
+            "beacon:plugin/log": super::channel::beacon::plugin::log,
+        },
+    });
+}
+
 /// The `beacon:plugin@0.2` worlds: no `kv`, mail or MQTT; `send` without a
 /// bucket; `evaluate` answering plain booleans.
 pub mod v0_2 {

@@ -41,6 +41,7 @@ pub fn start(config: &PluginConfig) -> Result<Registry, PluginError> {
     .map_err(|err| PluginError::Runtime(format!("HTTP client: {err}")))?;
     let limits = RuntimeLimits {
         filter_deadline: config.filter_timeout,
+        adapter_deadline: config.adapter_timeout,
         sender_deadline: config.request_timeout + SENDER_MARGIN,
         memory_bytes: config.memory_bytes,
     };

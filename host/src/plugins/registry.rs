@@ -13,7 +13,7 @@ use super::grants::{grants_path, read_grants, write_grants, GrantError, Grants};
 use super::runtime::{EffectiveLimits, LoadedPlugin, PluginError, PluginInfo, Runtime};
 
 /// Built-in plugins, compiled from plugins/ by build.rs.
-pub const BUILTINS: [&[u8]; 13] = [
+pub const BUILTINS: [&[u8]; 16] = [
     include_bytes!(env!("BEACON_BUILTIN_BARK")),
     include_bytes!(env!("BEACON_BUILTIN_STANDARD_FILTER")),
     include_bytes!(env!("BEACON_BUILTIN_NTFY")),
@@ -27,6 +27,9 @@ pub const BUILTINS: [&[u8]; 13] = [
     include_bytes!(env!("BEACON_BUILTIN_RATE_LIMIT")),
     include_bytes!(env!("BEACON_BUILTIN_EMAIL")),
     include_bytes!(env!("BEACON_BUILTIN_MQTT")),
+    include_bytes!(env!("BEACON_BUILTIN_ALERTMANAGER")),
+    include_bytes!(env!("BEACON_BUILTIN_GITHUB")),
+    include_bytes!(env!("BEACON_BUILTIN_JSON_MAP")),
 ];
 
 /// One installed version of a plugin, as listed.

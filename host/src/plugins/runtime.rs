@@ -15,6 +15,8 @@ use wasmtime::{
     UpdateDeadline,
 };
 
+use super::bindings::adapter::exports::beacon::plugin::adapter_api;
+use super::bindings::adapter::{Adapter, AdapterPre};
 use super::bindings::channel::{ChannelSender, ChannelSenderPre};
 use super::bindings::filter::{Filter, FilterPre};
 use super::bindings::types;
@@ -100,11 +102,13 @@ pub struct ConfigError {
     pub message: String,
 }
 
+pub use adapter_api::{AdaptError, AdaptedMessage, InboundRequest};
 pub use types::{Message, SendError, SendOutcome, Verdict};
 
 #[derive(Clone, Debug)]
 pub struct RuntimeLimits {
     pub filter_deadline: Duration,
+    pub adapter_deadline: Duration,
     pub sender_deadline: Duration,
     pub memory_bytes: usize,
 }
@@ -115,6 +119,7 @@ enum Pre {
     Filter(FilterPre<PluginState>),
     ChannelV02(ChannelSenderPreV02<PluginState>),
     FilterV02(FilterPreV02<PluginState>),
+    Adapter(AdapterPre<PluginState>),
 }
 
 impl Pre {
@@ -204,6 +209,7 @@ pub struct Runtime {
     filter_linker: Linker<PluginState>,
     channel_linker_v02: Linker<PluginState>,
     filter_linker_v02: Linker<PluginState>,
+    adapter_linker: Linker<PluginState>,
     cache_dir: PathBuf,
     limits: RuntimeLimits,
     fetchers: Fetchers,
@@ -263,6 +269,10 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut filter_linker_v02).map_err(runtime_error)?;
         FilterV02::add_to_linker::<_, HasSelf<_>>(&mut filter_linker_v02, |state| state)
             .map_err(runtime_error)?;
+        let mut adapter_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut adapter_linker).map_err(runtime_error)?;
+        Adapter::add_to_linker::<_, HasSelf<_>>(&mut adapter_linker, |state| state)
+            .map_err(runtime_error)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -284,6 +294,7 @@ impl Runtime {
             filter_linker,
             channel_linker_v02,
             filter_linker_v02,
+            adapter_linker,
             cache_dir,
             limits,
             fetchers,
@@ -322,10 +333,10 @@ impl Runtime {
     /// The limits `plugin` runs under: its grants, else the host's defaults.
     pub fn limits_of(&self, plugin: &LoadedPlugin) -> EffectiveLimits {
         let grants = plugin.grants();
-        let default = if plugin.pre.is_channel() {
-            self.limits.sender_deadline
-        } else {
-            self.limits.filter_deadline
+        let default = match plugin.pre {
+            Pre::Channel(_) | Pre::ChannelV02(_) => self.limits.sender_deadline,
+            Pre::Filter(_) | Pre::FilterV02(_) => self.limits.filter_deadline,
+            Pre::Adapter(_) => self.limits.adapter_deadline,
         };
         EffectiveLimits {
             memory_mib: (self.memory_of(&grants) / (1024 * 1024)) as u32,
@@ -408,7 +419,17 @@ impl Runtime {
         found: &Interface,
     ) -> Result<Pre, PluginError> {
         let previous = found.line == Line::Previous;
+        if found.kind == PluginKind::Adapter {
+            let instance_pre = self
+                .adapter_linker
+                .instantiate_pre(component)
+                .map_err(link_error)?;
+            return Ok(Pre::Adapter(
+                AdapterPre::new(instance_pre).map_err(link_error)?,
+            ));
+        }
         let linker = match (found.kind, previous) {
+            (PluginKind::Adapter, _) => &self.adapter_linker,
             (PluginKind::Channel, false) => &self.channel_linker,
             (PluginKind::Filter, false) => &self.filter_linker,
             (PluginKind::Channel, true) => &self.channel_linker_v02,
@@ -427,6 +448,9 @@ impl Runtime {
             }
             (PluginKind::Filter, true) => {
                 Pre::FilterV02(FilterPreV02::new(instance_pre).map_err(link_error)?)
+            }
+            (PluginKind::Adapter, _) => {
+                Pre::Adapter(AdapterPre::new(instance_pre).map_err(link_error)?)
             }
         })
     }
@@ -468,18 +492,28 @@ impl Runtime {
                 .iter()
                 .find(|e| e.starts_with(&format!("{WIT_PACKAGE}/{interface}@")))
         };
-        let (kind, export) = match (exported("channel-api"), exported("filter-api")) {
-            (Some(name), None) => (PluginKind::Channel, name),
-            (None, Some(name)) => (PluginKind::Filter, name),
+        let worlds = (
+            exported("channel-api"),
+            exported("filter-api"),
+            exported("adapter-api"),
+        );
+        let (kind, export) = match worlds {
+            (Some(name), None, None) => (PluginKind::Channel, name),
+            (None, Some(name), None) => (PluginKind::Filter, name),
+            (None, None, Some(name)) => (PluginKind::Adapter, name),
             _ => {
                 return Err(PluginError::WrongWorld(format!(
-                    "must export exactly one of {WIT_PACKAGE}/channel-api or {WIT_PACKAGE}/filter-api @{WIT_VERSION}; found: {}",
+                    "must export exactly one of {WIT_PACKAGE}/channel-api, {WIT_PACKAGE}/filter-api or {WIT_PACKAGE}/adapter-api @{WIT_VERSION}; found: {}",
                     exports.join(", ")
                 )))
             }
         };
         let version = export.split_once('@').map(|(_, v)| v).unwrap_or("");
         let line = Line::of(version).ok_or_else(|| foreign_version(version))?;
+        if kind == PluginKind::Adapter && line != Line::Current {
+            // Adapters arrived with 0.3; nothing older can export one.
+            return Err(foreign_version(version));
+        }
         let mut capabilities = Vec::new();
         for (name, item) in ty.imports(&self.engine) {
             match check_import(name, kind, line)? {
@@ -531,7 +565,9 @@ impl Runtime {
         );
         store.limiter(|state| &mut state.limits);
         match plugin.pre {
-            Pre::Filter(_) | Pre::FilterV02(_) => store.set_epoch_deadline(ticks(deadline)),
+            Pre::Filter(_) | Pre::FilterV02(_) | Pre::Adapter(_) => {
+                store.set_epoch_deadline(ticks(deadline))
+            }
             Pre::Channel(_) | Pre::ChannelV02(_) => {
                 // Channel calls are async: every tick the plugin yields to the
                 // executor (a busy sender never holds a worker thread for
@@ -573,9 +609,22 @@ impl Runtime {
             Pre::FilterV02(pre) => pre
                 .instantiate(&mut store)
                 .and_then(|i| i.beacon_plugin_filter_api().call_describe(&mut store)),
+            Pre::Adapter(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|i| i.beacon_plugin_adapter_api().call_describe(&mut store))
+                .map(|info| types::PluginInfo {
+                    id: info.id,
+                    name: info.name,
+                    version: info.version,
+                    // Stands in for the kind WIT cannot name; replaced below.
+                    kind: types::PluginKind::Filter,
+                    description: info.description,
+                    config_schema: info.config_schema,
+                }),
         };
         store.data().flush_output();
         let raw = raw.map_err(|err| call_error(err, CONTROL_DEADLINE))?;
+        let adapter = matches!(plugin.pre, Pre::Adapter(_));
         let config_schema = serde_json::from_str(&raw.config_schema).map_err(|err| {
             PluginError::Refused(format!(
                 "describe() returned a config schema that is not JSON: {err}"
@@ -586,6 +635,7 @@ impl Runtime {
             name: raw.name,
             version: raw.version,
             kind: match raw.kind {
+                _ if adapter => PluginKind::Adapter,
                 types::PluginKind::Channel => PluginKind::Channel,
                 types::PluginKind::Filter => PluginKind::Filter,
             },
@@ -626,6 +676,10 @@ impl Runtime {
                 i.beacon_plugin_filter_api()
                     .call_validate_config(&mut store, config_json)
             }),
+            Pre::Adapter(pre) => pre.instantiate(&mut store).and_then(|i| {
+                i.beacon_plugin_adapter_api()
+                    .call_validate_config(&mut store, config_json)
+            }),
         };
         store.data().flush_output();
         let result = result.map_err(|err| call_error(err, CONTROL_DEADLINE))?;
@@ -654,7 +708,7 @@ impl Runtime {
                 pre.instantiate(&mut store)
                     .map_err(|err| call_error(err, deadline))?,
             ),
-            Pre::Channel(_) | Pre::ChannelV02(_) => {
+            Pre::Channel(_) | Pre::ChannelV02(_) | Pre::Adapter(_) => {
                 return Err(PluginError::Refused(format!(
                     "{} is not a filter plugin",
                     plugin.info.id
@@ -704,10 +758,9 @@ impl Runtime {
                         .call_send(&mut store, config_json, payload_json, message)
                         .await
                 }
-                Pre::Filter(_) | Pre::FilterV02(_) => Err(wasmtime::Error::msg(format!(
-                    "{} is not a channel plugin",
-                    plugin.info.id
-                ))),
+                Pre::Filter(_) | Pre::FilterV02(_) | Pre::Adapter(_) => Err(wasmtime::Error::msg(
+                    format!("{} is not a channel plugin", plugin.info.id),
+                )),
             }
         };
         // Dropping the call on time-out unwinds the plugin's fiber.
@@ -736,6 +789,34 @@ impl Runtime {
             message,
             state,
         ))
+    }
+}
+
+impl Runtime {
+    /// Runs an adapter's `adapt` in a fresh instance under its deadline and
+    /// memory limit. Blocks the calling thread: async code calls it through
+    /// `tokio::task::spawn_blocking`.
+    pub fn adapt(
+        &self,
+        plugin: &LoadedPlugin,
+        config_json: &str,
+        request: &InboundRequest,
+    ) -> Result<Result<Vec<AdaptedMessage>, AdaptError>, PluginError> {
+        let Pre::Adapter(pre) = &plugin.pre else {
+            return Err(PluginError::Refused(format!(
+                "{} is not an adapter plugin",
+                plugin.info.id
+            )));
+        };
+        let deadline = self.deadline_of(&plugin.grants(), self.limits.adapter_deadline);
+        let mut store = self.store(plugin, deadline, false, None, None);
+        let result = pre.instantiate(&mut store).and_then(|instance| {
+            instance
+                .beacon_plugin_adapter_api()
+                .call_adapt(&mut store, config_json, request)
+        });
+        store.data().flush_output();
+        result.map_err(|err| call_error(err, deadline))
     }
 }
 
@@ -914,7 +995,7 @@ fn check_import(name: &str, kind: PluginKind, line: Line) -> Result<Option<&str>
             ("types", _, _) => Ok(None),
             ("log", _, _)
             | ("http", PluginKind::Channel, _)
-            | ("kv", _, Line::Current)
+            | ("kv", PluginKind::Channel | PluginKind::Filter, Line::Current)
             | ("smtp-send" | "mqtt-publish", PluginKind::Channel, Line::Current) => {
                 Ok(Some(interface))
             }
@@ -924,6 +1005,9 @@ fn check_import(name: &str, kind: PluginKind, line: Line) -> Result<Option<&str>
             ("smtp-send" | "mqtt-publish", PluginKind::Filter, _) => Err(PluginError::NotGranted(
                 format!("imports {name}, but filter plugins may only log and keep state"),
             )),
+            (_, PluginKind::Adapter, _) => Err(PluginError::NotGranted(format!(
+                "imports {name}, but adapter plugins may only log"
+            ))),
             _ => Err(PluginError::NotGranted(format!(
                 "imports {name}, which this host does not provide"
             ))),

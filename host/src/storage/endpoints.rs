@@ -14,6 +14,11 @@ pub struct EndpointRow {
     pub revoked_at: Option<i64>,
     pub archived_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The adapter plugin id that reads this endpoint's requests (`None`:
+    /// native ingest bodies), its pinned version and its sealed config.
+    pub adapter_plugin: Option<String>,
+    pub adapter_version: Option<String>,
+    pub adapter_config: Option<String>,
 }
 
 /// What ingest needs to authenticate a request, read in one query.
@@ -26,10 +31,21 @@ pub struct EndpointAuth {
     pub revoked_at: Option<i64>,
     pub user_verified_at: Option<i64>,
     pub user_disabled_at: Option<i64>,
+    pub adapter_plugin: Option<String>,
+    pub adapter_version: Option<String>,
+    pub adapter_config: Option<String>,
 }
 
 const ENDPOINT_COLUMNS: &str =
-    "id, user_id, name, created_at, revoked_at, archived_at, last_used_at";
+    "id, user_id, name, created_at, revoked_at, archived_at, last_used_at,
+     adapter_plugin, adapter_version, adapter_config";
+
+/// An endpoint's adapter as stored: plugin id, pinned version, sealed config.
+pub struct StoredAdapter<'a> {
+    pub plugin: &'a str,
+    pub version: Option<&'a str>,
+    pub sealed_config: &'a str,
+}
 
 impl Store {
     pub async fn insert_endpoint(
@@ -56,7 +72,59 @@ impl Store {
             revoked_at: None,
             archived_at: None,
             last_used_at: None,
+            adapter_plugin: None,
+            adapter_version: None,
+            adapter_config: None,
         })
+    }
+
+    /// Sets (or with `None` clears) the adapter of the user's endpoint;
+    /// `None` when the user has no such endpoint.
+    pub async fn set_endpoint_adapter(
+        &self,
+        user_id: &str,
+        id: &str,
+        adapter: Option<StoredAdapter<'_>>,
+    ) -> StoreResult<Option<EndpointRow>> {
+        let (plugin, version, config) = match &adapter {
+            Some(a) => (Some(a.plugin), a.version, Some(a.sealed_config)),
+            None => (None, None, None),
+        };
+        let updated = sqlx::query(
+            "UPDATE ingest_endpoints SET adapter_plugin = $1, adapter_version = $2, adapter_config = $3
+             WHERE id = $4 AND user_id = $5",
+        )
+        .bind(plugin)
+        .bind(version)
+        .bind(config)
+        .bind(id)
+        .bind(user_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None);
+        }
+        self.endpoint_for_user(user_id, id).await
+    }
+
+    /// The live endpoints (of everyone, or of one user) that read their
+    /// requests through adapter `plugin` (a scan: plugin removal is rare).
+    pub async fn endpoints_with_adapter(
+        &self,
+        plugin: &str,
+        user_id: Option<&str>,
+    ) -> StoreResult<Vec<EndpointRow>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM ingest_endpoints
+             WHERE adapter_plugin = $1 AND revoked_at IS NULL AND ($2 IS NULL OR user_id = $2)
+             ORDER BY id"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(plugin)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The user's endpoints, newest first.
@@ -139,5 +207,6 @@ impl Store {
 
 const ENDPOINT_AUTH: &str =
     "SELECT e.id AS endpoint_id, e.name AS endpoint_name, e.user_id, e.key_hash, e.revoked_at,
-        u.email_verified_at AS user_verified_at, u.disabled_at AS user_disabled_at
+        u.email_verified_at AS user_verified_at, u.disabled_at AS user_disabled_at,
+        e.adapter_plugin, e.adapter_version, e.adapter_config
  FROM ingest_endpoints e JOIN users u ON u.id = e.user_id";

@@ -22,7 +22,7 @@ pub use deliveries::{
     AttemptRecord, AttemptRow, BucketCount, ClaimedDelivery, DeliveryFilter, DeliveryListRow,
     DeliveryRow, DeliveryWork, FinishedAttempt,
 };
-pub use endpoints::{EndpointAuth, EndpointRow};
+pub use endpoints::{EndpointAuth, EndpointRow, StoredAdapter};
 pub use idempotency::KeyClaim;
 pub use kv::KvWrite;
 pub use messages::{DeliverySummary, MessageFilter, NewDelivery, NewMessage};

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod adapters;
 mod auth;
 mod channel_plugins;
 mod channels;

@@ -10,12 +10,14 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::app::accounts::secrets::{constant_time_eq, sha256_hex};
+use crate::app::adapters::Adapters;
 use crate::app::rules::Rules;
 use crate::config::Config;
 use crate::domain::payload::{self, BodyKind, Payload, Schedule};
 use crate::domain::{canonical_id, new_id, new_id_with_time, rfc3339, Message, RequestFacts};
 use crate::error::{AppError, AppResult, OrInternal};
 use crate::events::{EventKind, Events};
+use crate::plugins::runtime::InboundRequest;
 use crate::ratelimit::KeyedLimiter;
 pub use crate::storage::EndpointAuth;
 use crate::storage::{KeyClaim, NewDelivery, NewMessage, Store};
@@ -70,6 +72,19 @@ fn valid_idempotency_key(key: &str) -> AppResult<&str> {
     Ok(key)
 }
 
+/// The idempotency key of the `index`-th message of one adapted request.
+fn derived_key(key: &str, index: usize) -> String {
+    if index == 0 {
+        return key.to_string();
+    }
+    let derived = format!("{key}#{index}");
+    if derived.len() <= MAX_IDEMPOTENCY_KEY_CHARS {
+        derived
+    } else {
+        format!("{}#{index}", &sha256_hex(key)[..32])
+    }
+}
+
 /// How long an endpoint's credentials are served from memory. Revocation in
 /// this process takes effect at once; other processes see it within this time.
 const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -87,6 +102,7 @@ pub struct Ingest {
     /// Wakes the in-process delivery worker when deliveries were queued.
     work_queued: Arc<tokio::sync::Notify>,
     events: Events,
+    adapters: Adapters,
 }
 
 impl Ingest {
@@ -96,6 +112,7 @@ impl Ingest {
         rules: Rules,
         work_queued: Arc<tokio::sync::Notify>,
         events: Events,
+        adapters: Adapters,
     ) -> Self {
         let writers = config
             .ingest_writers
@@ -113,6 +130,7 @@ impl Ingest {
             rules,
             work_queued,
             events,
+            adapters,
         }
     }
 
@@ -199,6 +217,58 @@ impl Ingest {
             },
         )
         .await
+    }
+
+    /// Runs a request to an endpoint that chose an adapter (see
+    /// [`EndpointAuth::adapter_plugin`]) and stores every message it made,
+    /// in order; nothing is stored when the adapter refuses, fails or makes
+    /// a message that does not validate. An idempotency key covers the whole
+    /// request: the first message claims it, later ones `key#1`, `key#2`, …
+    pub async fn accept_adapted(
+        &self,
+        endpoint: &EndpointAuth,
+        mut request: InboundRequest,
+        facts: RequestFacts,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Vec<Accepted>> {
+        let (Some(plugin_id), Some(sealed)) = (&endpoint.adapter_plugin, &endpoint.adapter_config)
+        else {
+            return Err(AppError::internal(
+                "accept_adapted on an endpoint without an adapter",
+            ));
+        };
+        let key = idempotency_key.map(valid_idempotency_key).transpose()?;
+        let plugin = self
+            .adapters
+            .running(plugin_id, endpoint.adapter_version.as_deref())
+            .ok_or_else(|| AppError::Unprocessable {
+                code: "adapter_unavailable",
+                message: format!(
+                    "this endpoint reads its requests through the {plugin_id} adapter, which is not installed on this server"
+                ),
+                field: None,
+            })?;
+        let config = self.adapters.open(&endpoint.endpoint_id, sealed)?;
+        request.endpoint_id = endpoint.endpoint_id.clone();
+        request.endpoint_name = endpoint.endpoint_name.clone();
+        let payloads = self.adapters.run(plugin, &config, request).await?;
+        let mut accepted = Vec::with_capacity(payloads.len());
+        for (index, payload) in payloads.into_iter().enumerate() {
+            let message_key = key.map(|key| derived_key(key, index));
+            accepted.push(
+                self.accept_payload(
+                    endpoint,
+                    Submission {
+                        payload,
+                        schedule: None,
+                        request: facts.clone(),
+                        idempotency_key: message_key.as_deref(),
+                    },
+                )
+                .await?,
+            );
+        }
+        Ok(accepted)
     }
 
     /// Stores a message already validated (a compatible protocol's request
