@@ -1,5 +1,6 @@
 //! Plugin cost: one message against 10 standard-filter rules (target
-//! ≤ 50 µs), one send of each built-in channel plugin up to the network, and
+//! ≤ 50 µs), one send of each built-in channel plugin up to the network, one
+//! `adapt` of each built-in ingest adapter on a captured payload, and
 //! the same webhook-style channel written in Rust, JavaScript and Python:
 //! component size, compile time, instantiation and one send.
 //! Run with `cargo bench -p beacon-host --bench plugins`; the language
@@ -14,7 +15,7 @@ use beacon_host::app::rules::{evaluate_blocking, ActiveRule};
 use beacon_host::config::PluginConfig;
 use beacon_host::domain::{Message, Payload, Rule};
 use beacon_host::plugins::kv::{KvBackend, KvBucket, MemoryKv};
-use beacon_host::plugins::runtime::{CallState, SendError};
+use beacon_host::plugins::runtime::{CallState, InboundRequest, SendError};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 
@@ -220,6 +221,74 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// One `adapt` of each built-in adapter on a payload from the sender's docs:
+/// what an ingest request through it costs beyond a native one (a fresh
+/// instance, the JSON parse, the mapping, the signature check for GitHub).
+fn adapters(c: &mut Criterion) {
+    use hmac::{Hmac, Mac};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = beacon_host::plugins::start(&bench_config(dir.path())).expect("plugins");
+    let fixture = |name: &str| {
+        std::fs::read(format!(
+            "{}/tests/fixtures/adapters/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+    };
+    let secret = "bench-webhook-secret";
+    let push = fixture("github-push.json");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(&push);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let grafana = json!({"items": "/alerts", "title": "{{/labels/alertname}}",
+        "body": "/annotations/summary", "priority": "/labels/severity",
+        "priorities": {"critical": 5, "warning": 4}, "click": "/generatorURL"});
+    let cases = [
+        (
+            "alertmanager",
+            json!({}),
+            fixture("alertmanager.json"),
+            vec![],
+        ),
+        (
+            "github",
+            json!({"secret": secret}),
+            push,
+            vec![
+                ("x-github-event".to_string(), "push".to_string()),
+                ("x-hub-signature-256".to_string(), signature),
+            ],
+        ),
+        ("json-map", grafana, fixture("grafana.json"), vec![]),
+    ];
+    for (id, config, body, headers) in cases {
+        let plugin = registry.get(id).expect("built-in adapter");
+        let config = config.to_string();
+        let request = InboundRequest {
+            method: "POST".into(),
+            query: Vec::new(),
+            headers,
+            body,
+            endpoint_id: "0192f0c1a2b37c4d8e9fa0b1c2d3e4f5".into(),
+            endpoint_name: "bench".into(),
+        };
+        let made = registry
+            .runtime()
+            .adapt(&plugin, &config, &request)
+            .expect("call")
+            .expect("adapted");
+        assert!(!made.is_empty(), "{id} made no message");
+        c.bench_function(&format!("one {id} adapt of a captured payload"), |b| {
+            b.iter(|| {
+                registry
+                    .runtime()
+                    .adapt(&plugin, &config, &request)
+                    .expect("call")
+            })
+        });
+    }
+}
+
 /// The same channel (POST the payload with a bearer token) per language.
 const LANGUAGES: [(&str, &str, &str); 3] = [
     (
@@ -337,5 +406,5 @@ fn bench_config(dir: &std::path::Path) -> PluginConfig {
     }
 }
 
-criterion_group!(benches, bench, languages);
+criterion_group!(benches, bench, adapters, languages);
 criterion_main!(benches);

@@ -443,6 +443,63 @@ async fn email_goes_through_the_operators_smtp_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mail_rate_per_channel_holds_mail_back_without_losing_it() {
+    let to = crate::common::unique_email("burst");
+    let routed = route("email", json!({"to": [to]}), json!({})).await;
+    let mut ids = Vec::new();
+    for i in 0..31 {
+        ids.push(
+            routed
+                .server
+                .ingest_ok(
+                    &routed.endpoint,
+                    json!({"title": format!("#{i}"), "body": "burst"}),
+                )
+                .await,
+        );
+    }
+    // 30 mails per channel per minute reach the SMTP server ...
+    let mails = crate::common::services::smtp().wait_for(&to, 30).await;
+    assert_eq!(mails.len(), 30);
+    // ... and the 31st waits, retryable, with the host's reason recorded.
+    let started = std::time::Instant::now();
+    let held = loop {
+        let mut held = Vec::new();
+        for id in &ids {
+            let detail = routed
+                .server
+                .get(&format!("/api/messages/{id}"), Some(&routed.user.token))
+                .await;
+            let delivery = detail.json["deliveries"][0].clone();
+            if delivery["status"] != "sent"
+                && !delivery["attempts"].as_array().is_none_or(Vec::is_empty)
+            {
+                held.push(delivery);
+            }
+        }
+        if !held.is_empty() || started.elapsed() > Duration::from_secs(20) {
+            break held;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_ne!(
+        held[0]["status"], "failed",
+        "held back, not dropped: {}",
+        held[0]
+    );
+    assert!(
+        held[0]["attempts"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("mail rate exceeded")),
+        "{}",
+        held[0]
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(crate::common::services::smtp().mails_to(&to).len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_channel_needs_an_smtp_server() {
     let server = TestServer::start_with(Db::Sqlite, &[("EMAIL_HOST", "")]).await;
     let user = server.user().await;
@@ -529,6 +586,103 @@ async fn mqtt_publishes_through_a_real_broker() {
 
     // A second message reuses the pooled connection and arrives too.
     routed.deliver(DISK(), "sent").await;
+}
+
+/// A TCP relay to `target` on a loopback port that counts the connections
+/// it accepts (to see how many the host opens).
+async fn counting_relay(target: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut outbound) =
+                    tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_publishes_share_one_pooled_connection() {
+    let broker = crate::common::services::mosquitto();
+    let (relay, connections) = counting_relay(broker.port).await;
+    let prefix = format!("pool-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let received = subscribe(&format!("{prefix}/#")).await;
+    let routed = route(
+        "mqtt",
+        json!({"broker_url": format!("mqtt://127.0.0.1:{relay}"), "topic": format!("{prefix}/alerts")}),
+        json!({}),
+    )
+    .await;
+    for _ in 0..3 {
+        routed.deliver(DISK(), "sent").await;
+    }
+    let started = std::time::Instant::now();
+    while received.lock().map(|r| r.len()).unwrap_or(0) < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not all three arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "three publishes through one broker connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_on_a_private_address_needs_the_allowlist() {
+    let broker = crate::common::services::mosquitto();
+    // No BEACON_OUTBOUND_ALLOWLIST: loopback is refused like any private address.
+    let server = TestServer::start(Db::Sqlite).await;
+    let user = server.user().await;
+    let endpoint = server.endpoint(&user, "nas").await;
+    let channel = server
+        .post(
+            "/api/channels",
+            Some(&user.token),
+            json!({"name": "mqtt", "plugin": "mqtt", "config": {
+                "broker_url": format!("mqtt://127.0.0.1:{}", broker.port), "topic": "beacon/private"}}),
+        )
+        .await;
+    channel.assert_status(201);
+    server
+        .post(
+            "/api/rules",
+            Some(&user.token),
+            json!({"name": "all", "channel_id": channel.json["id"]}),
+        )
+        .await
+        .assert_status(201);
+    let routed = Routed {
+        server,
+        user,
+        endpoint,
+        channel: channel.json,
+    };
+    let failed = routed.deliver(DISK(), "failed").await;
+    assert_eq!(
+        failed["attempts"].as_array().map(Vec::len),
+        Some(1),
+        "{failed}"
+    );
+    let error = failed["attempts"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("127.0.0.1"),
+        "the policy names the address: {failed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
