@@ -1,7 +1,8 @@
 //! Scheduled delivery: `deliver_at` / `delay` (and ntfy's `Delay`) store the
 //! message at once and hold its deliveries until the time; deleting the
 //! message first cancels them; the schedule lives in the database, so a
-//! worker that was not running at ingest time still sends it on time.
+//! worker that was not running at ingest time still sends it on time, and a
+//! server killed and started again sends it once.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -198,4 +199,188 @@ async fn a_worker_started_after_ingest_sends_the_scheduled_message() {
     let stored = detail(&p.server, &p.user, &id).await;
     assert!(ms(&delivery["sent_at"]) >= ms(&stored["deliver_at"]));
     assert_eq!(receiver.received().len(), 1);
+}
+
+/// `beacon serve` on an SQLite data directory, killed (SIGKILL) when dropped.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    async fn start(dir: &std::path::Path, port: u16) -> Served {
+        let child = Command::new(env!("CARGO_BIN_EXE_beacon"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BEACON_DATA_DIR", dir)
+            .env("BEACON_LISTEN", format!("127.0.0.1:{port}"))
+            .env("APP_BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env("BEACON_OUTBOUND_ALLOWLIST", "127.0.0.1/32")
+            .env("WORKER_POLL_INTERVAL_MS", "100")
+            .env(
+                "BEACON_PLUGIN_CACHE_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-plugin-cache"),
+            )
+            .env("RUST_LOG", "warn")
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start beacon serve");
+        let served = Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let started = std::time::Instant::now();
+        while reqwest::get(format!("{}/healthz", served.base))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        served
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The same SQLite server killed while a message waits, then started again
+/// on the same data directory, sends it once at its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_message_survives_a_restart_of_the_sqlite_server() {
+    let receiver = BarkReceiver::start(vec![]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BEACON_DATA_DIR", dir.path())
+        .env("RUST_LOG", "warn")
+        .args([
+            "user",
+            "create",
+            "--email",
+            "restart@example.test",
+            "--password",
+            "restart password",
+            "--verified",
+        ])
+        .output()
+        .expect("user create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let first = Served::start(dir.path(), port).await;
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>, body: Value| {
+        let mut request = client
+            .request(method, format!("{}{path}", first.base))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (_, login) = call(
+        reqwest::Method::POST,
+        "/api/auth/login",
+        None,
+        json!({"email": "restart@example.test", "password": "restart password"}),
+    )
+    .await;
+    let token = login["access_token"].as_str().expect("token").to_string();
+    let (status, endpoint) = call(
+        reqwest::Method::POST,
+        "/api/ingest-endpoints",
+        Some(&token),
+        json!({"name": "later"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let (status, channel) = call(
+        reqwest::Method::POST,
+        "/api/channels",
+        Some(&token),
+        json!({"name": "phone", "plugin": "bark",
+               "config": {"server_base_url": receiver.base_url, "device_key": "device-123"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{channel}");
+    let (status, _) = call(
+        reqwest::Method::POST,
+        "/api/rules",
+        Some(&token),
+        json!({"name": "all", "channel_id": channel["id"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let ingested = client
+        .post(format!(
+            "{}/api/ingest/{}",
+            first.base,
+            endpoint["endpoint"]["id"].as_str().expect("id")
+        ))
+        .header(
+            "X-Beacon-Ingest-Key",
+            endpoint["ingest_key"].as_str().expect("key"),
+        )
+        .json(&json!({"body": "after the restart", "delay": "4s"}))
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(ingested.status().as_u16(), 201);
+    let id = ingested.json::<Value>().await.expect("JSON")["message_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    drop(first);
+    assert!(
+        receiver.received().is_empty(),
+        "nothing left before its time"
+    );
+
+    let second = Served::start(dir.path(), port).await;
+    let started = std::time::Instant::now();
+    while receiver.received().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never delivered after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let detail = client
+        .get(format!("{}/api/messages/{id}", second.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("detail")
+        .json::<Value>()
+        .await
+        .expect("JSON");
+    let delivery = &detail["deliveries"][0];
+    assert_eq!(delivery["status"], "sent", "{detail}");
+    assert!(ms(&delivery["sent_at"]) >= ms(&detail["deliver_at"]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1, "sent once");
 }
