@@ -100,6 +100,7 @@ enum PluginCommand {
 enum ScaffoldKind {
     Channel,
     Filter,
+    Adapter,
 }
 
 #[derive(Args)]
@@ -272,6 +273,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let kind = match kind {
                 ScaffoldKind::Channel => beacon_host::scaffold::Kind::Channel,
                 ScaffoldKind::Filter => beacon_host::scaffold::Kind::Filter,
+                ScaffoldKind::Adapter => beacon_host::scaffold::Kind::Adapter,
             };
             let root =
                 beacon_host::scaffold::create(&std::env::current_dir()?, &name, kind, &lang)?;

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum Kind {
     Channel,
     Filter,
+    /// An ingest adapter (Rust only for now).
+    Adapter,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
         match self {
             Kind::Channel => "channel",
             Kind::Filter => "filter",
+            Kind::Adapter => "adapter",
         }
     }
 }
@@ -37,6 +40,8 @@ pub enum ScaffoldError {
     Exists(PathBuf),
     #[error("{0} plugins cannot be scaffolded (languages: rust, js, python)")]
     Language(String),
+    #[error("{0} projects are channels or filters; adapters are scaffolded in Rust (--lang rust)")]
+    KindInLanguage(String),
     #[error("writing {path}: {source}")]
     Io {
         path: PathBuf,
@@ -68,6 +73,9 @@ pub fn create(dir: &Path, name: &str, kind: Kind, lang: &str) -> Result<PathBuf,
                 .map(|(path, text)| (path.to_string(), *text))
                 .collect(),
         ),
+        "js" | "javascript" | "python" | "py" if kind == Kind::Adapter => {
+            return Err(ScaffoldError::KindInLanguage(lang.to_string()))
+        }
         "js" | "javascript" => (
             js::files(name, kind),
             sdk_files("plugin-sdk", vendored::JS_SDK),
@@ -182,7 +190,15 @@ mod tests {
     #[test]
     fn every_language_fills_every_placeholder_and_vendors_its_sdk() {
         for lang in ["rust", "js", "python"] {
-            for kind in [Kind::Channel, Kind::Filter] {
+            for kind in [Kind::Channel, Kind::Filter, Kind::Adapter] {
+                if kind == Kind::Adapter && lang != "rust" {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    assert!(matches!(
+                        create(dir.path(), "my-hook", kind, lang),
+                        Err(ScaffoldError::KindInLanguage(_))
+                    ));
+                    continue;
+                }
                 let dir = tempfile::tempdir().expect("tempdir");
                 let root = create(dir.path(), "my-hook", kind, lang).expect("create");
                 let mut pending = vec![root.clone()];

@@ -6,7 +6,8 @@ use super::{fill, Kind};
 
 pub(super) fn files(name: &str, kind: Kind) -> Vec<(&'static str, String)> {
     let (source, test) = match kind {
-        Kind::Channel => (CHANNEL_PY, CHANNEL_TEST),
+        // `create` refuses adapters in this language before asking.
+        Kind::Channel | Kind::Adapter => (CHANNEL_PY, CHANNEL_TEST),
         Kind::Filter => (FILTER_PY, FILTER_TEST),
     };
     vec![

@@ -10,12 +10,20 @@ pub(super) const VENDORED: &[(&str, &str)] = &[
         include_str!("../../../sdk/Cargo.toml"),
     ),
     (
+        "beacon-plugin-sdk/src/adapter.rs",
+        include_str!("../../../sdk/src/adapter.rs"),
+    ),
+    (
         "beacon-plugin-sdk/src/bindings.rs",
         include_str!("../../../sdk/src/bindings.rs"),
     ),
     (
         "beacon-plugin-sdk/src/config.rs",
         include_str!("../../../sdk/src/config.rs"),
+    ),
+    (
+        "beacon-plugin-sdk/src/fit.rs",
+        include_str!("../../../sdk/src/fit.rs"),
     ),
     (
         "beacon-plugin-sdk/src/harness.rs",
@@ -84,6 +92,7 @@ pub(super) fn files(name: &str, kind: Kind) -> Vec<(&'static str, String)> {
     let (source, kind_text) = match kind {
         Kind::Channel => (CHANNEL_LIB, "channel"),
         Kind::Filter => (FILTER_LIB, "filter"),
+        Kind::Adapter => (ADAPTER_LIB, "adapter"),
     };
     let fill = |text: &str| {
         text.replace("{{name}}", name)
@@ -258,6 +267,89 @@ mod tests {
 }
 "##;
 
+const ADAPTER_LIB: &str = r##"//! {{name}}: an ingest adapter for Beacon Spear. An endpoint that chooses
+//! it turns a JSON webhook `{"service": "...", "status": "down" | "up",
+//! "detail": "..."}` into one message (priority 5 while down).
+
+use beacon_plugin_sdk::{
+    export_adapter, fit, AdaptError, AdaptedMessage, Adapter, ConfigError, InboundRequest,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The adapter config (doc comments become the form the dashboard draws).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The group every message gets.
+    #[serde(default = "default_group")]
+    pub group: String,
+}
+
+fn default_group() -> String {
+    "status".into()
+}
+
+/// What the sender posts.
+#[derive(Deserialize)]
+struct Event {
+    service: String,
+    status: String,
+    #[serde(default)]
+    detail: String,
+}
+
+pub struct {{Type}};
+
+impl Adapter for {{Type}} {
+    type Config = Config;
+    const ID: &'static str = "{{name}}";
+    const NAME: &'static str = "{{name}}";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Turns status webhooks into messages.";
+
+    fn validate(config: &Config) -> Result<(), ConfigError> {
+        if config.group.trim().is_empty() {
+            return Err(ConfigError::new("group", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    fn adapt(config: &Config, request: &InboundRequest) -> Result<Vec<AdaptedMessage>, AdaptError> {
+        let event: Event = request.json()?;
+        let down = event.status.eq_ignore_ascii_case("down");
+        let message = AdaptedMessage::new(format!("{} is {}. {}", event.service, event.status, event.detail))
+            .title(event.service)
+            .group(config.group.clone())
+            .priority(if down { 5 } else { 3 })
+            .tag(event.status);
+        // Cut to the host's limits, so one long field never refuses a request.
+        Ok(vec![fit::fit(message, "status webhook")])
+    }
+}
+
+export_adapter!({{Type}});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beacon_plugin_sdk::harness;
+
+    #[test]
+    fn a_down_event_is_urgent() {
+        let request = InboundRequest::post(r#"{"service": "db", "status": "down", "detail": "no answer"}"#);
+        let messages = harness::adapter_adapt::<{{Type}}>("{}", &request).expect("adapted");
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].title.as_deref(), Some("db"));
+        assert_eq!(messages[0].priority, Some(5));
+        let refused = harness::adapter_adapt::<{{Type}}>("{}", &InboundRequest::post("not json"));
+        assert!(matches!(refused, Err(AdaptError::Invalid(_))));
+        let bad = harness::adapter_validate_config::<{{Type}}>(r#"{"group": " "}"#);
+        assert_eq!(bad.map_err(|e| e.field), Err("group".to_string()));
+    }
+}
+"##;
+
 const README: &str = r#"# {{name}}
 
 A Beacon Spear {{kind}} plugin, made with `beacon plugin new`.
@@ -270,7 +362,9 @@ beacon plugin check target/wasm32-wasip2/release/{{artifact}}.wasm
 ```
 
 `beacon plugin run target/wasm32-wasip2/release/{{artifact}}.wasm --config '{...}'`
-tries it against a sample message without a server; an operator installs it
+tries it without a server (a filter or channel against a sample message with
+`--message`, an adapter against a sample request with `--request @body.json`
+and `--header 'Name: value'`); an operator installs it
 with `beacon plugin install` or the dashboard. The SDK (and the WIT it builds
 against) sits in `vendor/`; its README explains the traits, the HTTP helper,
 `kv`, logging and the test helpers.
@@ -279,6 +373,19 @@ against) sits in `vendor/`; its README explains the traits, the HTTP helper,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sdk_source_is_vendored() {
+        let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/src");
+        for entry in std::fs::read_dir(&sdk).expect("sdk/src").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = format!("beacon-plugin-sdk/src/{name}");
+            assert!(
+                VENDORED.iter().any(|(p, _)| *p == path),
+                "{path} is not vendored into new projects"
+            );
+        }
+    }
 
     #[test]
     fn templates_are_filled() {

@@ -392,6 +392,7 @@ fn plugin_new_projects_build_pass_their_tests_and_are_accepted() {
     for (name, kind, world) in [
         ("my-hook", "channel", "channel-sender"),
         ("word-filter", "filter", "filter"),
+        ("status-adapter", "adapter", "adapter"),
     ] {
         let created = beacon(dir.path())
             .args(["plugin", "new", name, "--kind", kind])
@@ -428,6 +429,26 @@ fn plugin_new_projects_build_pass_their_tests_and_are_accepted() {
             stdout.contains(&format!("beacon:plugin/{world}@0.3.0")),
             "{stdout}"
         );
+        if kind == "adapter" {
+            let ran = beacon(dir.path())
+                .args(["plugin", "run"])
+                .arg(&wasm)
+                .args([
+                    "--config",
+                    "{}",
+                    "--request",
+                    r#"{"service": "db", "status": "down"}"#,
+                ])
+                .output()
+                .expect("run");
+            let printed = String::from_utf8_lossy(&ran.stdout);
+            assert!(
+                ran.status.success(),
+                "{}",
+                String::from_utf8_lossy(&ran.stderr)
+            );
+            assert!(printed.contains(r#""priority": 5"#), "{printed}");
+        }
     }
     let again = beacon(dir.path())
         .args(["plugin", "new", "my-hook", "--kind", "channel"])
