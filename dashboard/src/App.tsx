@@ -10,6 +10,7 @@ import { DeliveriesPage } from "./pages/deliveries/DeliveriesPage";
 import { PluginsPage } from "./pages/PluginsPage";
 import { NewRulePage, RuleDetailPage } from "./pages/rules/RulePages";
 import { RulesPage } from "./pages/rules/RulesPage";
+import { EndpointDetailPage } from "./pages/endpoints/EndpointDetailPage";
 import { EndpointsPage } from "./pages/endpoints/EndpointsPage";
 import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { HomePage } from "./pages/HomePage";
@@ -50,6 +51,7 @@ export const routes: RouteObject[] = [
           { path: "/messages/:id", element: <MessageDetailPage /> },
           { path: "/deliveries", element: <DeliveriesPage /> },
           { path: "/endpoints", element: <EndpointsPage /> },
+          { path: "/endpoints/:id", element: <EndpointDetailPage /> },
           { path: "/channels", element: <ChannelsPage /> },
           { path: "/channels/new", element: <NewChannelPage /> },
           { path: "/channels/:id", element: <ChannelDetailPage /> },

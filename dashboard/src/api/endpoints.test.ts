@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { apiError, json, mockFetch } from "../test/http";
 import { ApiError, resetClientState, setAccessToken } from "./client";
-import { channelsApi, messagesApi, pluginsApi, qk } from "./endpoints";
+import { channelsApi, endpointsApi, messagesApi, pluginsApi, qk } from "./endpoints";
 
 beforeEach(() => {
   resetClientState();
@@ -86,5 +86,35 @@ describe("messages API client: scheduled delivery", () => {
     const spy = mockFetch(() => new Response(null, { status: 204 }));
     await expect(messagesApi.remove("m 1")).resolves.toBeUndefined();
     expect(only(spy)).toEqual({ url: "/api/messages/m%201", method: "DELETE", body: undefined });
+  });
+});
+
+describe("endpoints API client: adapters", () => {
+  it("get, setAdapter (PUT), clearAdapter (DELETE) and testAdapter (POST …/adapter/test), with the id escaped", async () => {
+    const spy = mockFetch(({ body }) => json(200, body ?? { id: "e 1", adapter: null }));
+    await endpointsApi.get("e 1");
+    await endpointsApi.setAdapter("e 1", { plugin: "json-map", plugin_version: null, config: { body: "/msg" } });
+    await endpointsApi.clearAdapter("e 1");
+    await endpointsApi.testAdapter("e 1", { adapter: { plugin: "github", config: { secret: "********" } }, body: "{}", headers: { "X-GitHub-Event": "ping" } });
+    expect(spy.mock.calls.map((c) => [c[0], c[1]?.method ?? "GET", c[1]?.body === undefined ? undefined : JSON.parse(String(c[1].body))])).toEqual([
+      ["/api/ingest-endpoints/e%201", "GET", undefined],
+      ["/api/ingest-endpoints/e%201/adapter", "PUT", { plugin: "json-map", plugin_version: null, config: { body: "/msg" } }],
+      ["/api/ingest-endpoints/e%201/adapter", "DELETE", undefined],
+      [
+        "/api/ingest-endpoints/e%201/adapter/test",
+        "POST",
+        { adapter: { plugin: "github", config: { secret: "********" } }, body: "{}", headers: { "X-GitHub-Event": "ping" } },
+      ],
+    ]);
+  });
+
+  it("a refused setting keeps the field the server named (config.<path>)", async () => {
+    mockFetch(() => apiError(422, "validation_failed", "missing field `body`", "config.body"));
+    const err = await endpointsApi.setAdapter("e1", { plugin: "json-map", config: {} }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 422, code: "validation_failed", field: "config.body" });
+  });
+
+  it("the endpoint's query key sits under the lists', so invalidating them refreshes it", () => {
+    expect(qk.endpoint("e1").slice(0, qk.endpointsAll.length)).toEqual([...qk.endpointsAll]);
   });
 });

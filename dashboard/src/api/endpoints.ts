@@ -1,6 +1,9 @@
 import { api, type TokenResponse } from "./client";
 import type {
   Activity,
+  AdapterInput,
+  AdapterTestRequest,
+  AdapterTestResult,
   BatchDeleteRequest,
   BatchDeleteResult,
   Channel,
@@ -60,6 +63,19 @@ export const endpointsApi = {
     api<Endpoint>(`/api/ingest-endpoints/${encodeURIComponent(id)}/revoke`, { method: "POST" }),
   archive: (id: string) =>
     api<Endpoint>(`/api/ingest-endpoints/${encodeURIComponent(id)}/archive`, { method: "POST" }),
+  get: (id: string, signal?: AbortSignal) => api<Endpoint>(`/api/ingest-endpoints/${encodeURIComponent(id)}`, { signal }),
+  /** Choose the adapter the endpoint's requests go through; a masked secret in `config` keeps the stored value. */
+  setAdapter: (id: string, body: AdapterInput) =>
+    api<Endpoint>(`/api/ingest-endpoints/${encodeURIComponent(id)}/adapter`, { method: "PUT", body }),
+  /** Back to Beacon Spear's own request bodies. */
+  clearAdapter: (id: string) =>
+    api<Endpoint>(`/api/ingest-endpoints/${encodeURIComponent(id)}/adapter`, { method: "DELETE" }),
+  /**
+   * What a sample request would become (through `body.adapter`, or the saved adapter); nothing is stored.
+   * A refused sample still answers 200 (`ok: false`); 422/404 mean the proposed setting itself is at fault.
+   */
+  testAdapter: (id: string, body: AdapterTestRequest) =>
+    api<AdapterTestResult>(`/api/ingest-endpoints/${encodeURIComponent(id)}/adapter/test`, { method: "POST", body }),
 };
 
 export const messagesApi = {
@@ -150,6 +166,8 @@ export const qk = {
   me: ["me"] as const,
   endpoints: (includeArchived: boolean) => ["endpoints", { includeArchived }] as const,
   endpointsAll: ["endpoints"] as const,
+  /** Under `endpoints`: invalidating the lists refreshes it too. */
+  endpoint: (id: string) => ["endpoints", "one", id] as const,
   messages: (filters: MessageFilters) => ["messages", filters] as const,
   messagesAll: ["messages"] as const,
   message: (id: string) => ["message", id] as const,

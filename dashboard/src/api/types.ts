@@ -13,6 +13,73 @@ export interface Endpoint {
   revoked_at: string | null;
   archived_at?: string | null;
   last_used_at: string | null;
+  /**
+   * The adapter plugin that turns this endpoint's requests into messages;
+   * null: requests are Beacon Spear's own JSON/text body (absent on older servers).
+   */
+  adapter?: EndpointAdapter | null;
+}
+
+/** An endpoint's adapter (`Endpoint.adapter`). */
+export interface EndpointAdapter {
+  /** Adapter plugin id, e.g. `alertmanager`, `github`, `json-map`. */
+  plugin: string;
+  /** The pinned version; null follows the newest installed. */
+  plugin_version: string | null;
+  /** The adapter's config; secret values read `********` (sending the mask back keeps the stored value). */
+  config: Record<string, unknown>;
+  /** The version requests run through now; null: not installed (requests answer 422 `adapter_unavailable`). */
+  running_version: string | null;
+}
+
+/** `PUT /api/ingest-endpoints/{id}/adapter` (and the proposed setting of a test). */
+export interface AdapterInput {
+  /** An installed adapter plugin (`kind: "adapter"`). */
+  plugin: string;
+  /** Pins an installed version; absent or null follows the newest. */
+  plugin_version?: string | null;
+  config: Record<string, unknown>;
+}
+
+/** `POST /api/ingest-endpoints/{id}/adapter/test`: a sample request; nothing is stored. */
+export interface AdapterTestRequest {
+  /** A setting to try before saving it; absent: the endpoint's saved adapter. */
+  adapter?: AdapterInput;
+  /** The sample request body, e.g. a webhook JSON pasted from the sender's docs. */
+  body: string;
+  /** Request headers of the sample (e.g. `X-GitHub-Event`); names are case-insensitive. */
+  headers?: Record<string, string>;
+  /** Query parameters of the sample. */
+  query?: Record<string, string>;
+}
+
+/** One message an adapter made, as a native ingest body. */
+export interface AdapterMessage {
+  title?: string | null;
+  body: string;
+  group?: string | null;
+  priority?: number | null;
+  tags?: string[] | null;
+  url?: string | null;
+  extras?: Record<string, string> | null;
+}
+
+export interface AdapterTestResult {
+  /** The sample would be accepted. */
+  ok: boolean;
+  /** The messages it would become (nothing is stored). */
+  messages: AdapterMessage[];
+  /** Why it would be refused: the body the sender would get. */
+  error: { error: { code: string; message: string; field?: string | null } } | null;
+  /** The HTTP status the sender would get. */
+  status: number;
+}
+
+/** What `POST /api/ingest/{endpoint_id}` answers (through an adapter: every message the request became). */
+export interface IngestResult {
+  /** The first message; null when an adapter made none. */
+  message_id: string | null;
+  message_ids?: string[];
 }
 
 export interface CreatedEndpoint {
@@ -129,7 +196,8 @@ export interface MessageFilters {
 
 // ---------- channels, plugins, rules, deliveries ----------
 
-export type PluginKind = "channel" | "filter";
+/** `channel` sends deliveries, `filter` decides matches, `adapter` turns an endpoint's webhook requests into messages. */
+export type PluginKind = "channel" | "filter" | "adapter";
 
 export interface Plugin {
   id: string;
@@ -185,9 +253,9 @@ export interface PluginLimits {
   timeout_ms: number;
 }
 
-/** A channel or rule that uses a plugin (`GET /api/plugins/{id}` → `used_by`). */
+/** A channel, rule or endpoint (its adapter) that uses a plugin (`GET /api/plugins/{id}` → `used_by`). */
 export interface UsedBy {
-  kind: "channel" | "rule" | string;
+  kind: "channel" | "rule" | "endpoint" | string;
   id: string;
   name: string;
   /** The version it is pinned to; null: it follows the newest. */

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { Fragment, useState } from "react";
 import { pluginsApi, qk } from "../api/endpoints";
 import type { Plugin } from "../api/types";
 import { useAuth } from "../auth/AuthProvider";
@@ -27,6 +27,20 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/** What each kind of plugin does, for the card's *Kind*. */
+const KIND_LABELS: Record<string, string> = {
+  channel: "Channel (sends deliveries)",
+  filter: "Filter (decides matches)",
+  adapter: "Adapter (turns an endpoint's webhook requests into messages)",
+};
+
+/** The groups of the page, in order; plugins of a kind the dashboard does not know go under *Other plugins*. */
+const GROUPS: { kind: string; title: string }[] = [
+  { kind: "channel", title: "Channel plugins" },
+  { kind: "filter", title: "Filter plugins" },
+  { kind: "adapter", title: "Adapter plugins" },
+];
 
 function Capabilities({ list }: { list?: string[] }) {
   if (!list) return <span className="muted">not reported</span>;
@@ -60,7 +74,9 @@ function PluginCard({ p, newestWit, onRemoved, operator }: CardProps) {
         <h3 id={`plugin-${p.id}`} className="break">
           {p.name}
         </h3>
-        <span className={`status ${p.kind === "channel" ? "status-info" : "status-muted"}`}>{p.kind}</span>
+        <span className={`status ${p.kind === "channel" ? "status-info" : p.kind === "adapter" ? "status-warn" : "status-muted"}`}>
+          {p.kind}
+        </span>
         {p.builtin && <span className="status status-ok">built in</span>}
         {onRemoved && !p.builtin && <RemovePluginDialog plugin={p} onRemoved={onRemoved} />}
       </div>
@@ -95,7 +111,7 @@ function PluginCard({ p, newestWit, onRemoved, operator }: CardProps) {
         </div>
         <div>
           <dt>Kind</dt>
-          <dd>{p.kind === "channel" ? "Channel (sends deliveries)" : p.kind === "filter" ? "Filter (decides matches)" : p.kind}</dd>
+          <dd>{KIND_LABELS[p.kind] ?? p.kind}</dd>
         </div>
       </dl>
       {p.description && <p>{p.description}</p>}
@@ -134,8 +150,10 @@ export function PluginsPage() {
   const [removed, setRemoved] = useState<string>();
   const list = useQuery({ queryKey: qk.plugins, queryFn: ({ signal }) => pluginsApi.list(signal) });
   const items = list.data?.items ?? [];
-  const channels = items.filter((p) => p.kind === "channel");
-  const filters = items.filter((p) => p.kind !== "channel");
+  const groups = [
+    ...GROUPS.map((g) => ({ ...g, plugins: items.filter((p) => p.kind === g.kind) })),
+    { kind: "other", title: "Other plugins", plugins: items.filter((p) => !GROUPS.some((g) => g.kind === p.kind)) },
+  ].filter((g) => g.plugins.length > 0);
   const newestWit = items
     .map((p) => p.wit_version)
     .filter((v): v is string => typeof v === "string")
@@ -145,7 +163,9 @@ export function PluginsPage() {
     <section aria-labelledby="plugins-h">
       <h1 id="plugins-h">Plugins</h1>
       <p className="muted">
-        Channel plugins send deliveries; filter plugins decide whether a rule matches. Each runs sandboxed as WebAssembly.{" "}
+        Channel plugins send deliveries; filter plugins decide whether a rule matches; adapter plugins turn the webhook
+        requests of other tools (Alertmanager, GitHub, any JSON) into messages, for the endpoints that choose one. Each
+        runs sandboxed as WebAssembly.{" "}
         {operator ? (
           <>
             As an operator you can install more from <code>.wasm</code> files and remove those that are not built in,
@@ -157,8 +177,8 @@ export function PluginsPage() {
           </>
         )}{" "}
         <em>WIT version</em> is the plugin interface a plugin was built against; <em>capabilities</em> are the host
-        services it may use. Several versions of a plugin can be installed side by side: channels and rules run the
-        newest unless they are pinned to a version.
+        services it may use. Several versions of a plugin can be installed side by side: channels, rules and endpoints
+        run the newest unless they are pinned to a version.
       </p>
       {operator && <InstallPluginForm installed={items} />}
       {removed && (
@@ -169,11 +189,11 @@ export function PluginsPage() {
       {list.isPending && <Loading />}
       {list.isError && <ErrorState error={list.error} onRetry={() => list.refetch()} />}
       {list.data && items.length === 0 && <EmptyState title="No plugins installed" />}
-      {channels.length > 0 && (
-        <>
-          <h2>Channel plugins</h2>
+      {groups.map((g) => (
+        <Fragment key={g.kind}>
+          <h2>{g.title}</h2>
           <ul className="plugin-list">
-            {channels.map((p) => (
+            {g.plugins.map((p) => (
               <PluginCard
                 key={p.id}
                 p={p}
@@ -183,24 +203,8 @@ export function PluginsPage() {
               />
             ))}
           </ul>
-        </>
-      )}
-      {filters.length > 0 && (
-        <>
-          <h2>Filter plugins</h2>
-          <ul className="plugin-list">
-            {filters.map((p) => (
-              <PluginCard
-                key={p.id}
-                p={p}
-                newestWit={newestWit}
-                onRemoved={operator ? setRemoved : undefined}
-                operator={operator}
-              />
-            ))}
-          </ul>
-        </>
-      )}
+        </Fragment>
+      ))}
     </section>
   );
 }

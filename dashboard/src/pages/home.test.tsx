@@ -178,8 +178,10 @@ describe("plugins page", () => {
     expect(badges(screen.getByRole("listitem", { name: "ntfy" }))).toEqual(["http", "kv", "log"]);
     expect(field(screen.getByRole("listitem", { name: "Deduplicate" }), "WIT version")).toHaveTextContent(/^0\.3\.0$/);
     expect(screen.queryByText("(older interface)")).toBeNull();
-    // Channel plugins first, then filter plugins, each under its heading.
-    expect(screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent)).toEqual(["Channel plugins", "Filter plugins"]);
+    // The adapters import no host capability at all.
+    expect(field(screen.getByRole("listitem", { name: "JSON mapping" }), "Capabilities")).toHaveTextContent("none");
+    // Channel plugins first, then filter plugins, then adapters, each under its heading.
+    expect(screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent)).toEqual(["Channel plugins", "Filter plugins", "Adapter plugins"]);
   });
 
   it("shows a server that does not report them yet", async () => {

@@ -171,3 +171,19 @@ export const HTTP_POST_V2: Plugin = {
   grants: DEFAULT_GRANTS,
   limits: { memory_mib: 64, timeout_ms: 10000 },
 };
+
+/** The built-in adapters with their real config schemas (from plugin-schemas.json). */
+export const JSON_MAP = realPlugin("json-map");
+export const GITHUB = realPlugin("github");
+export const ALERTMANAGER = realPlugin("alertmanager");
+
+/** An endpoint whose requests go through the GitHub adapter (its secret masked, as the API shows it). */
+export const GITHUB_ENDPOINT: Endpoint = {
+  id: "e1",
+  name: "repo hooks",
+  created_at: "2025-03-01T10:00:00Z",
+  revoked_at: null,
+  archived_at: null,
+  last_used_at: null,
+  adapter: { plugin: "github", plugin_version: null, config: { secret: "********", events: ["push"] }, running_version: "0.1.0" },
+};

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useLocation, useNavigate } from "react-router";
+import { Link, useLocation, useNavigate } from "react-router";
 import { endpointsApi, qk } from "../../api/endpoints";
 import type { Endpoint } from "../../api/types";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -10,7 +10,7 @@ import { UNVERIFIED_HINT, useCanCreate } from "../../components/VerifyBanner";
 import { formatDateTime, ingestUrlFor } from "../../lib/format";
 import { CreateEndpointDialog } from "./CreateEndpointDialog";
 
-function endpointStatus(e: Endpoint): { label: string; cls: string } {
+export function endpointStatus(e: Endpoint): { label: string; cls: string } {
   if (e.archived_at) return { label: "archived", cls: "status-muted" };
   if (e.revoked_at) return { label: "revoked", cls: "status-bad" };
   return { label: "active", cls: "status-ok" };
@@ -71,6 +71,7 @@ export function EndpointsPage() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Status</th>
+                <th scope="col">Adapter</th>
                 <th scope="col">Ingest URL</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
@@ -86,10 +87,27 @@ export function EndpointsPage() {
                 return (
                   <tr key={e.id}>
                     <td data-label="Name" className="strong">
-                      {e.name}
+                      <Link to={`/endpoints/${encodeURIComponent(e.id)}`}>{e.name}</Link>
                     </td>
                     <td data-label="Status">
                       <span className={`status ${st.cls}`}>{st.label}</span>
+                    </td>
+                    <td data-label="Adapter">
+                      {e.adapter ? (
+                        <>
+                          <code>{e.adapter.plugin}</code>
+                          {e.adapter.running_version === null && (
+                            <>
+                              {" "}
+                              <span className="status status-bad" title="Requests are refused until it is installed">
+                                not installed
+                              </span>
+                            </>
+                          )}
+                        </>
+                      ) : (
+                        <span className="muted">none</span>
+                      )}
                     </td>
                     <td data-label="Ingest URL" className="url-cell">
                       <code className="truncate" title={url}>

@@ -40,9 +40,13 @@ export function grantableCapabilities(plugin: Plugin): string[] {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-/** "2 channels, 1 rule" from the versions' counts; undefined on servers without versions. */
+/**
+ * "2 channels, 1 rule" from the versions' counts; undefined on servers without versions. The counts
+ * leave out endpoints, so an adapter's usage is only known from its details: "endpoints".
+ */
 export function usageSummary(plugin: Plugin): string | undefined {
   if (!plugin.versions) return undefined;
+  if (plugin.kind === "adapter") return "endpoints";
   const channels = plugin.versions.reduce((n, v) => n + v.channels, 0);
   const rules = plugin.versions.reduce((n, v) => n + v.rules, 0);
   if (channels === 0 && rules === 0) return "none";
@@ -483,19 +487,27 @@ function usedByState(u: UsedBy) {
   );
 }
 
-/** The channels and rules that use a plugin (`GET /api/plugins/{id}`), loaded when shown. */
+/** Where a user of a plugin is edited. */
+function usedByPath(u: UsedBy): string {
+  const base = u.kind === "rule" ? "rules" : u.kind === "endpoint" ? "endpoints" : "channels";
+  return `/${base}/${encodeURIComponent(u.id)}`;
+}
+
+/** The channels, rules and endpoints (adapters) that use a plugin (`GET /api/plugins/{id}`), loaded when shown. */
 export function UsedByList({ plugin }: { plugin: Plugin }) {
   const detail = useQuery({ queryKey: qk.plugin(plugin.id), queryFn: ({ signal }) => pluginsApi.get(plugin.id, signal) });
   if (detail.isPending) return <Loading label="Loading who uses it…" />;
   if (detail.isError) return <ErrorState error={detail.error} onRetry={() => detail.refetch()} />;
   const used = detail.data.used_by ?? [];
-  if (used.length === 0) return <p className="muted">No channel or rule uses {plugin.name}.</p>;
+  if (used.length === 0) {
+    return <p className="muted">{plugin.kind === "adapter" ? `No endpoint uses ${plugin.name}.` : `No channel or rule uses ${plugin.name}.`}</p>;
+  }
   return (
     <ul className="used-by" aria-label={`Used by (${plugin.name})`}>
       {used.map((u) => (
         <li key={`${u.kind}-${u.id}`}>
           <span className="status status-muted">{u.kind}</span>{" "}
-          <Link to={`/${u.kind === "rule" ? "rules" : "channels"}/${encodeURIComponent(u.id)}`} className="break">
+          <Link to={usedByPath(u)} className="break">
             {u.name}
           </Link>{" "}
           {usedByState(u)}

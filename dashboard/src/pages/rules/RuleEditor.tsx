@@ -4,6 +4,7 @@ import { ApiError, errorMessage } from "../../api/client";
 import type { Channel, Endpoint, Plugin, RuleInput } from "../../api/types";
 import { FormError } from "../../components/Field";
 import { FoldBody, FoldTitle, useFold } from "../../components/Fold";
+import { PluginVersionSelect } from "../../components/PluginVersionSelect";
 import { UNVERIFIED_HINT } from "../../components/VerifyBanner";
 import { SchemaForm } from "../../features/schema-form/SchemaForm";
 import { foldErrors, type JsonSchema } from "../../features/schema-form/schema";
@@ -65,46 +66,6 @@ function Err({ id, message }: { id: string; message?: string }) {
     <p className="field-error" id={id} role="alert">
       {message}
     </p>
-  );
-}
-
-/** An extra filter's version: the newest (follows upgrades) or a pinned one. */
-function ExtraFilterVersion({
-  id,
-  value,
-  versions,
-  newest,
-  error,
-  onChange,
-}: {
-  id: string;
-  value: string;
-  versions: string[];
-  newest?: string;
-  error?: string;
-  onChange(version: string): void;
-}) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>Filter plugin version</label>
-      <select
-        id={id}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-err` : undefined}
-      >
-        <option value="">Newest (follows upgrades){newest ? ` — now ${newest}` : ""}</option>
-        {versions.map((v) => (
-          <option key={v} value={v}>
-            {v}
-            {v === newest ? " (newest)" : ""}
-          </option>
-        ))}
-        {value && !versions.includes(value) && <option value={value}>{value} (not installed)</option>}
-      </select>
-      <Err id={`${id}-err`} message={error} />
-    </div>
   );
 }
 
@@ -299,8 +260,9 @@ export function RuleEditor({ initial, ruleId, channels, endpoints, plugins, canS
                     <Err id={`${selId}-err`} message={pluginErr} />
                   </div>
                   {x.plugin && (plugin?.versions || x.version) && (
-                    <ExtraFilterVersion
+                    <PluginVersionSelect
                       id={`${selId}-version`}
+                      label="Filter plugin version"
                       value={x.version}
                       versions={plugin?.versions?.map((v) => v.version) ?? []}
                       newest={plugin?.versions?.find((v) => v.newest)?.version ?? plugin?.version}
