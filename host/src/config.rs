@@ -68,9 +68,31 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: "WORKER_CONCURRENCY", default: "16", description: "Deliveries one worker sends at the same time." },
     Variable { name: "WORKER_LEASE_SECONDS", default: "60", description: "How long a claimed delivery stays with its worker; if the worker dies, it is claimed again after this. Must exceed `BARK_REQUEST_TIMEOUT_SECONDS` plus a few seconds." },
     Variable { name: "WORKER_POLL_INTERVAL_MS", default: "1000", description: "Fallback polling for retries that become due (new work wakes the worker at once)." },
-    Variable { name: "BEACON_LOG_FORMAT", default: "json", description: "`json` (structured) or `text`." },
+    Variable { name: "LOG_FORMAT", default: "", description: "`json` (one JSON object per line) or `text`; unset: `text` when the log goes to a terminal, `json` otherwise." },
+    Variable { name: "BEACON_LOG_FORMAT", default: "", description: "The former name of `LOG_FORMAT`, read when that is unset." },
+    Variable { name: "METRICS_TOKEN", default: "", description: "When set, `GET /metrics` wants `Authorization: Bearer <token>` (401 otherwise); unset, the metrics are open (keep the port private)." },
     Variable { name: "RUST_LOG", default: "info", description: "Log filter (tracing `EnvFilter` syntax)." },
 ];
+
+/// `LOG_FORMAT` (or its former name): json, text, or by whether the log
+/// (standard error) is a terminal.
+fn log_format(env: &Env) -> Result<LogFormat, ConfigError> {
+    use std::io::IsTerminal;
+    let (name, value) = match env.get("LOG_FORMAT")? {
+        value if value.is_empty() => ("BEACON_LOG_FORMAT", env.get("BEACON_LOG_FORMAT")?),
+        value => ("LOG_FORMAT", value),
+    };
+    match value.as_str() {
+        "json" => Ok(LogFormat::Json),
+        "text" => Ok(LogFormat::Text),
+        "" if std::io::stderr().is_terminal() => Ok(LogFormat::Text),
+        "" => Ok(LogFormat::Json),
+        _ => Err(ConfigError {
+            name,
+            reason: "must be json or text".into(),
+        }),
+    }
+}
 
 /// A configuration value that could not be used; names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +205,8 @@ pub struct Config {
     pub channel_config_key: String,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// What `GET /metrics` wants as a bearer token (`None`: open).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -317,17 +341,9 @@ impl Config {
             plugins: plugin_config(&env, &data_dir)?,
             delivery: delivery_config(&env)?,
             channel_config_key: channel_config_key(&env, &data_dir)?,
-            log_format: match env.get("BEACON_LOG_FORMAT")?.as_str() {
-                "json" => LogFormat::Json,
-                "text" => LogFormat::Text,
-                _ => {
-                    return Err(ConfigError {
-                        name: "BEACON_LOG_FORMAT",
-                        reason: "must be json or text".into(),
-                    })
-                }
-            },
+            log_format: log_format(&env)?,
             log_filter: env.get("RUST_LOG")?,
+            metrics_token: Some(env.get("METRICS_TOKEN")?).filter(|token| !token.is_empty()),
             data_dir,
         })
     }

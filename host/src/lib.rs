@@ -10,6 +10,8 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod mail;
+pub mod metrics;
+pub mod ops;
 pub mod plugins;
 pub mod ratelimit;
 pub mod scaffold;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub work_queued: Arc<tokio::sync::Notify>,
     /// Live events for the dashboard.
     pub events: events::Events,
+    /// Held for the process's lifetime: `beacon restore` refuses meanwhile.
+    pub running: Arc<ops::RunningLock>,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
         let store = Store::connect(&config.database_url, config.database_max_connections)
             .await
             .context("connecting to the database")?;
+        let running = Arc::new(ops::on_start(&config, &store).await?);
         if migrate {
             store.migrate().await.context("applying migrations")?;
         }
@@ -87,6 +92,7 @@ impl AppState {
             cipher,
             work_queued,
             events,
+            running,
         })
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use beacon_host::config::{Config, LogFormat};
+use beacon_host::ops::{self, settings::OpsSettings};
 use beacon_host::{serve, AppState};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -33,8 +34,31 @@ enum Command {
     Web(ServeArgs),
     /// Run only the delivery worker.
     Worker(ServeArgs),
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply database migrations and exit (`migrate status`: only list them).
+    Migrate(MigrateArgs),
+    /// Write a backup archive (database, generated keys, installed plugins)
+    /// while the server keeps running.
+    Backup {
+        /// The archive to write (a .tar.gz; replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+        /// Directory of pg_dump (PostgreSQL; default: PATH).
+        #[arg(long)]
+        pg_bin: Option<PathBuf>,
+    },
+    /// Restore a backup archive into DATABASE_URL and BEACON_DATA_DIR, with
+    /// every Beacon Spear process stopped.
+    Restore {
+        /// The archive written by `beacon backup`.
+        file: PathBuf,
+        /// Replace existing data (a database with users or messages, key
+        /// files, plugin files).
+        #[arg(long)]
+        force: bool,
+        /// Directory of pg_restore (PostgreSQL; default: PATH).
+        #[arg(long)]
+        pg_bin: Option<PathBuf>,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -104,6 +128,20 @@ enum ScaffoldKind {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct MigrateArgs {
+    #[command(subcommand)]
+    command: Option<MigrateCommand>,
+}
+
+#[derive(Subcommand)]
+enum MigrateCommand {
+    /// List applied and pending migrations and checksum mismatches; exits
+    /// non-zero unless the database is at this binary's head.
+    Status,
+}
+
+#[derive(Args)]
 struct ServeArgs {
     /// Do not apply migrations at start.
     #[arg(long)]
@@ -152,12 +190,109 @@ fn main() -> anyhow::Result<()> {
         println!("{}", beacon_host::api::openapi().to_pretty_json()?);
         return Ok(());
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // These never generate the keys a first start writes into the data dir.
+    if matches!(
+        cli.command,
+        Command::Backup { .. }
+            | Command::Restore { .. }
+            | Command::Migrate(MigrateArgs { command: Some(_) })
+    ) {
+        let settings = OpsSettings::from_env()?;
+        init_logging(&settings.config);
+        return runtime.block_on(run_operation(cli.command, settings));
+    }
     let config = Config::from_env().map_err(|err| anyhow::anyhow!("configuration error: {err}"))?;
     init_logging(&config);
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run(cli.command, config))
+    runtime.block_on(run(cli.command, config))
+}
+
+/// Backup, restore and migration status.
+async fn run_operation(command: Command, settings: OpsSettings) -> anyhow::Result<()> {
+    match command {
+        Command::Backup { out, pg_bin } => {
+            let report =
+                ops::backup::backup(&settings, &ops::backup::BackupOptions { out, pg_bin })
+                    .await
+                    .context("backup failed")?;
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let manifest = &report.manifest;
+            println!(
+                "backup written to {} ({} bytes, {} database at schema version {}, {} plugin file(s)) in {:.1} s",
+                report.path.display(),
+                report.bytes,
+                manifest.database.kind.as_str(),
+                manifest.database.schema_version,
+                manifest.plugins.len(),
+                report.elapsed.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Restore {
+            file,
+            force,
+            pg_bin,
+        } => {
+            let options = ops::restore::RestoreOptions {
+                archive: file,
+                force,
+                pg_bin,
+            };
+            let report = ops::restore::restore(&settings, &options)
+                .await
+                .context("restore failed")?;
+            let manifest = &report.manifest;
+            println!(
+                "restored {} ({} database at schema version {}, made {} by beacon {}; {} plugin file(s)) in {:.1} s",
+                options.archive.display(),
+                manifest.database.kind.as_str(),
+                manifest.database.schema_version,
+                manifest.created_at,
+                manifest.beacon_version,
+                manifest.plugins.len(),
+                report.elapsed.as_secs_f64()
+            );
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("start the server as usual: it applies any newer migrations first");
+            Ok(())
+        }
+        Command::Migrate(MigrateArgs {
+            command: Some(MigrateCommand::Status),
+        }) => {
+            let config = &settings.config;
+            if !config.is_postgres() {
+                if let Some(path) = beacon_host::storage::sqlite_file(&config.database_url)? {
+                    if !path.exists() {
+                        bail!(
+                            "there is no SQLite database at {}: every migration is pending (beacon migrate creates it)",
+                            path.display()
+                        );
+                    }
+                }
+            }
+            let store = beacon_host::storage::Store::connect(&config.database_url, 2)
+                .await
+                .context("connecting to the database")?;
+            let report = ops::migrations::status(&store).await;
+            store.close().await;
+            let report = report?;
+            print!("{}", report.text);
+            if !report.at_head {
+                bail!(
+                    "the database is not at this binary's head: {}",
+                    report.summary
+                );
+            }
+            Ok(())
+        }
+        _ => bail!("not an operation command"),
+    }
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -207,7 +342,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             state.store.close().await;
             Ok(())
         }
-        Command::Migrate => {
+        Command::Migrate(_) => {
             AppState::build(config, true).await?;
             println!("migrations applied");
             Ok(())
@@ -289,6 +424,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || plugin_command(config, command)).await?
         }
         Command::Openapi => Ok(()),
+        Command::Backup { .. } | Command::Restore { .. } => {
+            bail!("backup and restore run before the server's configuration loads")
+        }
     }
 }
 
@@ -583,7 +721,8 @@ fn init_logging(config: &Config) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match config.log_format {
-        LogFormat::Json => builder.json().init(),
+        // Fields at the top level: {"timestamp", "level", "message", "route", ...}.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
 }

@@ -234,7 +234,11 @@ pub(super) async fn read_body(state: &App, headers: &HeaderMap, body: Body) -> A
         return Err(AppError::PayloadTooLarge { limit });
     }
     match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            crate::metrics::ingest_body(bytes.len());
+            Ok(bytes)
+        }
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
             Err(AppError::PayloadTooLarge { limit })
         }

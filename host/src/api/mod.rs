@@ -18,14 +18,17 @@ mod rules;
 mod stats;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::MatchedPath;
+use axum::extract::{ConnectInfo, MatchedPath, Request as AxumRequest, State};
 use axum::http::header::{REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
-use axum::http::{HeaderValue, Request};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
@@ -105,6 +108,10 @@ pub fn router(state: App) -> Router {
         )
         .fallback(dashboard::serve)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe_request,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -117,16 +124,80 @@ pub fn router(state: App) -> Router {
             X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(
-            // Method, route template and status only: never bodies, queries or headers.
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("unmatched");
-                tracing::info_span!("http", method = %request.method(), route)
-            }),
-        )
         .with_state(state)
+}
+
+/// The ingest protocol a route template belongs to, if it is an ingest route.
+fn ingest_protocol(route: &str) -> Option<&'static str> {
+    if route.starts_with("/api/ingest/") {
+        Some("native")
+    } else if route.starts_with("/compat/ntfy") {
+        Some("ntfy")
+    } else if route.starts_with("/compat/gotify/message") {
+        Some("gotify")
+    } else if route.starts_with("/compat/bark") {
+        Some("bark")
+    } else {
+        None
+    }
+}
+
+/// The request id a client sent (`X-Request-Id`, 1-64 visible ASCII
+/// characters), else a new one.
+fn request_id(request: &AxumRequest) -> String {
+    request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(crate::domain::new_id, str::to_string)
+}
+
+/// One log line per request (route template, method, status, ms, request
+/// id, the client IP as `TRUSTED_PROXIES` decides it: never a path, query,
+/// header or body, which may hold keys), the request id echoed as
+/// `X-Request-Id` and carried by every line logged while it runs, and the
+/// ingest metrics.
+async fn observe_request(State(state): State<App>, request: AxumRequest, next: Next) -> Response {
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(peer)| {
+            extract::client_ip(peer.ip(), request.headers(), &state.config.trusted_proxies)
+                .to_string()
+        })
+        .unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
+    let method = request.method().clone();
+    let id = request_id(&request);
+    let span = tracing::info_span!("http", route = %route, method = %method, request_id = %id);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if let Some(protocol) = ingest_protocol(&route) {
+        crate::metrics::ingest_answered(
+            protocol,
+            status,
+            response.headers().contains_key("idempotent-replayed"),
+            elapsed,
+        );
+    }
+    tracing::info!(
+        route = %route,
+        method = %method,
+        status,
+        ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        request_id = %id,
+        client_ip = %client_ip,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }

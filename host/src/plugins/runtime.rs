@@ -721,6 +721,7 @@ impl Runtime {
             deadline,
             broken: false,
             keeps_state,
+            plugin: plugin.id.clone(),
         })
     }
 
@@ -764,12 +765,15 @@ impl Runtime {
             }
         };
         // Dropping the call on time-out unwinds the plugin's fiber.
+        let started = Instant::now();
         let result = tokio::time::timeout(deadline, call).await;
         store.data().flush_output();
-        match result {
+        let result = match result {
             Ok(result) => result.map_err(|err| call_error(err, deadline)),
             Err(_) => Err(PluginError::Timeout(deadline.as_millis())),
-        }
+        };
+        observe(&plugin.id, "send", started, &result);
+        result
     }
 
     /// [`Runtime::send`] for callers on a plain thread (the CLI harness).
@@ -810,13 +814,16 @@ impl Runtime {
         };
         let deadline = self.deadline_of(&plugin.grants(), self.limits.adapter_deadline);
         let mut store = self.store(plugin, deadline, false, None, None);
+        let started = Instant::now();
         let result = pre.instantiate(&mut store).and_then(|instance| {
             instance
                 .beacon_plugin_adapter_api()
                 .call_adapt(&mut store, config_json, request)
         });
         store.data().flush_output();
-        result.map_err(|err| call_error(err, deadline))
+        let result = result.map_err(|err| call_error(err, deadline));
+        observe(&plugin.id, "adapt", started, &result);
+        result
     }
 }
 
@@ -835,6 +842,8 @@ pub struct FilterSession {
     /// (an empty `states` list: the WIT allows it, and lending costs a
     /// table entry and a drop call per rule).
     keeps_state: bool,
+    /// The plugin id, for metrics.
+    plugin: Arc<str>,
 }
 
 impl FilterSession {
@@ -872,6 +881,7 @@ impl FilterSession {
         }
         let deadline = self.deadline;
         self.store.set_epoch_deadline(ticks(deadline));
+        let started = Instant::now();
         let result = match &self.instance {
             FilterInstance::Current(instance) => {
                 // Handed over owned: the plugin drops each handle when it
@@ -910,10 +920,9 @@ impl FilterSession {
                 }),
         };
         self.store.data().flush_output();
-        let verdicts = result.map_err(|err| {
-            self.broken = true;
-            call_error(err, deadline)
-        })?;
+        let result = result.map_err(|err| call_error(err, deadline));
+        observe(&self.plugin, "evaluate", started, &result);
+        let verdicts = result.inspect_err(|_| self.broken = true)?;
         if verdicts.len() != config_jsons.len() {
             self.broken = true;
             return Err(PluginError::Runtime(format!(
@@ -957,6 +966,18 @@ fn foreign_version(version: &str) -> PluginError {
     PluginError::UnsupportedVersion(format!(
         "built for {WIT_PACKAGE}@{version}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and still runs {WIT_VERSION_PREVIOUS}); rebuild against the current SDK"
     ))
+}
+
+/// Records a plugin call's duration, and a trap, timeout or memory overrun.
+fn observe<T>(plugin: &str, call: &'static str, started: Instant, result: &Result<T, PluginError>) {
+    use crate::metrics::CallEnd;
+    let end = match result {
+        Err(PluginError::Trap(_)) => CallEnd::Trapped,
+        Err(PluginError::Timeout(_)) => CallEnd::TimedOut,
+        Err(PluginError::MemoryLimit) => CallEnd::OutOfMemory,
+        _ => CallEnd::Answered,
+    };
+    crate::metrics::plugin_call(plugin, call, started.elapsed(), end);
 }
 
 fn ticks(deadline: Duration) -> u64 {

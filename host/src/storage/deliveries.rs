@@ -38,6 +38,15 @@ pub struct DeliveryWork {
     pub message: Option<Result<(Message, Option<i64>), String>>,
 }
 
+/// What a worker last reported.
+#[derive(Clone, Debug, FromRow)]
+pub struct WorkerStatus {
+    pub worker_id: String,
+    pub last_seen_at: i64,
+    pub last_round_at: Option<i64>,
+    pub consecutive_failures: i64,
+}
+
 /// One finished attempt and what it leads to, for [`Store::finish_attempts`].
 #[derive(Clone, Debug)]
 pub struct FinishedAttempt {
@@ -348,17 +357,58 @@ impl Store {
         Ok((deliveries, attempts))
     }
 
-    /// Marks a worker alive (readiness checks look at this).
-    pub async fn worker_heartbeat(&self, worker_id: &str) -> StoreResult<()> {
+    /// Marks a worker alive, with when its last database round succeeded
+    /// and how many failed since (readiness checks look at these).
+    pub async fn worker_heartbeat(
+        &self,
+        worker_id: &str,
+        last_round_at: Option<i64>,
+        consecutive_failures: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO worker_heartbeats (worker_id, last_seen_at) VALUES ($1, $2)
-             ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            "INSERT INTO worker_heartbeats (worker_id, last_seen_at, last_round_at, consecutive_failures)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                 last_round_at = excluded.last_round_at, consecutive_failures = excluded.consecutive_failures",
         )
         .bind(worker_id)
         .bind(now_ms())
+        .bind(last_round_at)
+        .bind(consecutive_failures)
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    /// The workers that reported since `since`, freshest first.
+    pub async fn worker_statuses(&self, since: i64) -> StoreResult<Vec<WorkerStatus>> {
+        Ok(sqlx::query_as(
+            "SELECT worker_id, last_seen_at, last_round_at, CAST(consecutive_failures AS BIGINT) AS consecutive_failures
+             FROM worker_heartbeats WHERE last_seen_at >= $1 ORDER BY last_seen_at DESC",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The waiting deliveries at `now`: how many are due, how many wait for
+    /// a later time (backoff, schedule), and when the oldest due one fell due.
+    /// Both counts read the partial index of waiting deliveries.
+    pub async fn queue_gauges(&self, now: i64) -> StoreResult<(i64, i64, Option<i64>)> {
+        let (due, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries
+             WHERE status IN ('queued', 'retry') AND next_attempt_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status IN ('queued', 'retry') AND next_attempt_at > $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((due, waiting, oldest))
     }
 
     /// Time of the freshest worker heartbeat, if any worker ever ran.

@@ -13,6 +13,7 @@ mod endpoints;
 mod idempotency;
 mod kv;
 mod messages;
+mod schema;
 mod tokens;
 mod users;
 mod wakeups;
@@ -20,12 +21,16 @@ mod wakeups;
 pub use channels::PluginUseCounts;
 pub use deliveries::{
     AttemptRecord, AttemptRow, BucketCount, ClaimedDelivery, DeliveryFilter, DeliveryListRow,
-    DeliveryRow, DeliveryWork, FinishedAttempt,
+    DeliveryRow, DeliveryWork, FinishedAttempt, WorkerStatus,
 };
 pub use endpoints::{EndpointAuth, EndpointRow, StoredAdapter};
 pub use idempotency::KeyClaim;
 pub use kv::KvWrite;
 pub use messages::{DeliverySummary, MessageFilter, NewDelivery, NewMessage};
+pub use schema::{
+    inspect_sqlite_file, latest_known_version, sqlite_file, sqlite_file_presence, DataPresence,
+    DatabaseLock, ExclusiveDatabaseLock, MigrationState, MigrationStatus,
+};
 pub use tokens::{RefreshOutcome, TokenPurpose, UserTokenRow};
 pub use users::UserRow;
 pub use wakeups::Topic;

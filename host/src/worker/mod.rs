@@ -62,6 +62,35 @@ pub struct Worker {
     wake: Arc<Notify>,
     /// Delivery state changes for the dashboard's live view.
     events: Events,
+    /// How the database rounds go, reported with the heartbeat.
+    rounds: Arc<RoundHealth>,
+}
+
+/// When the last database round succeeded, and how many failed since.
+#[derive(Default)]
+struct RoundHealth {
+    last_ok_at: std::sync::atomic::AtomicI64,
+    failures: std::sync::atomic::AtomicI64,
+}
+
+impl RoundHealth {
+    fn succeeded(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.last_ok_at.store(now_ms(), Relaxed);
+        self.failures.store(0, Relaxed);
+    }
+
+    fn failed(&self) {
+        self.failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// (last successful round, failures in a row) for the heartbeat.
+    fn report(&self) -> (Option<i64>, i64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let at = self.last_ok_at.load(Relaxed);
+        ((at > 0).then_some(at), self.failures.load(Relaxed))
+    }
 }
 
 /// What one database round claimed, and how many it asked for.
@@ -118,6 +147,7 @@ impl Worker {
             id,
             wake,
             events,
+            rounds: Arc::default(),
         }
     }
 
@@ -227,7 +257,12 @@ impl Worker {
     /// claim together.
     async fn round(&self, outcomes: Vec<Outcome>, room: usize, heartbeat: bool) -> Round {
         if heartbeat {
-            if let Err(err) = self.store.worker_heartbeat(&self.id).await {
+            let (last_round_at, failures) = self.rounds.report();
+            if let Err(err) = self
+                .store
+                .worker_heartbeat(&self.id, last_round_at, failures)
+                .await
+            {
                 tracing::warn!(error = %err, "worker heartbeat failed");
             }
         }
@@ -236,6 +271,7 @@ impl Worker {
         }
         let (recorded, started) = (outcomes.len(), Instant::now());
         let claimed = self.exchange(outcomes, room).await;
+        crate::metrics::worker_round_finished();
         tracing::debug!(
             recorded,
             room,
@@ -259,12 +295,14 @@ impl Worker {
             .await;
         match both {
             Ok((moved, claimed)) => {
+                self.rounds.succeeded();
                 for (outcome, moved) in arrived.iter().zip(moved) {
                     self.report(outcome, Ok(moved));
                 }
                 claimed
             }
             Err(err) => {
+                self.rounds.failed();
                 tracing::warn!(error = %err, outcomes = arrived.len(), "recording outcomes with the claim failed; retrying them one by one");
                 for outcome in &arrived {
                     let moved = self
@@ -294,6 +332,16 @@ impl Worker {
         let attempt = &outcome.finished.attempt;
         match moved {
             Ok(true) => {
+                let plugin = outcome
+                    .work
+                    .channel
+                    .as_ref()
+                    .map_or("(deleted channel)", |channel| channel.plugin.as_str());
+                crate::metrics::attempt_recorded(
+                    plugin,
+                    attempt.outcome.as_str(),
+                    std::time::Duration::from_millis(attempt.duration_ms.max(0) as u64),
+                );
                 tracing::info!(
                     delivery_id = %delivery.id, rule_id = ?delivery.rule_id, channel_id = ?delivery.channel_id,
                     attempt = attempt.attempt_no, status = %attempt.outcome, http_status = ?attempt.http_status,

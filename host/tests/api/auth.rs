@@ -401,3 +401,50 @@ on_both_databases! {
             .assert_status(204);
     }
 }
+
+/// The per-IP login budget follows the client IP `TRUSTED_PROXIES` decides:
+/// an untrusted peer cannot escape it by inventing `X-Forwarded-For` hops;
+/// behind a trusted proxy, each forwarded client has its own budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoofed_forwarded_for_does_not_escape_the_login_limit() {
+    async fn login_from(server: &TestServer, forwarded: &str) -> crate::common::Reply {
+        let request = server
+            .request(reqwest::Method::POST, "/api/auth/login", None)
+            .header("X-Forwarded-For", forwarded.to_string())
+            .json(&json!({"email": unique_email("spoof"), "password": PASSWORD}));
+        server.send(request).await
+    }
+    let untrusted = TestServer::start_with(
+        crate::common::Db::Sqlite,
+        &[("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", "3")],
+    )
+    .await;
+    for i in 0..3 {
+        login_from(&untrusted, &format!("198.51.100.{i}"))
+            .await
+            .assert_status(401);
+    }
+    login_from(&untrusted, "198.51.100.99")
+        .await
+        .assert_error(429, "rate_limited", None);
+
+    let behind_proxy = TestServer::start_with(
+        crate::common::Db::Sqlite,
+        &[
+            ("AUTH_RATE_LIMIT_PER_IP_PER_MINUTE", "3"),
+            ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        login_from(&behind_proxy, "198.51.100.1")
+            .await
+            .assert_status(401);
+    }
+    login_from(&behind_proxy, "198.51.100.1")
+        .await
+        .assert_error(429, "rate_limited", None);
+    login_from(&behind_proxy, "198.51.100.2")
+        .await
+        .assert_status(401);
+}

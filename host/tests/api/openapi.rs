@@ -69,6 +69,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/events"),
     ("get", "/api/stats/activity"),
     ("get", "/healthz"),
+    ("get", "/metrics"),
     ("get", "/readyz"),
 ];
 
@@ -148,6 +149,44 @@ async fn health_and_readiness() {
         ready.assert_status(200);
         assert_eq!(ready.json["database"], "ok");
         assert_eq!(ready.json["worker"], "ok");
+        assert_eq!(ready.json["migrations"], "ok");
+        let worker = &ready.json["workers"][0];
+        assert!(
+            worker["id"].is_string()
+                && worker["heartbeat_age_ms"]
+                    .as_i64()
+                    .is_some_and(|ms| ms < 30_000),
+            "{}",
+            ready.text
+        );
+        assert_eq!(worker["consecutive_failures"], 0);
+        assert!(
+            ready.json["queue"]["due"].is_i64()
+                && ready.json["queue"]["oldest_due_age_ms"].is_i64(),
+            "{}",
+            ready.text
+        );
+
+        // A worker that reports but keeps failing its database rounds is not
+        // enough: the body says which check failed.
+        web_only
+            .execute_for_user(
+                &format!(
+                    "INSERT INTO worker_heartbeats (worker_id, last_seen_at, last_round_at, consecutive_failures)
+                     VALUES ($1, {}, NULL, 5)",
+                    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+                ),
+                "failing-worker",
+            )
+            .await;
+        let failing = web_only.get("/readyz", None).await;
+        failing.assert_status(503);
+        assert_eq!(
+            failing.json["worker"], "database rounds failing",
+            "{}",
+            failing.text
+        );
+        assert_eq!(failing.json["workers"][0]["consecutive_failures"], 5);
         server.state.store.close().await;
         let down = server.get("/readyz", None).await;
         down.assert_status(503);

@@ -37,6 +37,11 @@ fn worker_process_with(server: &TestServer, settings: &[(&str, &str)]) -> Worker
         .env("BARK_REQUEST_TIMEOUT_SECONDS", "2")
         .env("WORKER_LEASE_SECONDS", "7")
         .env("WORKER_POLL_INTERVAL_MS", "100")
+        // Plugins compiled once for the whole run, as for the in-process servers.
+        .env(
+            "BEACON_PLUGIN_CACHE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-plugin-cache"),
+        )
         .env("BEACON_LOG_FORMAT", "text")
         .env("RUST_LOG", "warn")
         .envs(settings.iter().copied())
@@ -237,4 +242,47 @@ async fn a_separate_worker_relays_live_events_to_the_web_process() {
         })
         .await;
     assert!(sent["id"].as_str().is_some());
+}
+
+/// On PostgreSQL a separate worker is woken by LISTEN/NOTIFY, not by its
+/// poll: with polling every 20 s, each new message is still delivered within
+/// a few seconds (every other test polls every 100 ms, which would hide a
+/// broken NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_separate_worker_is_woken_by_notify_not_by_its_poll() {
+    let receiver = BarkReceiver::start(vec![]).await;
+    let server = TestServer::start_with(Db::Postgres, &[(WEB_ONLY, "1")]).await;
+    let user = setup(&server, &receiver).await;
+    let endpoint = server.endpoint(&user, "notify").await;
+    let _worker = worker_process_with(&server, &[("WORKER_POLL_INTERVAL_MS", "20000")]);
+    // The worker is up once it has reported (its first round runs at start).
+    let started = Instant::now();
+    loop {
+        let ready = server.get("/readyz", None).await;
+        if ready.status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "worker never reported: {}",
+            ready.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for round in 1..=3 {
+        let sent_at = Instant::now();
+        server
+            .ingest_ok(&endpoint, json!({"body": format!("wake {round}")}))
+            .await;
+        wait_until("the NOTIFY wake-up", Duration::from_secs(5), || {
+            receiver.received().len() >= round
+        })
+        .await;
+        assert!(
+            sent_at.elapsed() < Duration::from_secs(5),
+            "round {round} took {:?}",
+            sent_at.elapsed()
+        );
+    }
 }
