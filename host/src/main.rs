@@ -36,6 +36,10 @@ enum Command {
     Worker(ServeArgs),
     /// Apply database migrations and exit (`migrate status`: only list them).
     Migrate(MigrateArgs),
+    /// Job health, as `GET /readyz` sees it: the database, its migrations,
+    /// each worker's heartbeat and database rounds, the delivery queue.
+    /// Exits non-zero when a check fails.
+    Status,
     /// Write a backup archive (database, generated keys, installed plugins)
     /// while the server keeps running.
     Backup {
@@ -345,6 +349,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate(_) => {
             AppState::build(config, true).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Status => {
+            let state = AppState::build(config, false).await?;
+            let report = state.app.health.report().await;
+            print_status(&report);
+            state.store.close().await;
+            if report.verdict != beacon_host::app::health::Readiness::Ready {
+                bail!("not ready: {:?}", report.verdict);
+            }
             Ok(())
         }
         Command::User(UserCommand::Create {
@@ -713,6 +727,46 @@ async fn set_disabled(config: Config, email: &str, disabled: bool) -> anyhow::Re
     }
     println!("{} {email}", if disabled { "disabled" } else { "enabled" });
     Ok(())
+}
+
+/// `beacon status`: one line per check, then the workers and the queue.
+fn print_status(report: &beacon_host::app::health::ReadinessReport) {
+    use beacon_host::app::health::Readiness;
+    let (database, migrations, workers) = match report.verdict {
+        Readiness::Ready => ("ok", "ok", "ok"),
+        Readiness::DatabaseUnreachable => ("unreachable", "unknown", "unknown"),
+        Readiness::MigrationsPending => ("ok", "pending (run beacon migrate)", "unknown"),
+        Readiness::NoRecentWorker => ("ok", "ok", "no heartbeat in the last 30 s"),
+        Readiness::WorkersFailing => (
+            "ok",
+            "ok",
+            "every recent worker is failing its database rounds",
+        ),
+    };
+    println!("database    {database}");
+    println!("migrations  {migrations}");
+    println!("workers     {workers}");
+    for worker in &report.workers {
+        let round = worker
+            .last_round_age_ms
+            .map_or("none yet".to_string(), |ms| {
+                format!("{:.1} s ago", ms as f64 / 1000.0)
+            });
+        println!(
+            "  {}  heartbeat {:.1} s ago, last round {round}, {} failed in a row",
+            worker.id,
+            worker.heartbeat_age_ms as f64 / 1000.0,
+            worker.consecutive_failures
+        );
+    }
+    if let Some(queue) = &report.queue {
+        println!(
+            "queue       {} due, {} waiting, oldest due for {:.1} s",
+            queue.due,
+            queue.waiting,
+            queue.oldest_due_age_ms as f64 / 1000.0
+        );
+    }
 }
 
 fn init_logging(config: &Config) {

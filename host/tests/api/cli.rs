@@ -187,3 +187,54 @@ fn migrate_user_create_and_serve_on_the_embedded_default() {
         "{stdout}"
     );
 }
+
+/// `beacon status` says which check fails (and exits non-zero) until the
+/// database is migrated and a worker reports, then exits zero.
+#[test]
+fn status_names_the_failing_check_until_ready() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = |dir: &std::path::Path| {
+        let output = beacon(dir).arg("status").output().expect("status");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let migrated = beacon(dir.path()).arg("migrate").output().expect("migrate");
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let (ok, printed) = status(dir.path());
+    assert!(!ok, "no worker yet: {printed}");
+    assert!(
+        printed.contains("migrations  ok") && printed.contains("workers     no heartbeat"),
+        "{printed}"
+    );
+
+    let port = free_port();
+    let mut server = beacon(dir.path())
+        .env("BEACON_LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let started = Instant::now();
+    let ready = loop {
+        let (ok, printed) = status(dir.path());
+        if ok || started.elapsed() > Duration::from_secs(30) {
+            break (ok, printed);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ready.0, "ready with a running server: {}", ready.1);
+    assert!(
+        ready.1.contains("workers     ok") && ready.1.contains("queue       0 due"),
+        "{}",
+        ready.1
+    );
+}
