@@ -117,7 +117,7 @@ impl Incoming {
     }
 
     /// Stores the message (or finds the one its idempotency key stands for).
-    async fn store(
+    async fn submit(
         &self,
         state: &App,
         endpoint: &EndpointAuth,
@@ -179,7 +179,7 @@ async fn ntfy_topic(
     let bytes = read_body(&state, &incoming.headers, body).await?;
     let (payload, schedule) = compat::ntfy_publish(&incoming.params(), &bytes)?;
     let (id, replayed) = incoming
-        .store(&state, &endpoint, (payload.clone(), schedule), bytes.len())
+        .submit(&state, &endpoint, (payload.clone(), schedule), bytes.len())
         .await?;
     Ok((replayed, ntfy_answer(id, endpoint.endpoint_id, &payload)))
 }
@@ -258,7 +258,7 @@ async fn ntfy_json(
     let endpoint = state.ingest.authorize(&topic, key.as_deref()).await?;
     let incoming = Incoming { headers, uri, ip };
     let (id, replayed) = incoming
-        .store(&state, &endpoint, (payload.clone(), schedule), bytes.len())
+        .submit(&state, &endpoint, (payload.clone(), schedule), bytes.len())
         .await?;
     Ok((replayed, ntfy_answer(id, endpoint.endpoint_id, &payload)))
 }
@@ -304,7 +304,7 @@ async fn gotify_message(
     let payload = compat::gotify_message(fields)?;
     let incoming = Incoming { headers, uri, ip };
     let (id, replayed) = incoming
-        .store(&state, &endpoint, (payload.clone(), None), bytes.len())
+        .submit(&state, &endpoint, (payload.clone(), None), bytes.len())
         .await?;
     Ok((
         replayed,
@@ -423,7 +423,7 @@ async fn bark(
     let endpoint = state.ingest.authorize_key(key.as_deref()).await?;
     let payload = compat::bark_push(&texts, &params)?;
     let (id, replayed) = incoming
-        .store(&state, &endpoint, (payload, None), bytes.len())
+        .submit(&state, &endpoint, (payload, None), bytes.len())
         .await?;
     Ok((
         replayed,

@@ -122,7 +122,7 @@ fn os(prefix: &str, path: &Path) -> OsString {
 }
 
 /// `DATABASE_URL` as libpq takes it: without its password (returned
-/// apart) and without sqlx's own parameters, which libpq refuses.
+/// apart) and without the database driver's own URL parameters, which libpq refuses.
 fn libpq_url(url: &str) -> anyhow::Result<(String, Option<String>)> {
     let mut parsed = url::Url::parse(url).context("DATABASE_URL is not a URL")?;
     let password = parsed.password().map(|p| {
